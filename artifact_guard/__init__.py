@@ -1,0 +1,88 @@
+"""artifact-guard: safe, fast, testable deletion of Weights & Biases artifacts.
+
+Plan what to delete (every decision with its reasons, the exact bytes freed),
+review it, and apply it; or verify a cleanup script against a fake W&B.
+"""
+
+from __future__ import annotations
+
+from ._apply import ApplyResult, apply
+from ._errors import (
+    AliasedVersionError,
+    ArtifactGuardError,
+    AuthenticationError,
+    ConflictError,
+    EmptyPolicyError,
+    JournalError,
+    NotFoundError,
+    PermissionDeniedError,
+    PlanError,
+    PolicyError,
+    ProtectedAliasError,
+    RateLimitedError,
+    ReadOnlyViolation,
+    RepositoryError,
+    SnapshotError,
+    TransientError,
+)
+from ._model import (
+    CollectionKind,
+    CollectionRef,
+    Lineage,
+    Link,
+    ManifestEntry,
+    Run,
+    Scope,
+    Version,
+    VersionState,
+)
+from ._planner import Action, CollectionSummary, Decision, Plan, format_bytes, plan
+from ._policy import DEFAULT_PROTECTED_ALIASES, RULE_IDS, Policy
+from ._repository import ArtifactRepository, ReadOnlyRepository
+from ._rules import Reason, describe
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_PROTECTED_ALIASES",
+    "RULE_IDS",
+    "Action",
+    "AliasedVersionError",
+    "ApplyResult",
+    "ArtifactGuardError",
+    "ArtifactRepository",
+    "AuthenticationError",
+    "CollectionKind",
+    "CollectionRef",
+    "CollectionSummary",
+    "ConflictError",
+    "Decision",
+    "EmptyPolicyError",
+    "JournalError",
+    "Lineage",
+    "Link",
+    "ManifestEntry",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Plan",
+    "PlanError",
+    "Policy",
+    "PolicyError",
+    "ProtectedAliasError",
+    "RateLimitedError",
+    "ReadOnlyRepository",
+    "ReadOnlyViolation",
+    "Reason",
+    "RepositoryError",
+    "Run",
+    "Scope",
+    "SnapshotError",
+    "TransientError",
+    "Version",
+    "VersionState",
+    "__version__",
+    "apply",
+    "describe",
+    "format_bytes",
+    "plan",
+]

@@ -1,0 +1,275 @@
+"""The planner: one pass over a project that returns a decision for every version.
+
+The planner only reads, through :class:`ReadOnlyRepository`: a plan can never
+write, whatever repository it is handed.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from ._errors import EmptyPolicyError, PlanError
+from ._model import CollectionRef, Lineage, Scope, Version
+from ._policy import Policy
+from ._repository import ArtifactRepository, ReadOnlyRepository
+from ._rules import Facts, Reason, _reason, evaluate, last_version
+
+__all__ = ["Action", "CollectionSummary", "Decision", "Plan", "plan"]
+
+PlanDedupe = Literal["collection", "project"]
+
+
+class Action(enum.Enum):
+    KEEP = "keep"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to one version, and every rule or policy clause that claimed it."""
+
+    version: Version
+    action: Action
+    reasons: tuple[Reason, ...]
+
+    @property
+    def blocked(self) -> bool:
+        """Kept because a safety rule blocked a deletion the policy asked for."""
+        return self.action is Action.KEEP and any(r.blocks for r in self.reasons)
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(r.rule for r in self.reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionSummary:
+    """Per-collection totals of a plan."""
+
+    collection: CollectionRef
+    type: str
+    kept: int
+    deleted: int
+    blocked: int
+    reclaimable_bytes: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The result of :func:`plan`: a decision for every surviving version in scope.
+
+    ``reclaimable_bytes`` is exact and dedupe-aware: the sizes of stored digests
+    that deleted versions reference and no surviving version in the same
+    dedupe scope does. Reference entries free nothing.
+    """
+
+    scope: Scope
+    policy: Policy
+    created_at: datetime
+    dedupe: PlanDedupe
+    decisions: tuple[Decision, ...]
+    reclaimable_bytes: int
+    collections: tuple[CollectionSummary, ...]
+    id: str = field(default="")
+
+    @property
+    def deletions(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.action is Action.DELETE)
+
+    @property
+    def blocked(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.blocked)
+
+    def decision(self, version_id: str) -> Decision:
+        for d in self.decisions:
+            if d.version.id == version_id:
+                return d
+        raise KeyError(version_id)
+
+    def summary(self) -> str:
+        """A few lines a reviewer reads first."""
+        deleted = sum(c.deleted for c in self.collections)
+        blocked = sum(c.blocked for c in self.collections)
+        lines = [
+            f"plan {self.id[:12]} for {self.scope} at {self.created_at:%Y-%m-%d %H:%M:%S %Z}",
+            f"policy: {self.policy}",
+            f"{len(self.decisions)} versions in {len(self.collections)} collections: "
+            f"{deleted} to delete, {len(self.decisions) - deleted} to keep "
+            f"({blocked} blocked by safety rules)",
+            f"reclaimable: {format_bytes(self.reclaimable_bytes)} ({self.reclaimable_bytes} bytes, "
+            f"dedupe scope {self.dedupe})",
+        ]
+        changed = self.policy.changed_defaults()
+        if changed:
+            lines.append("changed from defaults: " + ", ".join(sorted(changed)))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def format_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def plan(
+    repository: ArtifactRepository,
+    scope: Scope | str,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
+    dedupe: PlanDedupe = "collection",
+    removed_runs: Iterable[str] = (),
+) -> Plan:
+    """Decide, for every surviving version in ``scope``, whether to delete or keep it, and why.
+
+    ``now`` is the clock the age rules use (default: the current UTC time).
+    ``dedupe`` is the scope in which W&B shares stored files: it must match the
+    server's for ``reclaimable_bytes`` to be exact. ``removed_runs`` are run
+    paths the caller is deleting too: their consumption does not block.
+    Raises :class:`EmptyPolicyError` for a policy that keeps nothing unless
+    ``policy.allow_empty``.
+    """
+    if not policy.keeps_something and not policy.allow_empty:
+        raise EmptyPolicyError(
+            "the policy keeps nothing (no keep_last, keep_within, older_than or alias selection); "
+            "set allow_empty=True if you mean to delete every eligible version"
+        )
+    if dedupe not in ("collection", "project"):
+        raise PlanError(f"dedupe must be 'collection' or 'project', not {dedupe!r}")
+    repo = repository if isinstance(repository, ReadOnlyRepository) else ReadOnlyRepository(repository)
+    sc = Scope.parse(scope) if isinstance(scope, str) else scope
+    now = now or datetime.now(UTC)
+    removed = frozenset(removed_runs)
+
+    by_collection: dict[str, list[Version]] = defaultdict(list)
+    for v in repo.versions(sc):
+        by_collection[v.collection].append(v)
+
+    decisions: list[Decision] = []
+    per_collection: dict[str, list[Decision]] = {}
+    for name in sorted(by_collection):
+        versions = sorted(by_collection[name], key=lambda v: -v.index)
+        ds = _decide_collection(repo, name, versions, policy, now, removed)
+        per_collection[name] = ds
+        decisions.extend(ds)
+
+    freed = _reclaimable(repo, per_collection, dedupe)
+    summaries = tuple(
+        CollectionSummary(
+            collection=CollectionRef(sc.entity, sc.project, name),
+            type=ds[0].version.type,
+            kept=sum(d.action is Action.KEEP for d in ds),
+            deleted=sum(d.action is Action.DELETE for d in ds),
+            blocked=sum(d.blocked for d in ds),
+            reclaimable_bytes=freed.get(name, 0),
+        )
+        for name, ds in per_collection.items()
+    )
+    digest = hashlib.sha256(f"{sc}|{policy!r}|{now.isoformat()}|{dedupe}".encode())
+    for d in decisions:
+        digest.update(f"{d.version.id}={d.action.value};".encode())
+    return Plan(
+        scope=sc,
+        policy=policy,
+        created_at=now,
+        dedupe=dedupe,
+        decisions=tuple(decisions),
+        reclaimable_bytes=sum(freed.values()),
+        collections=summaries,
+        id=digest.hexdigest(),
+    )
+
+
+_NOT_SELECTED_TYPE = _reason("policy:not-selected", by="type or collection")
+
+
+def _decide_collection(
+    repo: ReadOnlyRepository,
+    name: str,
+    versions: list[Version],
+    policy: Policy,
+    now: datetime,
+    removed: frozenset[str],
+) -> list[Decision]:
+    """Decisions for one collection, newest first."""
+    if not policy.selects_collection(versions[0].type, name):
+        return [Decision(v, Action.KEEP, (_NOT_SELECTED_TYPE,)) for v in versions]
+    out: list[Decision] = []
+    for rank, v in enumerate(versions):
+        keep: list[Reason] = []
+        if policy.aliases == "unaliased" and v.aliases:
+            keep.append(_reason("policy:aliases", selector="unaliased"))
+        elif policy.aliases == "aliased" and not v.aliases:
+            keep.append(_reason("policy:aliases", selector="aliased"))
+        if policy.keep_last is not None and rank < policy.keep_last:
+            keep.append(_reason("policy:keep-last", n=policy.keep_last, rank=rank))
+        age = now - v.created_at
+        if policy.keep_within is not None and age < policy.keep_within:
+            keep.append(_reason("policy:keep-within", within_s=int(policy.keep_within.total_seconds())))
+        if policy.older_than is not None and age <= policy.older_than:
+            keep.append(_reason("policy:older-than", older_than_s=int(policy.older_than.total_seconds())))
+        if keep:
+            out.append(Decision(v, Action.KEEP, tuple(keep)))
+            continue
+        facts = Facts(v, _lineage(repo, v), repo.links(v.id), now, removed)
+        blocks = evaluate(facts, policy)
+        selected = _reason("policy:selected", rank=rank)
+        if blocks:
+            out.append(Decision(v, Action.KEEP, (selected, *blocks)))
+        else:
+            out.append(Decision(v, Action.DELETE, (selected,)))
+    if not policy.waived("last-version") and all(d.action is Action.DELETE for d in out):
+        newest = out[0]
+        out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
+    return out
+
+
+def _lineage(repo: ReadOnlyRepository, v: Version) -> Lineage:
+    return repo.lineage(v.id)
+
+
+def _reclaimable(
+    repo: ReadOnlyRepository,
+    per_collection: dict[str, list[Decision]],
+    dedupe: PlanDedupe,
+) -> dict[str, int]:
+    """Bytes freed per collection: digests that deletions reference and survivors do not.
+
+    Only manifests that can matter are read: with collection dedupe, those of
+    collections that lose a version.
+    """
+    groups: list[list[str]]
+    if dedupe == "collection":
+        groups = [[name] for name, ds in per_collection.items() if any(d.action is Action.DELETE for d in ds)]
+    else:
+        touched = any(d.action is Action.DELETE for ds in per_collection.values() for d in ds)
+        groups = [list(per_collection)] if touched else []
+    freed: dict[str, int] = {}
+    for names in groups:
+        surviving: set[str] = set()
+        candidates: dict[str, tuple[int, str]] = {}
+        for name in names:
+            for d in per_collection[name]:
+                entries = repo.manifest(d.version.id)
+                if d.action is Action.DELETE:
+                    for e in entries:
+                        if e.ref is None and e.digest not in candidates:
+                            candidates[e.digest] = (e.size, name)
+                else:
+                    surviving.update([e.digest for e in entries if e.ref is None])
+        for digest, (size, name) in candidates.items():
+            if digest not in surviving:
+                freed[name] = freed.get(name, 0) + size
+    return freed

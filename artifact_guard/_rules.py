@@ -1,0 +1,166 @@
+"""The safety rules: small pure functions with stable ids.
+
+Each takes the facts about one candidate version and the policy, and returns a
+:class:`Reason` when it blocks the deletion, else ``None``. Reasons carry the
+rule id and its parameters; text is rendered separately (:func:`describe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from ._model import Lineage, Link, Version, VersionState
+from ._policy import Policy
+
+__all__ = ["RULES", "Facts", "Reason", "describe", "evaluate"]
+
+
+class Reason(NamedTuple):
+    """One rule (or policy clause) that claimed a version, with its parameters."""
+
+    rule: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    @property
+    def blocks(self) -> bool:
+        """Safety rules block; ``policy:*`` reasons only explain the selection."""
+        return not self.rule.startswith("policy:")
+
+    def __str__(self) -> str:
+        return describe(self)
+
+
+def _reason(rule: str, **params: Any) -> Reason:
+    return Reason(rule, tuple(sorted(params.items())))
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the rules may look at for one version."""
+
+    version: Version
+    lineage: Lineage
+    links: tuple[Link, ...]
+    now: datetime
+    removed_runs: frozenset[str] = frozenset()
+
+
+Rule = Callable[[Facts, Policy], Reason | None]
+
+
+def protected_alias(f: Facts, p: Policy) -> Reason | None:
+    held = sorted(f.version.aliases & p.protected_aliases)
+    registry = sorted({a for link in f.links for a in link.protected_aliases})
+    if not held and not registry:
+        return None
+    return _reason("protected-alias", aliases=tuple(held), registry_aliases=tuple(registry))
+
+
+def has_aliases(f: Facts, p: Policy) -> Reason | None:
+    if not f.version.aliases or p.waived("has-aliases"):
+        return None
+    return _reason("has-aliases", aliases=tuple(sorted(f.version.aliases)))
+
+
+def consumed(f: Facts, p: Policy) -> Reason | None:
+    if p.waived("consumed"):
+        return None
+    users = tuple(sorted(r.path for r in f.lineage.consumers if r.path not in f.removed_runs))
+    return _reason("consumed", runs=users) if users else None
+
+
+def registry_linked(f: Facts, p: Policy) -> Reason | None:
+    if not f.links or p.waived("registry-linked"):
+        return None
+    return _reason("registry-linked", links=tuple(sorted(link.name for link in f.links)))
+
+
+def in_flight(f: Facts, p: Policy) -> Reason | None:
+    if f.version.state is VersionState.PENDING:
+        return _reason("in-flight", state="PENDING")
+    producer = f.lineage.producer
+    if producer is not None and producer.running:
+        return _reason("in-flight", run=producer.path, run_state=producer.state)
+    return None
+
+
+def grace_period(f: Facts, p: Policy) -> Reason | None:
+    if p.waived("grace-period"):
+        return None
+    age = f.now - f.version.created_at
+    if age >= p.grace_period:
+        return None
+    return _reason(
+        "grace-period", age_s=int(age.total_seconds()), grace_s=int(p.grace_period.total_seconds())
+    )
+
+
+RULES: Mapping[str, Rule] = {
+    "protected-alias": protected_alias,
+    "has-aliases": has_aliases,
+    "consumed": consumed,
+    "registry-linked": registry_linked,
+    "in-flight": in_flight,
+    "grace-period": grace_period,
+}
+"""Per-version rules. ``last-version`` looks at a whole collection; the planner applies it."""
+
+
+def evaluate(facts: Facts, policy: Policy) -> tuple[Reason, ...]:
+    """Every per-version rule that blocks deleting this version."""
+    return tuple(r for rule in RULES.values() if (r := rule(facts, policy)) is not None)
+
+
+def last_version(collection: str) -> Reason:
+    return _reason("last-version", collection=collection)
+
+
+def _dur(seconds: int) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds} s"
+
+
+_TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "protected-alias": lambda a: (
+        "holds protected alias "
+        + ", ".join([*a["aliases"], *(f"{x} (registry)" for x in a["registry_aliases"])])
+    ),
+    "has-aliases": lambda a: "holds aliases " + ", ".join(a["aliases"]),
+    "consumed": lambda a: (
+        f"used by {len(a['runs'])} run(s): "
+        + ", ".join(a["runs"][:3])
+        + (" ..." if len(a["runs"]) > 3 else "")
+    ),
+    "registry-linked": lambda a: "linked into the registry as " + ", ".join(a["links"]),
+    "in-flight": lambda a: (
+        "still uploading (PENDING)" if "state" in a else f"logged by run {a['run']}, still {a['run_state']}"
+    ),
+    "grace-period": lambda a: f"only {_dur(a['age_s'])} old (grace period {_dur(a['grace_s'])})",
+    "last-version": lambda a: f"last surviving version of {a['collection']}",
+    "policy:keep-last": lambda a: f"among the newest {a['n']}",
+    "policy:keep-within": lambda a: f"logged within {_dur(a['within_s'])}",
+    "policy:older-than": lambda a: f"not older than {_dur(a['older_than_s'])}",
+    "policy:aliases": lambda a: f"policy considers only {a['selector']} versions",
+    "policy:not-selected": lambda a: f"{a['by']} not selected by the policy",
+    "policy:selected": lambda a: (
+        "selected by the policy" + (f" (#{a['rank'] + 1} newest)" if "rank" in a else "")
+    ),
+}
+
+
+def describe(reason: Reason) -> str:
+    """A reason in words."""
+    template = _TEMPLATES.get(reason.rule)
+    if template is None:
+        return f"{reason.rule} {reason.args}"
+    return template(reason.args)

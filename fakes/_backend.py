@@ -1,0 +1,693 @@
+"""FakeWandb: in-memory W&B artifact state with W&B's deletion semantics.
+
+Backend state only: no HTTP, no GraphQL. The loopback server and
+:class:`fakes.FakeRepository` are two faces over the same object. All state is
+made in ``__init__`` so ``reset()`` (which re-runs it) cannot leave anything
+behind.
+
+Semantics followed (see DESIGN.md): versions numbered v0, v1, ... per
+collection; an alias names at most one version of a collection and moves when
+given to another; every commit adds ``latest``; deletion is a soft delete that
+drops aliases; deleting an aliased version without ``delete_aliases`` is a
+conflict; a source linked with a registry-protected alias cannot be deleted;
+unlinking frees nothing; collection and run deletes; storage keeps each digest
+once per dedupe scope and garbage collection removes a digest only when no
+surviving version in that scope references it. ``latest`` is not moved when its
+holder is deleted (the unconfirmed real behaviour; ``move_latest_on_delete``
+switches it).
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
+
+from artifact_guard._errors import (
+    AliasedVersionError,
+    ConflictError,
+    NotFoundError,
+    ProtectedAliasError,
+)
+from artifact_guard._model import (
+    CollectionKind,
+    CollectionRef,
+    Lineage,
+    Link,
+    ManifestEntry,
+    Run,
+    Scope,
+    Version,
+    VersionState,
+)
+
+if TYPE_CHECKING:
+    from ._repository import FakeRepository
+
+__all__ = ["DedupeScope", "FakeWandb", "FileSpec"]
+
+DedupeScope = Literal["collection", "project", "entity"]
+FileSpec = bytes | tuple[str, int]
+"""A file given to :meth:`FakeWandb.log_artifact`: its bytes, or ``(digest, size)``."""
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _locked(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        self = args[0]
+        with self._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+def md5_b64(data: bytes) -> str:
+    """W&B's file digest: base64 of the MD5."""
+    return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324 - W&B's own choice
+
+
+def _encode_id(kind: str, number: int) -> str:
+    return base64.b64encode(f"{kind}:{number}".encode()).decode()
+
+
+@dataclass
+class _Collection:
+    ref: CollectionRef
+    type: str
+    created_at: datetime
+    next_index: int = 0
+    version_ids: list[str] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """alias -> version id (sequence) or link index as str (portfolio)."""
+    links: dict[int, Link] = field(default_factory=dict)
+    """Portfolio only: link index -> live link."""
+    id: str = ""
+    description: str = ""
+
+
+class FakeWandb:
+    """In-memory W&B: runs, collections, versions, manifests, lineage, links, storage.
+
+    Builder surface (stable; used by checks outside this repository):
+    ``create_run``, ``finish_run``, ``log_artifact``, ``use_artifact``,
+    ``link``, ``delete_version``, ``gc``, ``stored_bytes``, ``stored_digests``,
+    ``versions``, ``repository``.
+    """
+
+    def __init__(
+        self,
+        *,
+        dedupe: DedupeScope = "collection",
+        now: datetime | None = None,
+        move_latest_on_delete: bool = False,
+    ) -> None:
+        if dedupe not in ("collection", "project", "entity"):
+            raise ValueError(f"dedupe must be collection, project or entity, not {dedupe!r}")
+        self._lock = threading.RLock()
+        self.dedupe: DedupeScope = dedupe
+        self.move_latest_on_delete = move_latest_on_delete
+        self._frozen_now = now
+        self._offset = timedelta(0)
+        self._runs: dict[str, Run] = {}
+        self._collections: dict[tuple[str, str, str], _Collection] = {}
+        self._versions: dict[str, Version] = {}
+        self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
+        self._consumers: dict[str, list[str]] = {}
+        self._links_by_source: dict[str, list[tuple[str, str, str, int]]] = {}
+        self._stored: dict[tuple[str, str], int] = {}
+        self._counter = 0
+        self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
+
+    def reset(self) -> None:
+        """Forget everything: re-run ``__init__`` with the original options."""
+        with self._lock:
+            lock = self._lock
+            self.__init__(**self._init_args)  # type: ignore[misc]
+            self._lock = lock
+
+    # ------------------------------------------------------------------ clock
+
+    def now(self) -> datetime:
+        """The fake's clock: frozen at ``now`` (plus ``advance``) when given, else wall time."""
+        base = self._frozen_now if self._frozen_now is not None else datetime.now(UTC)
+        return base + self._offset
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the fake's clock forward."""
+        self._offset += delta
+
+    # ------------------------------------------------------------------ helpers
+
+    def _next(self, kind: str) -> str:
+        self._counter += 1
+        return _encode_id(kind, self._counter)
+
+    @staticmethod
+    def _run_path(run: Run | str) -> str:
+        return run.path if isinstance(run, Run) else run
+
+    def _run(self, run: Run | str) -> Run:
+        path = self._run_path(run)
+        try:
+            return self._runs[path]
+        except KeyError:
+            raise NotFoundError(f"run {path!r} not found") from None
+
+    def _version(self, version: Version | str) -> Version:
+        vid = version.id if isinstance(version, Version) else version
+        try:
+            return self._versions[vid]
+        except KeyError:
+            raise NotFoundError(f"artifact version {vid!r} not found") from None
+
+    def _live(self, version: Version | str) -> Version:
+        v = self._version(version)
+        if v.state is VersionState.DELETED:
+            raise NotFoundError(f"artifact version {v.qualified_name} was deleted")
+        return v
+
+    def _dedupe_key(self, v: Version) -> str:
+        if self.dedupe == "collection":
+            return f"{v.entity}/{v.project}/{v.collection}"
+        if self.dedupe == "project":
+            return f"{v.entity}/{v.project}"
+        return v.entity
+
+    def _set(self, v: Version) -> Version:
+        self._versions[v.id] = v
+        return v
+
+    def _collection(self, ref: CollectionRef | str, kind: CollectionKind | None = None) -> _Collection:
+        if isinstance(ref, str):
+            ref = CollectionRef.parse(ref)
+        coll = self._collections.get((ref.entity, ref.project, ref.name))
+        if coll is None or (kind is not None and coll.ref.kind is not kind):
+            raise NotFoundError(f"artifact collection {ref} not found")
+        return coll
+
+    def _assign_alias(self, coll: _Collection, alias: str, vid: str) -> None:
+        previous = coll.aliases.get(alias)
+        if previous == vid:
+            return
+        if previous is not None:
+            old = self._versions[previous]
+            self._set(replace(old, aliases=old.aliases - {alias}))
+        coll.aliases[alias] = vid
+        v = self._versions[vid]
+        self._set(replace(v, aliases=v.aliases | {alias}))
+
+    def _protected_links(self, vid: str) -> list[Link]:
+        return [link for link in self._links_of(vid) if link.protected_aliases]
+
+    def _links_of(self, vid: str) -> list[Link]:
+        found = []
+        for e, p, n, index in self._links_by_source.get(vid, ()):
+            link = self._collections[(e, p, n)].links.get(index)
+            if link is not None:
+                found.append(link)
+        return found
+
+    # ------------------------------------------------------------------ runs
+
+    @_locked
+    def create_run(self, project_path: str, run_id: str | None = None, state: str = "finished") -> Run:
+        """Create a run in ``entity/project``; returns its reference."""
+        scope = Scope.parse(project_path)
+        if run_id is None:
+            run_id = hashlib.sha1(str(self._counter + len(self._runs)).encode()).hexdigest()[:8]  # noqa: S324
+            self._counter += 1
+        path = f"{scope}/{run_id}"
+        if path in self._runs:
+            raise ConflictError(f"run {path!r} already exists")
+        run = Run(path, state)
+        self._runs[path] = run
+        return run
+
+    @_locked
+    def finish_run(self, run: Run | str, state: str = "finished") -> Run:
+        """Mark a run finished (or another final state)."""
+        updated = replace(self._run(run), state=state)
+        self._runs[updated.path] = updated
+        return updated
+
+    @_locked
+    def delete_run(self, run: Run | str, *, delete_artifacts: bool = False) -> None:
+        """Delete a run; with ``delete_artifacts`` also every version it logged."""
+        r = self._run(run)
+        if delete_artifacts:
+            for v in list(self._versions.values()):
+                if v.producer == r.path and v.state is not VersionState.DELETED:
+                    self._delete(v, delete_aliases=True)
+        del self._runs[r.path]
+
+    def runs(self) -> list[Run]:
+        """Every run that exists."""
+        with self._lock:
+            return list(self._runs.values())
+
+    def run(self, path: str) -> Run:
+        with self._lock:
+            return self._run(path)
+
+    # ------------------------------------------------------------------ logging
+
+    @_locked
+    def log_artifact(
+        self,
+        run: Run | str,
+        name: str,
+        type: str,  # noqa: A002 - W&B's own parameter name
+        files: Mapping[str, FileSpec],
+        aliases: Iterable[str] = (),
+        references: Iterable[tuple[str, str] | tuple[str, str, int]] | Mapping[str, str] = (),
+        *,
+        state: VersionState | str = VersionState.COMMITTED,
+        created_at: datetime | None = None,
+        ttl: timedelta | None = None,
+    ) -> Version:
+        """Log a new version of collection ``name`` from ``run``; returns the new version.
+
+        ``files`` maps path to bytes or to ``(digest, size)``. ``references`` are
+        ``(path, uri)`` or ``(path, uri, size)`` entries, not stored by W&B.
+        """
+        r = self._run(run)
+        entity, project, _ = r.path.split("/", 2)
+        state = VersionState(state)
+        if state is VersionState.DELETED:
+            raise ValueError("cannot log a version in state DELETED")
+        if ":" in name or "/" in name or not name:
+            raise ValueError(f"invalid artifact name {name!r}")
+        now = created_at or self.now()
+        key = (entity, project, name)
+        coll = self._collections.get(key)
+        if coll is None:
+            coll = _Collection(
+                CollectionRef(entity, project, name), type, now, id=self._next("ArtifactSequence")
+            )
+            self._collections[key] = coll
+        elif coll.ref.kind is not CollectionKind.SEQUENCE:
+            raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
+        elif coll.type != type:
+            raise ConflictError(f"artifact collection {coll.ref} has type {coll.type!r}, not {type!r}")
+
+        entries: list[ManifestEntry] = []
+        for path, spec in files.items():
+            if isinstance(spec, bytes):
+                entries.append(ManifestEntry(path, md5_b64(spec), len(spec)))
+            else:
+                digest, size = spec
+                entries.append(ManifestEntry(path, digest, int(size)))
+        ref_items = references.items() if isinstance(references, Mapping) else references
+        for item in ref_items:
+            path, uri = item[0], item[1]
+            size = int(item[2]) if len(item) > 2 else 0
+            entries.append(ManifestEntry(path, md5_b64(uri.encode()), size, uri))
+
+        vid = self._next("Artifact")
+        digest = md5_b64("\n".join(f"{e.path} {e.digest}" for e in entries).encode())
+        v = Version(
+            id=vid,
+            entity=entity,
+            project=project,
+            collection=name,
+            type=type,
+            index=coll.next_index,
+            created_at=now,
+            state=state,
+            size=sum(e.size for e in entries),
+            ttl=ttl,
+            producer=r.path,
+            digest=digest,
+        )
+        coll.next_index += 1
+        coll.version_ids.append(vid)
+        self._set(v)
+        self._manifests[vid] = tuple(entries)
+        dkey = self._dedupe_key(v)
+        for e in entries:
+            if e.ref is None:
+                self._stored[(dkey, e.digest)] = e.size
+        for alias in aliases:
+            self._check_alias_name(alias)
+            self._assign_alias(coll, alias, vid)
+        if state is VersionState.COMMITTED:
+            self._assign_alias(coll, "latest", vid)
+        return self._versions[vid]
+
+    @staticmethod
+    def _check_alias_name(alias: str) -> None:
+        if not alias or any(c in alias for c in "/:") or (alias[0] == "v" and alias[1:].isdigit()):
+            raise ValueError(f"invalid alias {alias!r}")
+
+    @_locked
+    def commit(self, version: Version | str) -> Version:
+        """Finish uploading a pending version: COMMITTED, and it takes ``latest``."""
+        v = self._live(version)
+        if v.state is VersionState.COMMITTED:
+            return v
+        self._set(replace(v, state=VersionState.COMMITTED))
+        self._assign_alias(self._collection(v.collection_ref), "latest", v.id)
+        return self._versions[v.id]
+
+    @_locked
+    def use_artifact(self, run: Run | str, version: Version | str) -> None:
+        """Record that ``run`` consumed ``version``."""
+        r = self._run(run)
+        v = self._live(version)
+        users = self._consumers.setdefault(v.id, [])
+        if r.path not in users:
+            users.append(r.path)
+
+    # ------------------------------------------------------------------ aliases
+
+    @_locked
+    def add_aliases(self, version: Version | str, aliases: Iterable[str]) -> Version:
+        """Give aliases to a version; each moves from the version that held it."""
+        v = self._live(version)
+        coll = self._collection(v.collection_ref)
+        for alias in aliases:
+            self._check_alias_name(alias)
+            self._assign_alias(coll, alias, v.id)
+        return self._versions[v.id]
+
+    @_locked
+    def remove_aliases(self, version: Version | str, aliases: Iterable[str]) -> Version:
+        """Remove aliases from a version; aliases it does not hold are ignored."""
+        v = self._live(version)
+        coll = self._collection(v.collection_ref)
+        drop = set(aliases) & v.aliases
+        for alias in drop:
+            coll.aliases.pop(alias, None)
+        return self._set(replace(v, aliases=v.aliases - drop))
+
+    # ------------------------------------------------------------------ registry
+
+    @_locked
+    def link(
+        self,
+        version: Version | str,
+        portfolio: str,
+        aliases: Iterable[str] = (),
+        protected: Iterable[str] = (),
+    ) -> Link:
+        """Link a version into ``entity/registry-project/collection`` with aliases.
+
+        ``protected`` aliases (also given to the link) can only be removed by an
+        admin, and block deleting the source. Linking clears the version's TTL.
+        """
+        v = self._live(version)
+        ref = CollectionRef.parse(portfolio, CollectionKind.PORTFOLIO)
+        key = (ref.entity, ref.project, ref.name)
+        coll = self._collections.get(key)
+        if coll is None:
+            coll = _Collection(ref, v.type, self.now(), id=self._next("ArtifactPortfolio"))
+            self._collections[key] = coll
+        elif coll.ref.kind is not CollectionKind.PORTFOLIO:
+            raise ConflictError(f"{ref} is a source collection, not a registry collection")
+        for existing in coll.links.values():
+            if existing.version_id == v.id:
+                raise ConflictError(f"{v.qualified_name} is already linked into {ref}")
+        protected_set = frozenset(protected)
+        alias_set = frozenset(aliases) | protected_set | {"latest"}
+        for alias in alias_set:
+            self._check_alias_name(alias)
+        index = coll.next_index
+        coll.next_index += 1
+        link = Link(ref, v.id, index, frozenset(), protected_set)
+        coll.links[index] = link
+        self._links_by_source.setdefault(v.id, []).append((*key, index))
+        for alias in alias_set:
+            self._move_link_alias(coll, alias, index)
+        if v.ttl is not None:
+            self._set(replace(v, ttl=None))
+        return coll.links[index]
+
+    def _move_link_alias(self, coll: _Collection, alias: str, index: int) -> None:
+        previous = coll.aliases.get(alias)
+        if previous is not None and int(previous) in coll.links:
+            old = coll.links[int(previous)]
+            if alias in old.protected_aliases and int(previous) != index:
+                raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
+            coll.links[old.index] = replace(old, aliases=old.aliases - {alias})
+        coll.aliases[alias] = str(index)
+        link = coll.links[index]
+        coll.links[index] = replace(link, aliases=link.aliases | {alias})
+
+    @_locked
+    def unlink(self, link: Link) -> None:
+        """Delete a link: only unlinks, frees nothing, aliases go with it."""
+        coll = self._collection(link.portfolio, CollectionKind.PORTFOLIO)
+        current = coll.links.get(link.index)
+        if current is None:
+            raise NotFoundError(f"link {link.name} not found")
+        if current.protected_aliases:
+            raise ProtectedAliasError(
+                f"link {link.name} holds protected aliases {sorted(current.protected_aliases)}"
+            )
+        del coll.links[link.index]
+        for alias in current.aliases:
+            coll.aliases.pop(alias, None)
+        key = (link.portfolio.entity, link.portfolio.project, link.portfolio.name, link.index)
+        self._links_by_source[current.version_id].remove(key)
+
+    def portfolio_links(self, portfolio: CollectionRef | str) -> list[Link]:
+        """The live links of a registry collection, newest first."""
+        with self._lock:
+            coll = self._collection(portfolio, CollectionKind.PORTFOLIO)
+            return sorted(coll.links.values(), key=lambda link: -link.index)
+
+    # ------------------------------------------------------------------ deletes
+
+    def _delete(self, v: Version, *, delete_aliases: bool) -> None:
+        protected = self._protected_links(v.id)
+        if protected:
+            names = ", ".join(link.name for link in protected)
+            raise ProtectedAliasError(f"{v.qualified_name} is linked with protected aliases ({names})")
+        if v.aliases and not delete_aliases:
+            raise AliasedVersionError(
+                f"cannot delete {v.qualified_name}: it has aliases {sorted(v.aliases)}; "
+                "use delete_aliases=True"
+            )
+        coll = self._collection(v.collection_ref)
+        for alias in v.aliases:
+            if coll.aliases.get(alias) == v.id:
+                del coll.aliases[alias]
+        self._set(replace(v, state=VersionState.DELETED, aliases=frozenset()))
+        if self.move_latest_on_delete and "latest" in v.aliases:
+            survivors = [
+                self._versions[i]
+                for i in coll.version_ids
+                if self._versions[i].state is VersionState.COMMITTED
+            ]
+            if survivors:
+                self._assign_alias(coll, "latest", survivors[-1].id)
+
+    @_locked
+    def delete_version(self, version_id: Version | str, delete_aliases: bool = False) -> None:
+        """Soft-delete a version (state DELETED, aliases dropped; files go at ``gc``)."""
+        self._delete(self._live(version_id), delete_aliases=delete_aliases)
+
+    @_locked
+    def delete_collection(self, collection: CollectionRef | str) -> None:
+        """Delete every version of a sequence, or every link of a portfolio.
+
+        The emptied collection remains, showing no versions.
+        """
+        ref = CollectionRef.parse(collection) if isinstance(collection, str) else collection
+        coll = self._collection(ref)
+        if coll.ref.kind is CollectionKind.PORTFOLIO:
+            protected = [link for link in coll.links.values() if link.protected_aliases]
+            if protected:
+                raise ProtectedAliasError(f"{coll.ref} holds links with protected aliases")
+            for link in list(coll.links.values()):
+                self.unlink(link)
+            return
+        live = [
+            self._versions[i] for i in coll.version_ids if self._versions[i].state is not VersionState.DELETED
+        ]
+        blocked = [v for v in live if self._protected_links(v.id)]
+        if blocked:
+            raise ProtectedAliasError(
+                f"{coll.ref}: {blocked[0].name} is linked with protected aliases; nothing deleted"
+            )
+        for v in live:
+            self._delete(v, delete_aliases=True)
+
+    @_locked
+    def expire_ttl(self) -> list[Version]:
+        """Soft-delete every version whose TTL has run out; returns them."""
+        now = self.now()
+        expired = [
+            v
+            for v in self._versions.values()
+            if v.state is not VersionState.DELETED and v.ttl is not None and v.created_at + v.ttl <= now
+        ]
+        for v in expired:
+            self._delete(v, delete_aliases=True)
+        return expired
+
+    # ------------------------------------------------------------------ storage
+
+    @_locked
+    def gc(self) -> int:
+        """Garbage-collect storage: drop digests no surviving version in their scope references.
+
+        Returns the bytes freed.
+        """
+        referenced: set[tuple[str, str]] = set()
+        for v in self._versions.values():
+            if v.state is VersionState.DELETED:
+                continue
+            key = self._dedupe_key(v)
+            referenced.update((key, e.digest) for e in self._manifests[v.id] if e.ref is None)
+        freed = 0
+        for stored_key in [k for k in self._stored if k not in referenced]:
+            freed += self._stored.pop(stored_key)
+        return freed
+
+    def stored_bytes(self) -> int:
+        """Bytes currently held in storage."""
+        with self._lock:
+            return sum(self._stored.values())
+
+    def stored_digests(self) -> frozenset[str]:
+        """Digests currently held in storage (in any dedupe scope)."""
+        with self._lock:
+            return frozenset(d for _, d in self._stored)
+
+    def stored_objects(self) -> dict[tuple[str, str], int]:
+        """Storage as ``(dedupe scope, digest) -> size``."""
+        with self._lock:
+            return dict(self._stored)
+
+    # ------------------------------------------------------------------ reads
+
+    def versions(self, include_deleted: bool = False, *, scope: Scope | str | None = None) -> list[Version]:
+        """Every version of every source collection, oldest first."""
+        with self._lock:
+            sc = Scope.parse(scope) if isinstance(scope, str) else scope
+            return [
+                v
+                for v in self._versions.values()
+                if (include_deleted or v.state is not VersionState.DELETED)
+                and (sc is None or (v.entity == sc.entity and v.project == sc.project))
+            ]
+
+    def iter_versions(self, scope: Scope) -> Iterator[Version]:
+        """Surviving versions of one project, without copying the whole table first."""
+        with self._lock:
+            self._require_project(scope)
+            found = [
+                self._versions[vid]
+                for (e, p, _), coll in self._collections.items()
+                if e == scope.entity and p == scope.project and coll.ref.kind is CollectionKind.SEQUENCE
+                for vid in coll.version_ids
+            ]
+        return (v for v in found if v.state is not VersionState.DELETED)
+
+    def _require_project(self, scope: Scope) -> None:
+        for e, p, _ in self._collections:
+            if e == scope.entity and p == scope.project:
+                return
+        for run in self._runs.values():
+            if run.path.startswith(f"{scope}/"):
+                return
+        raise NotFoundError(f"project {scope} not found")
+
+    def version(self, version_id: str) -> Version:
+        with self._lock:
+            return self._version(version_id)
+
+    def manifest(self, version_id: str) -> tuple[ManifestEntry, ...]:
+        with self._lock:
+            self._version(version_id)
+            return self._manifests[version_id]
+
+    def lineage(self, version_id: str) -> Lineage:
+        with self._lock:
+            v = self._version(version_id)
+            producer = self._runs.get(v.producer) if v.producer else None
+            consumers = tuple(self._runs[p] for p in self._consumers.get(version_id, ()) if p in self._runs)
+            return Lineage(producer, consumers)
+
+    def links(self, version_id: str) -> tuple[Link, ...]:
+        with self._lock:
+            self._version(version_id)
+            return tuple(self._links_of(version_id))
+
+    def collections(self, scope: Scope | str, *, type: str | None = None) -> list[CollectionRef]:  # noqa: A002
+        """Every collection of a project (sequences and portfolios)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        with self._lock:
+            return [
+                c.ref
+                for (e, p, _), c in self._collections.items()
+                if e == sc.entity and p == sc.project and (type is None or c.type == type)
+            ]
+
+    def collection_type(self, collection: CollectionRef | str) -> str:
+        with self._lock:
+            return self._collection(collection).type
+
+    def collection_versions(self, collection: CollectionRef | str) -> list[Version]:
+        """Surviving versions of a sequence, newest first."""
+        with self._lock:
+            coll = self._collection(collection, CollectionKind.SEQUENCE)
+            return [
+                self._versions[i]
+                for i in reversed(coll.version_ids)
+                if self._versions[i].state is not VersionState.DELETED
+            ]
+
+    def resolve(self, path: str) -> Version:
+        """Resolve ``entity/project/name:vN`` or ``entity/project/name:alias`` to a source version.
+
+        A name in a registry collection resolves to the linked source version.
+        """
+        with self._lock:
+            coll_path, sep, tag = path.rpartition(":")
+            if not sep:
+                coll_path, tag = path, "latest"
+            coll = self._collection(coll_path)
+            if coll.ref.kind is CollectionKind.PORTFOLIO:
+                index = self._tag_index(tag, coll.aliases)
+                link = coll.links.get(index) if index is not None else None
+                if link is None:
+                    raise NotFoundError(f"artifact {path!r} not found")
+                return self._versions[link.version_id]
+            index = self._tag_index(tag, None)
+            if index is not None:
+                for vid in coll.version_ids:
+                    v = self._versions[vid]
+                    if v.index == index and v.state is not VersionState.DELETED:
+                        return v
+            elif tag in coll.aliases:
+                return self._versions[coll.aliases[tag]]
+            raise NotFoundError(f"artifact {path!r} not found")
+
+    @staticmethod
+    def _tag_index(tag: str, aliases: Mapping[str, str] | None) -> int | None:
+        if tag.startswith("v") and tag[1:].isdigit():
+            return int(tag[1:])
+        if aliases is not None and tag in aliases:
+            return int(aliases[tag])
+        return None
+
+    def find_collections(self, scope: Scope, pattern: str) -> list[CollectionRef]:
+        """Collections of a project whose name matches a glob."""
+        return [c for c in self.collections(scope) if fnmatch.fnmatchcase(c.name, pattern)]
+
+    def repository(self) -> FakeRepository:
+        """An :class:`~artifact_guard.ArtifactRepository` over this fake."""
+        from ._repository import FakeRepository
+
+        return FakeRepository(self)

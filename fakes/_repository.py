@@ -1,0 +1,52 @@
+"""FakeRepository: the ArtifactRepository Protocol over a FakeWandb."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from artifact_guard._model import CollectionRef, Lineage, Link, ManifestEntry, Scope, Version
+
+if TYPE_CHECKING:
+    from ._backend import FakeWandb
+
+__all__ = ["FakeRepository"]
+
+
+class FakeRepository:
+    """An in-memory :class:`~artifact_guard.ArtifactRepository`.
+
+    ``write_calls`` records every write call made through it, in order, as
+    ``(method, argument)`` pairs, so tests can prove a dry run made none.
+    """
+
+    def __init__(self, fake: FakeWandb) -> None:
+        self.fake = fake
+        self.write_calls: list[tuple[str, str]] = []
+
+    def versions(self, scope: Scope) -> Iterator[Version]:
+        return self.fake.iter_versions(scope)
+
+    def version(self, version_id: str) -> Version:
+        return self.fake.version(version_id)
+
+    def manifest(self, version_id: str) -> tuple[ManifestEntry, ...]:
+        return self.fake.manifest(version_id)
+
+    def lineage(self, version_id: str) -> Lineage:
+        return self.fake.lineage(version_id)
+
+    def links(self, version_id: str) -> tuple[Link, ...]:
+        return self.fake.links(version_id)
+
+    def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
+        self.write_calls.append(("delete_version", version_id))
+        self.fake.delete_version(version_id, delete_aliases=delete_aliases)
+
+    def delete_collection(self, collection: CollectionRef) -> None:
+        self.write_calls.append(("delete_collection", str(collection)))
+        self.fake.delete_collection(collection)
+
+    def remove_aliases(self, version_id: str, aliases: Iterable[str]) -> None:
+        self.write_calls.append(("remove_aliases", version_id))
+        self.fake.remove_aliases(version_id, aliases)
