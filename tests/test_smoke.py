@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from fakes.demo import seed_demo
-
 import artifact_guard as ag
+from fakes.demo import seed_demo
 
 
 def test_demo_plan_predicts_exactly_what_gc_frees() -> None:
