@@ -49,7 +49,7 @@ from artifact_guard._model import (
 if TYPE_CHECKING:
     from ._repository import FakeRepository
 
-__all__ = ["DedupeScope", "FakeWandb", "FileSpec"]
+__all__ = ["CollectionInfo", "DedupeScope", "FakeWandb", "FileSpec"]
 
 DedupeScope = Literal["collection", "project", "entity"]
 FileSpec = bytes | tuple[str, int]
@@ -91,6 +91,20 @@ class _Collection:
     links: dict[int, Link] = field(default_factory=dict)
     """Portfolio only: link index -> live link."""
     id: str = ""
+    description: str = ""
+
+    def info(self) -> CollectionInfo:
+        return CollectionInfo(self.ref, self.id, self.type, self.created_at, self.description)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """A collection as the wire shows it: path and kind, id, type, creation time."""
+
+    ref: CollectionRef
+    id: str
+    type: str
+    created_at: datetime
     description: str = ""
 
 
@@ -685,6 +699,48 @@ class FakeWandb:
     def find_collections(self, scope: Scope, pattern: str) -> list[CollectionRef]:
         """Collections of a project whose name matches a glob."""
         return [c for c in self.collections(scope) if fnmatch.fnmatchcase(c.name, pattern)]
+
+    # ------------------------------------------------------------------ wire reads (fakes.server)
+
+    def collection_info(self, collection: CollectionRef | str) -> CollectionInfo:
+        """One collection's record (id, type, creation time), by path."""
+        with self._lock:
+            return self._collection(collection).info()
+
+    def collection_by_id(self, collection_id: str) -> CollectionInfo:
+        """One collection's record, by its W&B-style id."""
+        with self._lock:
+            for coll in self._collections.values():
+                if coll.id == collection_id:
+                    return coll.info()
+            raise NotFoundError(f"artifact collection {collection_id!r} not found")
+
+    def has_project(self, scope: Scope | str) -> bool:
+        """Whether ``entity/project`` holds any run or collection."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        with self._lock:
+            try:
+                self._require_project(sc)
+            except NotFoundError:
+                return False
+            return True
+
+    def run_inputs(self, run: Run | str) -> list[Version]:
+        """Versions a run consumed (including since-deleted ones), in the order it used them."""
+        with self._lock:
+            path = self._run(run).path
+            return [self._versions[vid] for vid, users in self._consumers.items() if path in users]
+
+    def run_outputs(self, run: Run | str) -> list[Version]:
+        """Versions a run logged (including since-deleted ones), oldest first."""
+        with self._lock:
+            path = self._run(run).path
+            return [v for v in self._versions.values() if v.producer == path]
+
+    @_locked
+    def set_ttl(self, version: Version | str, ttl: timedelta | None) -> Version:
+        """Set or clear a version's TTL."""
+        return self._set(replace(self._live(version), ttl=ttl))
 
     def repository(self) -> FakeRepository:
         """An :class:`~artifact_guard.ArtifactRepository` over this fake."""
