@@ -11,6 +11,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# pytester runs the README examples and the plugin tests in-process.
+pytest_plugins = ["pytester"]
+
 settings.register_profile("dev", max_examples=25, deadline=None)
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True

@@ -7,6 +7,7 @@ review it, and apply it; or verify a cleanup script against a fake W&B.
 from __future__ import annotations
 
 from ._apply import ApplyResult, apply
+from ._audit import AuditReport, Change, ChangeKind, Violation, audit
 from ._errors import (
     AliasedVersionError,
     ArtifactGuardError,
@@ -40,6 +41,7 @@ from ._planner import Action, CollectionSummary, Decision, Plan, format_bytes, p
 from ._policy import DEFAULT_PROTECTED_ALIASES, RULE_IDS, Policy
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._rules import Reason, describe
+from ._snapshot import Snapshot, capture
 
 __version__ = "0.1.0"
 
@@ -51,7 +53,10 @@ __all__ = [
     "ApplyResult",
     "ArtifactGuardError",
     "ArtifactRepository",
+    "AuditReport",
     "AuthenticationError",
+    "Change",
+    "ChangeKind",
     "CollectionKind",
     "CollectionRef",
     "CollectionSummary",
@@ -76,12 +81,16 @@ __all__ = [
     "RepositoryError",
     "Run",
     "Scope",
+    "Snapshot",
     "SnapshotError",
     "TransientError",
     "Version",
     "VersionState",
+    "Violation",
     "__version__",
     "apply",
+    "audit",
+    "capture",
     "describe",
     "format_bytes",
     "plan",

@@ -1,0 +1,419 @@
+"""The audit: what changed between two snapshots of a project, and which safety rules it broke.
+
+:func:`audit` compares a project *before* and *after* any change (a cleanup
+script run, an apply, a test's code) and lists every version deletion, alias
+removal, registry unlink and collection deletion. Each change is judged on the
+BEFORE state, with the same rules (:mod:`artifact_guard._rules`) and policy the
+planner uses, so a script is held to exactly the standard a plan would be.
+
+The bytes freed are what garbage collection will reclaim because of the
+change: stored digests that some version referenced before, and that no
+surviving version in the same dedupe scope references after. Reference
+entries (``s3://...``) are not stored by W&B and free nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ._errors import SnapshotError
+from ._model import CollectionRef, Lineage, Link, Scope, Version
+from ._planner import format_bytes
+from ._policy import Policy
+from ._repository import ArtifactRepository
+from ._rules import Facts, Reason, _reason, describe, evaluate, last_version
+from ._snapshot import Snapshot, capture
+
+__all__ = ["AuditReport", "Change", "ChangeKind", "Violation", "audit"]
+
+
+class ChangeKind(enum.Enum):
+    """What happened to one object between the two snapshots."""
+
+    DELETE_VERSION = "delete-version"
+    REMOVE_ALIAS = "remove-alias"
+    UNLINK = "unlink"
+    DELETE_COLLECTION = "delete-collection"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change the audit found, with every safety rule it violates (judged on the before state)."""
+
+    kind: ChangeKind
+    collection: CollectionRef
+    version: Version | None = None
+    """The version as it was BEFORE (deletions, alias removals, unlinks)."""
+    aliases: tuple[str, ...] = ()
+    """Alias removals: the aliases removed."""
+    moved_to: str | None = None
+    """Alias removals: the version (``name:vN``) now holding the alias, when it moved rather than went."""
+    link: Link | None = None
+    """Unlinks: the registry link that went."""
+    reasons: tuple[Reason, ...] = ()
+    """Every safety rule the change violates; empty when it is safe."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    @property
+    def target(self) -> str:
+        """The object changed, as W&B names it."""
+        if self.kind is ChangeKind.UNLINK and self.link is not None:
+            return self.link.name
+        if self.version is not None:
+            return self.version.qualified_name
+        return str(self.collection)
+
+    def describe(self) -> str:
+        """The change in words, without its violations."""
+        if self.kind is ChangeKind.DELETE_VERSION:
+            held = sorted(self.version.aliases) if self.version is not None else []
+            return f"deleted {self.target}" + (f" (aliases {', '.join(held)})" if held else "")
+        if self.kind is ChangeKind.REMOVE_ALIAS:
+            moved = f" (moved to {self.moved_to})" if self.moved_to else ""
+            return f"removed alias {', '.join(self.aliases)} from {self.target}{moved}"
+        if self.kind is ChangeKind.UNLINK:
+            source = f" (source {self.version.qualified_name})" if self.version else ""
+            return f"unlinked {self.target}{source}"
+        return f"deleted collection {self.target} (no version left)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description."""
+        out: dict[str, Any] = {
+            "kind": self.kind.value,
+            "target": self.target,
+            "collection": str(self.collection),
+            "violations": [_reason_dict(r) for r in self.reasons],
+        }
+        if self.version is not None:
+            out["version_id"] = self.version.id
+            out["version"] = self.version.name
+        if self.aliases:
+            out["aliases"] = list(self.aliases)
+        if self.moved_to:
+            out["moved_to"] = self.moved_to
+        if self.link is not None:
+            out["link"] = self.link.name
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One safety rule one change broke."""
+
+    change: Change
+    reason: Reason
+
+    @property
+    def rule(self) -> str:
+        return self.reason.rule
+
+    def __str__(self) -> str:
+        return f"{self.change.describe()}: {self.reason.rule}: {describe(self.reason)}"
+
+
+def _reason_dict(reason: Reason) -> dict[str, Any]:
+    return {
+        "rule": reason.rule,
+        "message": describe(reason),
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in reason.params},
+    }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The result of :func:`audit`.
+
+    ``ok`` is true when no change violates a safety rule. ``bytes_freed`` is
+    what garbage collection reclaims because of the changes (dedupe-aware).
+    Collections left without ``latest`` (survivors remain but none holds it)
+    are listed as a warning; they do not make the report fail.
+    """
+
+    scope: Scope
+    policy: Policy
+    changes: tuple[Change, ...]
+    bytes_freed: int
+    bytes_freed_by_collection: Mapping[str, int]
+    without_latest: tuple[CollectionRef, ...]
+    added: tuple[Version, ...] = ()
+    """Versions that exist after and not before (the change logged them)."""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        """Every (change, rule) pair that broke a safety rule, in change order."""
+        return tuple(Violation(c, r) for c in self.changes for r in c.reasons)
+
+    def of_kind(self, kind: ChangeKind) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.kind is kind)
+
+    @property
+    def deletions(self) -> tuple[Change, ...]:
+        """Version deletions, in the order of the before snapshot."""
+        return self.of_kind(ChangeKind.DELETE_VERSION)
+
+    def summary(self) -> str:
+        """One line: counts, bytes and verdict."""
+        counts = [
+            f"{len(self.of_kind(ChangeKind.DELETE_VERSION))} version(s) deleted",
+            f"{len(self.of_kind(ChangeKind.REMOVE_ALIAS))} alias removal(s)",
+            f"{len(self.of_kind(ChangeKind.UNLINK))} unlink(s)",
+            f"{len(self.of_kind(ChangeKind.DELETE_COLLECTION))} collection(s) emptied",
+        ]
+        verdict = "OK: no safety rule violated" if self.ok else f"UNSAFE: {len(self.violations)} violation(s)"
+        return (
+            f"{', '.join(counts)}; frees {format_bytes(self.bytes_freed)} ({self.bytes_freed} bytes) "
+            f"after GC. {verdict}"
+        )
+
+    def explain(self) -> str:
+        """A readable report: every change with its violations, then the totals."""
+        lines = [f"audit of {self.scope} under policy: {self.policy}"]
+        if not self.changes:
+            lines.append("no deletion, alias removal or unlink")
+        for change in self.changes:
+            mark = "ok  " if change.ok else "FAIL"
+            lines.append(f"  {mark} {change.describe()}")
+            for r in change.reasons:
+                lines.append(f"         - {r.rule}: {describe(r)}")
+        for ref in self.without_latest:
+            lines.append(f"  warn collection {ref} is left without 'latest'")
+        if self.added:
+            lines.append(f"  note {len(self.added)} version(s) were added")
+        lines.extend(f"  note {note}" for note in self.notes)
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.explain()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready report (stable keys; ``format`` names its version)."""
+        return {
+            "format": "artifact-guard-audit/1",
+            "scope": str(self.scope),
+            "policy": str(self.policy),
+            "ok": self.ok,
+            "bytes_freed": self.bytes_freed,
+            "bytes_freed_by_collection": dict(sorted(self.bytes_freed_by_collection.items())),
+            "changes": [c.to_dict() for c in self.changes],
+            "violations": [
+                {"target": v.change.target, "kind": v.change.kind.value, **_reason_dict(v.reason)}
+                for v in self.violations
+            ],
+            "without_latest": [str(ref) for ref in self.without_latest],
+            "added": [v.qualified_name for v in self.added],
+            "notes": list(self.notes),
+        }
+
+
+class _HasRepository(Protocol):
+    def repository(self) -> ArtifactRepository: ...
+
+
+def _as_snapshot(state: Snapshot | ArtifactRepository | _HasRepository, scope: Scope) -> Snapshot:
+    if isinstance(state, Snapshot):
+        return state
+    repo = state.repository() if hasattr(state, "repository") else state
+    now_fn = getattr(state, "now", None)
+    now = now_fn() if callable(now_fn) else None
+    return capture(repo, scope, dedupe=getattr(state, "dedupe", "collection"), now=now)
+
+
+def audit(
+    before: Snapshot,
+    after: Snapshot | ArtifactRepository | _HasRepository,
+    policy: Policy | None = None,
+) -> AuditReport:
+    """Compare ``before`` and ``after`` under ``policy`` (default: :class:`Policy` defaults).
+
+    ``before`` is a :class:`~artifact_guard._snapshot.Snapshot` taken before the
+    change (``capture(fake.repository(), scope, now=fake.now())``). ``after`` is
+    a snapshot too, or, for convenience, the live state itself: a repository
+    or a ``fakes.FakeWandb``, captured now in ``before``'s scope.
+
+    Example::
+
+        before = capture(fake.repository(), "team/proj", now=fake.now())
+        my_cleanup(fake)
+        report = audit(before, fake, Policy())
+        assert report.ok, report.explain()
+    """
+    policy = policy if policy is not None else Policy()
+    after_snap = _as_snapshot(after, before.scope)
+    if after_snap.scope != before.scope:
+        raise SnapshotError(f"cannot compare {before.scope} with {after_snap.scope}: different projects")
+    survivors = after_snap.by_id
+    changes: list[Change] = []
+    deleted: list[Version] = []
+
+    for v in before.versions:
+        now_v = survivors.get(v.id)
+        if now_v is None:
+            deleted.append(v)
+            changes.append(
+                Change(
+                    ChangeKind.DELETE_VERSION,
+                    v.collection_ref,
+                    version=v,
+                    reasons=evaluate(_facts(before, v), policy),
+                )
+            )
+            continue
+        changes.extend(_alias_removals(before, after_snap, v, now_v, policy))
+        changes.extend(_unlinks(before, after_snap, v, policy))
+
+    changes.extend(_emptied_collections(before, after_snap, deleted, policy))
+    freed, by_collection = _bytes_freed(before, after_snap)
+    before_ids = {v.id for v in before.versions}
+    added = tuple(v for v in after_snap.versions if v.id not in before_ids)
+    notes: list[str] = []
+    if before.dedupe == "entity":
+        notes.append(
+            "dedupe scope is the entity: other projects may share files, so bytes freed is an upper bound"
+        )
+    return AuditReport(
+        scope=before.scope,
+        policy=policy,
+        changes=tuple(changes),
+        bytes_freed=freed,
+        bytes_freed_by_collection=by_collection,
+        without_latest=_without_latest(before, after_snap),
+        added=added,
+        notes=tuple(notes),
+    )
+
+
+def _facts(before: Snapshot, v: Version) -> Facts:
+    # Consumers count even if the script deleted their runs too: a snapshot
+    # cannot tell a deleted run from one that merely stopped referencing a
+    # survivor, and the audit errs on the side of reporting.
+    return Facts(
+        version=v,
+        lineage=before.lineage.get(v.id) or Lineage(),
+        links=tuple(before.links.get(v.id, ())),
+        now=before.taken_at,
+    )
+
+
+def _alias_removals(
+    before: Snapshot, after: Snapshot, v: Version, now_v: Version, policy: Policy
+) -> Iterable[Change]:
+    gone = sorted(v.aliases - now_v.aliases)
+    if not gone:
+        return []
+    holders = {
+        (w.collection, alias): w.name
+        for w in after.versions
+        if w.collection == v.collection
+        for alias in w.aliases
+    }
+    out: list[Change] = []
+    for alias in gone:
+        moved_to = holders.get((v.collection, alias))
+        reasons: tuple[Reason, ...] = ()
+        # Moving an alias (a new version took it) is how W&B promotes; only a
+        # protected alias that vanished from the collection breaks anything.
+        if moved_to is None and alias in policy.protected_aliases:
+            reasons = (_reason("protected-alias", aliases=(alias,), registry_aliases=()),)
+        out.append(
+            Change(
+                ChangeKind.REMOVE_ALIAS,
+                v.collection_ref,
+                version=v,
+                aliases=(alias,),
+                moved_to=moved_to,
+                reasons=reasons,
+            )
+        )
+    return out
+
+
+def _unlinks(before: Snapshot, after: Snapshot, v: Version, policy: Policy) -> Iterable[Change]:
+    kept = {(link.portfolio, link.index) for link in after.links.get(v.id, ())}
+    out: list[Change] = []
+    for link in before.links.get(v.id, ()):
+        if (link.portfolio, link.index) in kept:
+            continue
+        reasons: list[Reason] = []
+        held = sorted(link.aliases & policy.protected_aliases)
+        if link.protected_aliases or held:
+            reasons.append(
+                _reason(
+                    "protected-alias",
+                    aliases=tuple(held),
+                    registry_aliases=tuple(sorted(link.protected_aliases)),
+                )
+            )
+        # Unlinking takes the version out of the registry: whoever resolves the
+        # registry name loses it, the same harm as deleting a linked source.
+        if not policy.waived("registry-linked"):
+            reasons.append(_reason("registry-linked", links=(link.name,)))
+        out.append(Change(ChangeKind.UNLINK, v.collection_ref, version=v, link=link, reasons=tuple(reasons)))
+    return out
+
+
+def _emptied_collections(
+    before: Snapshot, after: Snapshot, deleted: list[Version], policy: Policy
+) -> Iterable[Change]:
+    touched = sorted({v.collection for v in deleted})
+    alive = {v.collection for v in after.versions}
+    out: list[Change] = []
+    for name in touched:
+        if name in alive:
+            continue
+        ref = CollectionRef(before.scope.entity, before.scope.project, name)
+        reasons = () if policy.waived("last-version") else (last_version(str(ref)),)
+        out.append(Change(ChangeKind.DELETE_COLLECTION, ref, reasons=reasons))
+    return out
+
+
+def _dedupe_key(v: Version, dedupe: str) -> str:
+    if dedupe == "collection":
+        return f"{v.entity}/{v.project}/{v.collection}"
+    if dedupe == "project":
+        return f"{v.entity}/{v.project}"
+    return v.entity
+
+
+def _bytes_freed(before: Snapshot, after: Snapshot) -> tuple[int, dict[str, int]]:
+    """Digests survivors referenced before and none references after, per dedupe scope."""
+    dedupe = before.dedupe
+    still: set[tuple[str, str]] = set()
+    for v in after.versions:
+        key = _dedupe_key(v, dedupe)
+        still.update((key, e.digest) for e in after.manifests.get(v.id, ()) if e.ref is None)
+    gone: dict[tuple[str, str], tuple[int, str]] = {}
+    survivors = after.by_id
+    # Walk deleted versions first so a freed digest is attributed to a
+    # collection that lost a version, not to one that merely shared the file.
+    ordered = sorted(before.versions, key=lambda v: v.id in survivors)
+    for v in ordered:
+        key = _dedupe_key(v, dedupe)
+        for e in before.manifests.get(v.id, ()):
+            if e.ref is None and (key, e.digest) not in still:
+                gone.setdefault((key, e.digest), (e.size, v.collection))
+    by_collection: dict[str, int] = defaultdict(int)
+    for size, collection in gone.values():
+        by_collection[collection] += size
+    return sum(by_collection.values()), dict(by_collection)
+
+
+def _without_latest(before: Snapshot, after: Snapshot) -> tuple[CollectionRef, ...]:
+    had = {v.collection for v in before.versions if "latest" in v.aliases}
+    holds = {v.collection for v in after.versions if "latest" in v.aliases}
+    alive = {v.collection for v in after.versions}
+    return tuple(
+        CollectionRef(before.scope.entity, before.scope.project, name) for name in sorted(had & alive - holds)
+    )
