@@ -138,6 +138,8 @@ class FakeWandb:
         self._consumers: dict[str, list[str]] = {}
         self._links_by_source: dict[str, list[tuple[str, str, str, int]]] = {}
         self._stored: dict[tuple[str, str], int] = {}
+        self._projects: set[Scope] = set()
+        """Projects that exist: made by their first run or collection; deleting runs keeps them."""
         self._counter = 0
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
 
@@ -237,13 +239,15 @@ class FakeWandb:
         """Create a run in ``entity/project``; returns its reference."""
         scope = Scope.parse(project_path)
         if run_id is None:
-            run_id = hashlib.sha1(str(self._counter + len(self._runs)).encode()).hexdigest()[:8]  # noqa: S324
+            # The counter only grows, so a generated id is never that of a deleted run.
             self._counter += 1
+            run_id = hashlib.sha1(f"run:{self._counter}".encode()).hexdigest()[:8]  # noqa: S324
         path = f"{scope}/{run_id}"
         if path in self._runs:
             raise ConflictError(f"run {path!r} already exists")
         run = Run(path, state)
         self._runs[path] = run
+        self._projects.add(scope)
         return run
 
     @_locked
@@ -258,9 +262,20 @@ class FakeWandb:
         """Delete a run; with ``delete_artifacts`` also every version it logged."""
         r = self._run(run)
         if delete_artifacts:
-            for v in list(self._versions.values()):
-                if v.producer == r.path and v.state is not VersionState.DELETED:
-                    self._delete(v, delete_aliases=True)
+            logged = [
+                v
+                for v in self._versions.values()
+                if v.producer == r.path and v.state is not VersionState.DELETED
+            ]
+            # Refuse before deleting anything: never half a run's artifacts.
+            blocked = [v for v in logged if self._protected_links(v.id)]
+            if blocked:
+                raise ProtectedAliasError(
+                    f"run {r.path}: {blocked[0].qualified_name} is linked with protected aliases; "
+                    "nothing deleted"
+                )
+            for v in logged:
+                self._delete(v, delete_aliases=True)
         del self._runs[r.path]
 
     def runs(self) -> list[Run]:
@@ -308,6 +323,7 @@ class FakeWandb:
                 CollectionRef(entity, project, name), type, now, id=self._next("ArtifactSequence")
             )
             self._collections[key] = coll
+            self._projects.add(coll.ref.scope)
         elif coll.ref.kind is not CollectionKind.SEQUENCE:
             raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
         elif coll.type != type:
@@ -420,20 +436,28 @@ class FakeWandb:
         """
         v = self._live(version)
         ref = CollectionRef.parse(portfolio, CollectionKind.PORTFOLIO)
-        key = (ref.entity, ref.project, ref.name)
-        coll = self._collections.get(key)
-        if coll is None:
-            coll = _Collection(ref, v.type, self.now(), id=self._next("ArtifactPortfolio"))
-            self._collections[key] = coll
-        elif coll.ref.kind is not CollectionKind.PORTFOLIO:
-            raise ConflictError(f"{ref} is a source collection, not a registry collection")
-        for existing in coll.links.values():
-            if existing.version_id == v.id:
-                raise ConflictError(f"{v.qualified_name} is already linked into {ref}")
         protected_set = frozenset(protected)
         alias_set = frozenset(aliases) | protected_set | {"latest"}
         for alias in alias_set:
             self._check_alias_name(alias)
+        key = (ref.entity, ref.project, ref.name)
+        coll = self._collections.get(key)
+        if coll is not None:
+            # Every check before any change: a refused link leaves no trace.
+            if coll.ref.kind is not CollectionKind.PORTFOLIO:
+                raise ConflictError(f"{ref} is a source collection, not a registry collection")
+            for existing in coll.links.values():
+                if existing.version_id == v.id:
+                    raise ConflictError(f"{v.qualified_name} is already linked into {ref}")
+            for alias in sorted(alias_set):
+                holder = coll.aliases.get(alias)
+                old = coll.links.get(int(holder)) if holder is not None else None
+                if old is not None and alias in old.protected_aliases:
+                    raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
+        else:
+            coll = _Collection(ref, v.type, self.now(), id=self._next("ArtifactPortfolio"))
+            self._collections[key] = coll
+            self._projects.add(coll.ref.scope)
         index = coll.next_index
         coll.next_index += 1
         link = Link(ref, v.id, index, frozenset(), protected_set)
@@ -609,13 +633,8 @@ class FakeWandb:
         return (v for v in found if v.state is not VersionState.DELETED)
 
     def _require_project(self, scope: Scope) -> None:
-        for e, p, _ in self._collections:
-            if e == scope.entity and p == scope.project:
-                return
-        for run in self._runs.values():
-            if run.path.startswith(f"{scope}/"):
-                return
-        raise NotFoundError(f"project {scope} not found")
+        if scope not in self._projects:
+            raise NotFoundError(f"project {scope} not found")
 
     def version(self, version_id: str) -> Version:
         with self._lock:

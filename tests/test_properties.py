@@ -1,0 +1,385 @@
+"""Property tests: the five invariants of DESIGN.md over random histories and random policies.
+
+A hypothesis state machine builds a random W&B project in a :class:`FakeWandb` (runs log and use
+versions whose files are shared between versions and collections, aliases are added, moved and
+removed, versions are linked into the registry with and without protected aliases, runs finish,
+pending versions commit, versions, collections and runs are deleted), and at any step plans a random
+policy, applies it through :class:`FakeRepository` and garbage-collects. After every step:
+
+1. every file of every surviving version is still stored;
+2. bytes freed by GC equal the plan's predicted reclaimable bytes;
+3. no version blocked by a rule was deleted; every version deleted was in the plan;
+4. re-planning with the same policy (and clock) deletes nothing more;
+5. a dry run makes no write call: planning through ``FakeRepository`` records none, and applying
+   through ``ReadOnlyRepository`` raises :class:`ReadOnlyViolation` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+import artifact_guard as ag
+from artifact_guard import (
+    AliasedVersionError,
+    ConflictError,
+    EmptyPolicyError,
+    NotFoundError,
+    Policy,
+    ProtectedAliasError,
+    ReadOnlyRepository,
+    ReadOnlyViolation,
+    Run,
+    VersionState,
+)
+from fakes import FakeWandb
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+PROJECT = "e/p"
+OTHER_PROJECT = "e/q"
+# Collection name -> type: a collection keeps one type for its whole life.
+COLLECTIONS = {"ckpt-a": "model", "ckpt-b": "model", "data": "dataset"}
+# A small pool of digests, each with one fixed size (a digest is the hash of the content).
+DIGESTS = [(f"digest-{i:02d}==", 100 * (i + 1)) for i in range(14)]
+ALIASES = ["best", "candidate", "production", "exp"]
+PORTFOLIOS = ["e/wandb-registry-model/champion", "e/wandb-registry-model/archive"]
+
+hours = st.integers(min_value=0, max_value=96).map(lambda h: timedelta(hours=h))
+optional_hours = st.none() | hours
+
+
+@st.composite
+def file_sets(draw: st.DrawFn) -> dict[str, tuple[str, int]]:
+    """Up to four files; two paths may share one digest."""
+    picks = draw(st.lists(st.sampled_from(DIGESTS), min_size=0, max_size=4))
+    return {f"file-{i}.bin": pick for i, pick in enumerate(picks)}
+
+
+policies = st.builds(
+    Policy,
+    types=st.sampled_from([(), ("model",), ("dataset",), ("model", "dataset")]),
+    collections=st.sampled_from([(), ("ckpt-*",), ("data",), ("ckpt-[ab]", "data")]),
+    exclude_collections=st.sampled_from([(), ("ckpt-b",)]),
+    aliases=st.sampled_from(["any", "unaliased", "aliased"]),
+    keep_last=st.none() | st.integers(min_value=0, max_value=4),
+    keep_within=optional_hours,
+    older_than=optional_hours,
+    protected_aliases=st.sampled_from([ag.DEFAULT_PROTECTED_ALIASES, frozenset(), frozenset({"candidate"})]),
+    allow_delete_aliases=st.booleans(),
+    allow_consumed=st.booleans(),
+    allow_registry_linked=st.booleans(),
+    allow_empty_collection=st.booleans(),
+    grace_period=st.sampled_from([timedelta(0), timedelta(hours=1), timedelta(hours=24)]),
+    waive=st.sampled_from(
+        [frozenset(), frozenset({"consumed"}), frozenset({"last-version", "grace-period"})]
+    ),
+    allow_empty=st.booleans(),
+)
+
+
+class ProjectHistory(RuleBasedStateMachine):
+    """Random W&B histories, with plan -> apply -> GC at any step."""
+
+    runs = Bundle("runs")
+    versions = Bundle("versions")
+    links = Bundle("links")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fake = FakeWandb(now=NOW)
+        self.dedupe: ag._planner.PlanDedupe = "collection"
+        self.plans_checked = 0
+
+    @initialize(
+        target=runs,
+        dedupe=st.sampled_from(["collection", "project"]),
+        seed_counts=st.lists(st.integers(min_value=0, max_value=6), min_size=3, max_size=3),
+    )
+    def start(self, dedupe: ag._planner.PlanDedupe, seed_counts: list[int]) -> Run:
+        self.fake = FakeWandb(now=NOW, dedupe=dedupe)
+        self.dedupe = dedupe
+        # The project exists from the start; a second project shares digests but never the plan.
+        neighbour = self.fake.create_run(OTHER_PROJECT, "neighbour")
+        self.fake.log_artifact(neighbour, "ckpt-a", "model", {"shared.bin": DIGESTS[0]}, created_at=NOW)
+        first = self.fake.create_run(PROJECT, "first")
+        # A history to start from, so that most examples plan over something.
+        for n, (collection, count) in enumerate(zip(sorted(COLLECTIONS), seed_counts, strict=True)):
+            self.log_series(first, collection, count, start=3 * n, oldest=24 + 8 * count)
+        return first
+
+    # ------------------------------------------------------------------ history
+
+    @rule(target=runs, running=st.booleans(), other=st.booleans())
+    def create_run(self, running: bool, other: bool) -> Run:
+        return self.fake.create_run(
+            OTHER_PROJECT if other else PROJECT, state="running" if running else "finished"
+        )
+
+    @rule(run=runs)
+    def finish_run(self, run: Run) -> None:
+        if run.path in {r.path for r in self.fake.runs()}:
+            self.fake.finish_run(run)
+
+    @rule(
+        target=versions,
+        run=runs,
+        collection=st.sampled_from(sorted(COLLECTIONS)),
+        files=file_sets(),
+        aliases=st.sets(st.sampled_from(ALIASES), max_size=2),
+        pending=st.booleans(),
+        age=hours,
+        reference=st.booleans(),
+    )
+    def log(
+        self,
+        run: Run,
+        collection: str,
+        files: dict[str, tuple[str, int]],
+        aliases: set[str],
+        pending: bool,
+        age: timedelta,
+        reference: bool,
+    ) -> str:
+        if run.path not in {r.path for r in self.fake.runs()}:
+            return "unknown-version-id"
+        refs = [("ref.parquet", f"s3://bucket/{len(self.fake.versions(True))}", 5_000)] if reference else []
+        v = self.fake.log_artifact(
+            run,
+            collection,
+            COLLECTIONS[collection],
+            files,
+            aliases=sorted(aliases),
+            references=refs,
+            state="PENDING" if pending else "COMMITTED",
+            created_at=NOW - age,
+        )
+        return v.id
+
+    @rule(
+        target=versions,
+        run=runs,
+        collection=st.sampled_from(sorted(COLLECTIONS)),
+        count=st.integers(min_value=1, max_value=8),
+        start=st.integers(min_value=0, max_value=len(DIGESTS) - 1),
+        oldest=st.integers(min_value=0, max_value=96),
+    )
+    def log_series(self, run: Run, collection: str, count: int, start: int, oldest: int) -> str:
+        """A run logs several versions in a row, each sharing half its files with the one before."""
+        vid = "unknown-version-id"
+        if run.path not in {r.path for r in self.fake.runs()}:
+            return vid
+        for i in range(count):
+            picks = [DIGESTS[(start + i + k) % len(DIGESTS)] for k in range(2)]
+            files = {f"shard-{k}": pick for k, pick in enumerate(picks)}
+            age = timedelta(hours=max(0, oldest - 6 * i))
+            vid = self.fake.log_artifact(
+                run, collection, COLLECTIONS[collection], files, created_at=NOW - age
+            ).id
+        return vid
+
+    def _live(self, vid: str) -> bool:
+        try:
+            return self.fake.version(vid).state is not VersionState.DELETED
+        except NotFoundError:
+            return False
+
+    @rule(run=runs, vid=versions)
+    def use(self, run: Run, vid: str) -> None:
+        if self._live(vid) and run.path in {r.path for r in self.fake.runs()}:
+            self.fake.use_artifact(run, vid)
+
+    @rule(vid=versions)
+    def commit(self, vid: str) -> None:
+        if self._live(vid):
+            self.fake.commit(vid)
+
+    @rule(vid=versions, alias=st.sampled_from(ALIASES))
+    def move_alias(self, vid: str, alias: str) -> None:
+        if self._live(vid):
+            self.fake.add_aliases(vid, [alias])
+            assert alias in self.fake.version(vid).aliases
+
+    @rule(vid=versions, alias=st.sampled_from([*ALIASES, "latest"]))
+    def remove_alias(self, vid: str, alias: str) -> None:
+        if self._live(vid):
+            self.fake.remove_aliases(vid, [alias])
+            assert alias not in self.fake.version(vid).aliases
+
+    @rule(
+        target=links,
+        vid=versions,
+        portfolio=st.sampled_from(PORTFOLIOS),
+        protected=st.booleans(),
+        alias=st.sampled_from(["staging", "candidate", "v-next"]),
+    )
+    def link(self, vid: str, portfolio: str, protected: bool, alias: str) -> ag.Link | None:
+        if not self._live(vid):
+            return None
+        try:
+            return self.fake.link(vid, portfolio, aliases=[alias], protected=["locked"] if protected else [])
+        except (ConflictError, ProtectedAliasError):
+            return None
+
+    @rule(link=consumes(links))
+    def unlink(self, link: ag.Link | None) -> None:
+        if link is None:
+            return
+        try:
+            self.fake.unlink(link)
+        except ProtectedAliasError:
+            assert link.protected_aliases
+        except NotFoundError:
+            pass  # already gone with its portfolio
+
+    @rule(vid=versions, delete_aliases=st.booleans())
+    def delete_version(self, vid: str, delete_aliases: bool) -> None:
+        if not self._live(vid):
+            return
+        before = self.fake.version(vid)
+        try:
+            self.fake.delete_version(vid, delete_aliases=delete_aliases)
+        except AliasedVersionError:
+            assert before.aliases and not delete_aliases
+        except ProtectedAliasError:
+            assert any(link.protected_aliases for link in self.fake.links(vid))
+        else:
+            assert self.fake.version(vid).state is VersionState.DELETED
+
+    @rule(collection=st.sampled_from(sorted(COLLECTIONS)))
+    def delete_collection(self, collection: str) -> None:
+        before = self.fake.versions(scope=PROJECT)
+        try:
+            self.fake.delete_collection(f"{PROJECT}/{collection}")
+        except ProtectedAliasError:
+            assert self.fake.versions(scope=PROJECT) == before  # refused whole: nothing deleted
+        except NotFoundError:
+            assert not any(v.collection == collection for v in before)
+        else:
+            assert not any(v.collection == collection for v in self.fake.versions(scope=PROJECT))
+
+    @rule(run=runs, delete_artifacts=st.booleans())
+    def delete_run(self, run: Run, delete_artifacts: bool) -> None:
+        before = self.fake.versions()
+        try:
+            self.fake.delete_run(run, delete_artifacts=delete_artifacts)
+        except ProtectedAliasError:
+            assert delete_artifacts
+            assert self.fake.versions() == before  # refused whole: nothing deleted
+        except NotFoundError:
+            pass  # deleted earlier
+        else:
+            survivors = self.fake.versions()
+            if delete_artifacts:
+                assert not any(v.producer == run.path for v in survivors)
+            else:
+                assert survivors == before
+
+    @rule()
+    def gc(self) -> None:
+        self.fake.gc()
+
+    # ------------------------------------------------------------------ plan, apply, GC
+
+    def _has_versions(self) -> bool:
+        return bool(self.fake.versions(scope=PROJECT))
+
+    @precondition(_has_versions)
+    @rule(policy=policies, through_read_only=st.booleans())
+    def plan_apply_gc(self, policy: Policy, through_read_only: bool) -> None:
+        fake = self.fake
+        fake.gc()  # garbage left by earlier deletes is not this plan's to predict
+        repo = fake.repository()
+        survivors_before = {v.id: v for v in fake.versions(scope=PROJECT)}
+        stored_before = fake.stored_objects()
+        planned_through = ReadOnlyRepository(repo) if through_read_only else repo
+        try:
+            the_plan = ag.plan(planned_through, PROJECT, policy, now=NOW, dedupe=self.dedupe)
+        except EmptyPolicyError:
+            assert not policy.keeps_something and not policy.allow_empty
+            assert repo.write_calls == []
+            return
+        except NotFoundError as exc:
+            # A literal collection name that names no surviving collection is refused, by name.
+            literal = [c for c in policy.collections if not any(ch in c for ch in "*?[")]
+            assert literal and any(repr(c) in str(exc) for c in literal)
+            assert repo.write_calls == []
+            return
+        # Invariant 5: planning wrote nothing; a dry-run apply is refused at the boundary.
+        assert repo.write_calls == []
+        if the_plan.deletions:
+            with pytest.raises(ReadOnlyViolation):
+                ag.apply(the_plan, ReadOnlyRepository(repo))
+        assert repo.write_calls == []
+        assert {v.id: v for v in fake.versions(scope=PROJECT)} == survivors_before
+        assert fake.stored_objects() == stored_before
+
+        assert {d.version.id for d in the_plan.decisions} == set(survivors_before)
+        result = ag.apply(the_plan, repo)
+        assert result.ok, result.failed
+        freed = fake.gc()
+
+        # Invariant 2: the prediction is exact.
+        assert freed == the_plan.reclaimable_bytes
+        # Invariant 3: exactly the planned deletions happened; nothing blocked went.
+        survivors_after = {v.id for v in fake.versions(scope=PROJECT)}
+        deleted = set(survivors_before) - survivors_after
+        assert deleted == {d.version.id for d in the_plan.deletions}
+        assert not deleted & {d.version.id for d in the_plan.decisions if d.action is ag.Action.KEEP}
+        # Invariant 4: idempotence. Same policy, same clock: nothing more to delete.
+        try:
+            again = ag.plan(repo, PROJECT, policy, now=NOW, dedupe=self.dedupe)
+        except NotFoundError:
+            # Only when the plan emptied a collection named literally by the policy.
+            assert policy.allow_empty_collection or "last-version" in policy.waive
+        else:
+            assert again.deletions == (), [str(r) for d in again.deletions for r in d.reasons]
+            assert again.reclaimable_bytes == 0
+        self.plans_checked += 1
+        event(f"plan over {min(len(survivors_before) // 5 * 5, 20)}+ versions")
+        event("plan deleted versions" if the_plan.deletions else "plan deleted nothing")
+        event("plan freed bytes" if freed else "plan freed no bytes")
+        for rule_id in sorted({r.rule for d in the_plan.blocked for r in d.reasons if r.blocks}):
+            event(f"blocked by {rule_id}")
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def surviving_files_are_stored(self) -> None:
+        # Invariant 1, after every step (the history rules as well as plan/apply/GC).
+        stored = self.fake.stored_objects()
+        for v in self.fake.versions():
+            key = self.fake._dedupe_key(v)
+            for e in self.fake.manifest(v.id):
+                if e.ref is None:
+                    assert (key, e.digest) in stored, (v.qualified_name, e.path)
+
+    @invariant()
+    def aliases_are_unique_per_collection(self) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for v in self.fake.versions():
+            assert v.state is not VersionState.DELETED
+            for alias in v.aliases:
+                key = (f"{v.entity}/{v.project}/{v.collection}", alias)
+                assert key not in seen, f"{alias} on {seen.get(key)} and {v.id}"
+                seen[key] = v.id
+
+
+ProjectHistory.TestCase.settings = settings(
+    # Each example is cheap (a few ms): at least 500 even in the quick profiles, 10,000 nightly.
+    max_examples=max(settings.default.max_examples, 500),
+    stateful_step_count=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestProjectHistory = ProjectHistory.TestCase
