@@ -734,6 +734,13 @@ class FakeWandb:
                     return coll.info()
             raise NotFoundError(f"artifact collection {collection_id!r} not found")
 
+    def scopes(self) -> list[Scope]:
+        """Every project that holds a run or a collection (registry projects included), sorted."""
+        with self._lock:
+            found = {Scope(e, p) for e, p, _ in self._collections}
+            found.update(run.scope for run in self._runs.values())
+            return sorted(found, key=str)
+
     def has_project(self, scope: Scope | str) -> bool:
         """Whether ``entity/project`` holds any run or collection."""
         sc = Scope.parse(scope) if isinstance(scope, str) else scope
