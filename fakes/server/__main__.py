@@ -1,0 +1,42 @@
+"""``python -m fakes.server [--seed demo|SNAPSHOT] [--pagination stable|offset]``: serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+
+from .._backend import FakeWandb
+from ._http import FakeWandbServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start a fake W&B server, print how to reach it, and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m fakes.server", description=__doc__)
+    parser.add_argument("--seed", help="'demo' for the demo project, or a snapshot file to load")
+    parser.add_argument("--pagination", choices=["stable", "offset"], default="stable")
+    parser.add_argument("--entity", help="WANDB_ENTITY to print for clients")
+    parser.add_argument("--project", help="WANDB_PROJECT to print for clients")
+    args = parser.parse_args(argv)
+    fake = FakeWandb()
+    server = FakeWandbServer(fake, pagination=args.pagination, entity=args.entity, project=args.project)
+    with server:
+        if args.seed:
+            try:
+                server.seed({"demo": True} if args.seed == "demo" else {"snapshot": args.seed})
+            except ValueError as e:
+                print(f"error: cannot seed: {e}", file=sys.stderr)
+                return 2
+        print(f"fake W&B server at {server.url}", flush=True)
+        print(f"API key: {server.api_key}", flush=True)
+        print("environment for clients:", flush=True)
+        for name, value in server.env().items():
+            print(f"  export {name}={value}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""End-to-end smoke test: the real wandb SDK, in a subprocess, against the fake server.
+
+Given the demo project, when a script lists, reads lineage and manifests and
+deletes through every path, then the SDK sees W&B's answers and FakeWandb
+holds exactly the resulting state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from artifact_guard._model import VersionState
+from fakes.demo import seed_demo
+from fakes.server import FakeWandbServer
+
+pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
+
+SCRIPT = r"""
+import json
+import wandb
+from wandb.errors import CommError
+
+api = wandb.Api(timeout=20)
+out = {"entity": api.default_entity}
+out["collections"] = sorted(c.name for c in api.artifact_collections("demo-team/vision", "model"))
+versions = list(api.artifacts("model", "demo-team/vision/resnet50-000"))
+out["versions"] = [v.name for v in versions]
+out["latest_aliases"] = versions[0].aliases
+best = api.artifact("demo-team/vision/resnet50-000:best")
+out["best"] = [best.name, best.source_name, best.aliases, best.size, best.type]
+out["manifest"] = {p: [e.digest, e.size] for p, e in best.manifest.entries.items()}
+out["logged_by"] = best.logged_by().id
+out["used_by"] = [r.id for r in api.artifact("demo-team/vision/resnet50-000:v10").used_by()]
+run = api.run("demo-team/vision/train-000")
+out["outputs"] = len(list(run.logged_artifacts()))
+out["inputs"] = [a.name for a in run.used_artifacts()]
+
+# Every delete path.
+try:
+    best.delete()
+    out["aliased_delete"] = "deleted"
+except CommError as e:
+    out["aliased_delete"] = "CommError"
+best.delete(delete_aliases=True)
+api.artifact("demo-team/vision/resnet50-000:v0").delete()
+try:
+    api.artifact("demo-team/vision/resnet50-004:production").delete(delete_aliases=True)
+    out["protected_delete"] = "deleted"
+except CommError:
+    out["protected_delete"] = "CommError"
+link = api.artifact("demo-team/wandb-registry-model/resnet50:baseline")
+out["link"] = [link.is_link, link.source_name]
+link.delete()
+v5 = api.artifact("demo-team/vision/resnet50-001:v5")
+v5.aliases.append("keep")
+v5.save()
+latest = api.artifact("demo-team/vision/resnet50-001:latest")
+latest.aliases.remove("latest")
+latest.save()
+api.artifact_collection("model", "demo-team/vision/resnet50-002").delete()
+try:
+    api.artifact("demo-team/vision/no-such:v0")
+    out["missing"] = "found"
+except (CommError, ValueError) as e:
+    out["missing"] = type(e).__name__
+print(json.dumps(out))
+"""
+
+
+def test_sdk_reads_and_deletes_through_every_path(
+    fresh: FakeWandbServer, run_sdk: Callable[..., Any]
+) -> None:
+    # given the demo project
+    fake = seed_demo(fresh.fake)
+    r000 = {v.name: v for v in fake.versions(include_deleted=True) if v.collection == "resnet50-000"}
+    best = next(v for v in r000.values() if "best" in v.aliases)
+    manifest = {e.path: [e.digest, e.size] for e in fake.manifest(best.id)}
+
+    # when the SDK script runs
+    out = run_sdk(fresh, SCRIPT)
+
+    # then the SDK saw W&B's answers
+    assert out["entity"] == "fake-user"
+    assert out["collections"] == sorted(c.name for c in fake.collections("demo-team/vision", type="model"))
+    assert out["versions"] == [f"resnet50-000:v{i}" for i in range(39, -1, -1)]
+    assert out["latest_aliases"] == ["latest"]
+    assert out["best"] == ["resnet50-000:best", best.name, ["best"], best.size, "model"]
+    assert out["manifest"] == manifest
+    assert out["logged_by"] == "train-000"
+    assert out["used_by"] == ["eval-001"]
+    assert out["outputs"] == 40
+    assert out["inputs"] == ["imagenet-subset:v0"]
+    assert out["aliased_delete"] == "CommError"
+    assert out["protected_delete"] == "CommError"
+    assert out["link"] == [True, "resnet50-004:v12"]
+    assert out["missing"] in ("CommError", "ValueError")
+
+    # and FakeWandb holds exactly the resulting state
+    state = {v.name: v for v in fake.versions(include_deleted=True)}
+    assert state[best.name].state is VersionState.DELETED
+    assert state["resnet50-000:v0"].state is VersionState.DELETED
+    assert state["resnet50-004:v33"].state is VersionState.COMMITTED
+    assert "production" in state["resnet50-004:v33"].aliases
+    links = fake.portfolio_links("demo-team/wandb-registry-model/resnet50")
+    assert [lk.version_id for lk in links] == [state["resnet50-004:v33"].id]
+    assert state["resnet50-004:v12"].state is VersionState.COMMITTED
+    assert state["resnet50-001:v5"].aliases == frozenset({"keep"})
+    assert state["resnet50-001:v39"].aliases == frozenset()
+    assert all(v.state is VersionState.DELETED for v in state.values() if v.collection == "resnet50-002")
+    deleted = sorted(n for n, v in state.items() if v.state is VersionState.DELETED)
+    assert len(deleted) == 2 + 40
+
+    # and every request went through the GraphQL layer without an unexpected error
+    errors = [r for r in fresh.requests if r.errors]
+    assert {r.operation for r in errors} <= {"DeleteArtifact", "ArtifactMembershipByName"}
+    assert all(r.status == 200 for r in fresh.requests)
