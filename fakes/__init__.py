@@ -2,11 +2,27 @@
 
 - :class:`FakeWandb`: in-memory W&B artifact state with W&B's deletion semantics.
 - :class:`FakeRepository`: the :class:`artifact_guard.ArtifactRepository` over it.
+- :class:`FakeWandbServer`: a loopback HTTP server speaking W&B's GraphQL over it,
+  for the real wandb SDK (imported lazily: it pulls in graphql-core).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._backend import DedupeScope, FakeWandb, FileSpec, md5_b64
 from ._repository import FakeRepository
 
-__all__ = ["DedupeScope", "FakeRepository", "FakeWandb", "FileSpec", "md5_b64"]
+if TYPE_CHECKING:
+    from .server import FakeWandbServer
+
+__all__ = ["DedupeScope", "FakeRepository", "FakeWandb", "FakeWandbServer", "FileSpec", "md5_b64"]
+
+
+def __getattr__(name: str) -> Any:
+    # The server pulls in graphql-core and http.server: load it only when asked for.
+    if name == "FakeWandbServer":
+        from .server import FakeWandbServer
+
+        return FakeWandbServer
+    raise AttributeError(f"module 'fakes' has no attribute {name!r}")

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-from artifact_guard._errors import NotFoundError
+from artifact_guard._errors import ArtifactGuardError, NotFoundError
 
 from .._backend import FakeWandb
 from ._faults import FaultRule, Faults
@@ -517,13 +517,27 @@ class FakeWandbServer:
         return f"<FakeWandbServer {where} pagination={self.pagination}>"
 
 
-SnapshotSource = str | os.PathLike[str] | Mapping[str, Any]
-
-
 def _load_snapshot_into(fake: FakeWandb, source: Any) -> None:
-    """Load a snapshot (file path or decoded JSON) into ``fake`` via ``fakes.load_snapshot``."""
+    """Load a snapshot (file path, or the decoded JSON of one) into ``fake`` via ``fakes.load_snapshot``."""
+    import importlib
+
+    loader = getattr(importlib.import_module("fakes"), "load_snapshot", None)
+    if loader is None:
+        raise ValueError("this build cannot load snapshots: fakes.load_snapshot does not exist")
+    if isinstance(source, Mapping):
+        with tempfile.TemporaryDirectory(prefix="fake-wandb-seed-") as tmp:
+            path = os.path.join(tmp, "snapshot.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(source, f)
+            _call_loader(loader, path, fake)
+        return
+    if not isinstance(source, str | os.PathLike):
+        raise ValueError("snapshot must be a file path or a JSON object")
+    _call_loader(loader, source, fake)
+
+
+def _call_loader(loader: Callable[..., Any], path: str | os.PathLike[str], fake: FakeWandb) -> None:
     try:
-        from .. import load_snapshot  # type: ignore[attr-defined]
-    except ImportError:
-        raise ValueError("snapshots are not supported yet: fakes.load_snapshot does not exist") from None
-    load_snapshot(source, into=fake)
+        loader(path, into=fake)
+    except ArtifactGuardError as e:
+        raise ValueError(f"cannot load snapshot: {e}") from None
