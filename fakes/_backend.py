@@ -79,6 +79,15 @@ def _encode_id(kind: str, number: int) -> str:
     return base64.b64encode(f"{kind}:{number}".encode()).decode()
 
 
+def _decode_counter(gid: str) -> int:
+    """The number in an id made by :func:`_encode_id`, or 0 for an id made elsewhere."""
+    try:
+        _, _, number = base64.b64decode(gid.encode(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return 0
+    return int(number) if number.isdigit() else 0
+
+
 @dataclass
 class _Collection:
     ref: CollectionRef
@@ -767,6 +776,73 @@ class FakeWandb:
     def set_ttl(self, version: Version | str, ttl: timedelta | None) -> Version:
         """Set or clear a version's TTL."""
         return self._set(replace(self._live(version), ttl=ttl))
+
+    # ------------------------------------------------------------------ snapshots (fakes._snapshot_load)
+
+    @_locked
+    def restore(
+        self,
+        *,
+        runs: Iterable[Run],
+        versions: Iterable[tuple[Version, tuple[ManifestEntry, ...]]],
+        consumers: Mapping[str, Iterable[str]],
+        links: Iterable[Link],
+        projects: Iterable[Scope] = (),
+    ) -> None:
+        """Insert recorded state verbatim: ids, indices, aliases and links as a snapshot holds them.
+
+        Unlike the builder methods this keeps the recorded version ids, so a
+        plan made against the restored fake names the same versions as the
+        original. The caller (``fakes.load_snapshot``) has validated the data;
+        an id that already exists here is refused.
+        """
+        self._projects.update(projects)
+        for run in runs:
+            if run.path in self._runs:
+                raise ConflictError(f"run {run.path!r} already exists")
+            self._runs[run.path] = run
+            self._projects.add(run.scope)
+        highest = self._counter
+        for v, entries in sorted(versions, key=lambda item: (item[0].collection, item[0].index)):
+            if v.id in self._versions:
+                raise ConflictError(f"artifact version {v.id!r} already exists")
+            key = (v.entity, v.project, v.collection)
+            coll = self._collections.get(key)
+            if coll is None:
+                coll = _Collection(v.collection_ref, v.type, v.created_at, id=self._next("ArtifactSequence"))
+                self._collections[key] = coll
+                self._projects.add(v.scope)
+            coll.next_index = max(coll.next_index, v.index + 1)
+            coll.created_at = min(coll.created_at, v.created_at)
+            coll.version_ids.append(v.id)
+            for alias in v.aliases:
+                coll.aliases[alias] = v.id
+            self._versions[v.id] = v
+            self._manifests[v.id] = entries
+            dkey = self._dedupe_key(v)
+            for e in entries:
+                if e.ref is None:
+                    self._stored[(dkey, e.digest)] = e.size
+            highest = max(highest, _decode_counter(v.id))
+        for vid, paths in consumers.items():
+            self._consumers[vid] = list(paths)
+        for link in links:
+            key = (link.portfolio.entity, link.portfolio.project, link.portfolio.name)
+            coll = self._collections.get(key)
+            if coll is None:
+                source = self._versions[link.version_id]
+                coll = _Collection(
+                    link.portfolio, source.type, source.created_at, id=self._next("ArtifactPortfolio")
+                )
+                self._collections[key] = coll
+                self._projects.add(link.portfolio.scope)
+            coll.links[link.index] = link
+            coll.next_index = max(coll.next_index, link.index + 1)
+            for alias in link.aliases:
+                coll.aliases[alias] = str(link.index)
+            self._links_by_source.setdefault(link.version_id, []).append((*key, link.index))
+        # New ids made after a restore must not collide with restored ones.
+        self._counter = max(self._counter, highest)
 
     def repository(self) -> FakeRepository:
         """An :class:`~artifact_guard.ArtifactRepository` over this fake."""
