@@ -1,6 +1,172 @@
-"""pytest plugin of artifact-guard (entry point ``pytest11``).
+"""pytest plugin of artifact-guard (entry point ``pytest11``): the ``wandb_fake`` fixture.
 
-Fixtures are registered here; see the README's "Testing" sections.
+``wandb_fake`` gives each test an empty fake W&B reachable by the real wandb
+SDK: one loopback server per test session (starting wandb-core's peer once),
+its state reset before every test, and the SDK's environment (``WANDB_BASE_URL``,
+``WANDB_API_KEY``, ``WANDB_ENTITY``, ``WANDB_PROJECT``,
+``WANDB_ERROR_REPORTING=false``, every wandb folder in the test's temporary
+directory) set for the test and restored after it::
+
+    def test_cleanup_script_keeps_production(wandb_fake):
+        run = wandb_fake.fake.create_run("team/proj", "r1")
+        wandb_fake.fake.log_artifact(run, "model", "model", {"w.bin": b"..."}, aliases=["production"])
+        subprocess.run([sys.executable, "cleanup.py"], env=wandb_fake.env, timeout=120, check=True)
+        assert wandb_fake.fake.versions()  # production survived
+
+Options come from one marker, the closest one winning::
+
+    @pytest.mark.wandb_fake(entity="team", project="proj", pagination="offset", seed="demo")
+
+Strict teardown: a test fails if the fake answered a request it does not
+support (an operation or field outside its schema), because the code under
+test then saw an error real W&B would not give. Pass
+``allow_unsupported=True`` in the marker when that is what the test checks.
+
+Nothing heavy is imported until a test asks for the fixture, so the plugin
+costs nothing in test sessions that do not use it.
 """
 
 from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from fakes import FakeWandb
+    from fakes.server import FakeWandbServer, Faults, RequestRecord
+
+__all__ = ["WandbFake"]
+
+_MARKER = "wandb_fake"
+_OPTIONS = frozenset({"entity", "project", "pagination", "seed", "allow_unsupported"})
+_UNSUPPORTED = "is not supported by the fake W&B server"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_MARKER}(entity=None, project=None, pagination='stable', seed=None, allow_unsupported=False): "
+        "options of the wandb_fake fixture (artifact-guard)",
+    )
+
+
+@dataclass
+class WandbFake:
+    """What a test gets from the ``wandb_fake`` fixture."""
+
+    server: FakeWandbServer
+    """The running fake W&B server (``url``, ``api_key``, ``requests``, ``faults``)."""
+    env: dict[str, str]
+    """A full environment for subprocesses: ``os.environ`` plus the SDK's settings for this server."""
+
+    @property
+    def fake(self) -> FakeWandb:
+        """The :class:`fakes.FakeWandb` behind the server: build state with it, assert on it."""
+        return self.server.fake
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The request log of this test, oldest first."""
+        return self.server.requests
+
+    def operations(self) -> list[str]:
+        """GraphQL operation names this test sent, oldest first."""
+        return self.server.operations()
+
+    @property
+    def faults(self) -> Faults:
+        """The fault schedule: ``wandb_fake.faults.add("DeleteArtifact", status=429, times=2)``."""
+        return self.server.faults
+
+
+@pytest.fixture(scope="session")
+def _wandb_fake_server() -> Iterator[FakeWandbServer]:
+    from fakes import FakeWandb
+    from fakes.server import FakeWandbServer
+
+    with FakeWandbServer(FakeWandb()) as server:
+        yield server
+
+
+def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker(_MARKER)
+    if marker is None:
+        return {}
+    if marker.args:
+        raise pytest.UsageError(f"@pytest.mark.{_MARKER} takes keyword options only: {sorted(_OPTIONS)}")
+    unknown = set(marker.kwargs) - _OPTIONS
+    if unknown:
+        raise pytest.UsageError(
+            f"unknown @pytest.mark.{_MARKER} options {sorted(unknown)}; known: {sorted(_OPTIONS)}"
+        )
+    return dict(marker.kwargs)
+
+
+def _forget_sdk_caches() -> None:
+    # An SDK already imported in this process caches artifacts by id; ids repeat after a reset.
+    module = sys.modules.get("wandb.sdk.artifacts.artifact")
+    for name in ("artifact_instance_cache", "artifact_instance_cache_by_client_id"):
+        cache: Any = getattr(module, name, None) if module is not None else None
+        if cache is not None and hasattr(cache, "clear"):
+            cache.clear()
+
+
+@pytest.fixture
+def wandb_fake(
+    request: pytest.FixtureRequest,
+    _wandb_fake_server: FakeWandbServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[WandbFake]:
+    """An empty fake W&B for this test, reachable by the real wandb SDK (see the module docstring)."""
+    options = _options(request)
+    server = _wandb_fake_server
+    pagination = options.get("pagination", "stable")
+    if pagination not in ("stable", "offset"):
+        raise pytest.UsageError(f"wandb_fake pagination must be 'stable' or 'offset', not {pagination!r}")
+    server.reset()
+    server.set_pagination(pagination)
+    _forget_sdk_caches()
+    seed = options.get("seed")
+    if seed == "demo":
+        server.seed({"demo": True})
+    elif seed is not None:
+        server.seed({"snapshot": os.fspath(seed)})
+
+    sdk_env = server.env()
+    for name in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR", "WANDB_DIR", "WANDB_ARTIFACT_DIR"):
+        folder = tmp_path / "wandb" / name.removeprefix("WANDB_").removesuffix("_DIR").lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        sdk_env[name] = str(folder)
+    for name in ("WANDB_ENTITY", "WANDB_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    if options.get("entity"):
+        sdk_env["WANDB_ENTITY"] = str(options["entity"])
+    if options.get("project"):
+        sdk_env["WANDB_PROJECT"] = str(options["project"])
+    for name, value in sdk_env.items():
+        monkeypatch.setenv(name, value)
+
+    yield WandbFake(server, dict(os.environ))
+
+    server.set_pagination("stable")
+    if not options.get("allow_unsupported"):
+        unsupported = [r for r in server.requests if any(_UNSUPPORTED in e for e in r.errors)]
+        if unsupported:
+            lines = "\n".join(f"  {r.operation}: {r.errors[0]}" for r in unsupported[:5])
+            pytest.fail(
+                f"the fake W&B server could not answer {len(unsupported)} request(s) of this test:\n{lines}\n"
+                f"Real W&B would have answered them, so the test saw errors it should not. If the test "
+                f"checks this on purpose, mark it @pytest.mark.{_MARKER}(allow_unsupported=True).",
+                pytrace=False,
+            )

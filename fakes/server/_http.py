@@ -507,6 +507,14 @@ class FakeWandbServer:
             else:
                 self.faults.rate_limit(float(limit["rate"]), int(limit.get("burst") or 0) or None)
 
+    def set_pagination(self, pagination: Pagination) -> None:
+        """Switch the cursor style of every listing (``"stable"`` or ``"offset"``)."""
+        if pagination not in ("stable", "offset"):
+            raise ValueError(f"pagination must be 'stable' or 'offset', not {pagination!r}")
+        self.pagination = pagination
+        if self._state is not None:
+            self._state.ctx.pagination = pagination
+
     def _require_state(self) -> _State:
         if self._state is None:
             raise RuntimeError("the fake W&B server is not running; use it as a context manager")
