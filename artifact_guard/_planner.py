@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from ._errors import EmptyPolicyError, PlanError
-from ._model import CollectionRef, Lineage, Scope, Version
+from ._errors import EmptyPolicyError, NotFoundError, PlanError
+from ._model import CollectionRef, Scope, Version
 from ._policy import Policy
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._rules import Facts, Reason, _reason, evaluate, last_version
@@ -153,17 +152,24 @@ def plan(
     now = now or datetime.now(UTC)
     removed = frozenset(removed_runs)
 
-    by_collection: dict[str, list[Version]] = defaultdict(list)
+    by_collection: dict[str, list[Version]] = {}
     for v in repo.versions(sc):
-        by_collection[v.collection].append(v)
+        group = by_collection.get(v.collection)
+        if group is None:
+            by_collection[v.collection] = group = []
+        group.append(v)
+    _require_named_collections(policy, by_collection, sc)
 
+    ctx = _Context(repo, policy, now, removed)
     decisions: list[Decision] = []
     per_collection: dict[str, list[Decision]] = {}
     for name in sorted(by_collection):
-        versions = sorted(by_collection[name], key=lambda v: -v.index)
-        ds = _decide_collection(repo, name, versions, policy, now, removed)
+        versions = by_collection[name]
+        versions.sort(key=_newest_first)
+        ds = ctx.decide_collection(name, versions)
         per_collection[name] = ds
         decisions.extend(ds)
+    del by_collection
 
     freed = _reclaimable(repo, per_collection, dedupe)
     summaries = tuple(
@@ -193,51 +199,90 @@ def plan(
 
 
 _NOT_SELECTED_TYPE = _reason("policy:not-selected", by="type or collection")
+_GLOB_CHARS = frozenset("*?[")
 
 
-def _decide_collection(
-    repo: ReadOnlyRepository,
-    name: str,
-    versions: list[Version],
-    policy: Policy,
-    now: datetime,
-    removed: frozenset[str],
-) -> list[Decision]:
-    """Decisions for one collection, newest first."""
-    if not policy.selects_collection(versions[0].type, name):
-        return [Decision(v, Action.KEEP, (_NOT_SELECTED_TYPE,)) for v in versions]
-    out: list[Decision] = []
-    for rank, v in enumerate(versions):
-        keep: list[Reason] = []
-        if policy.aliases == "unaliased" and v.aliases:
-            keep.append(_reason("policy:aliases", selector="unaliased"))
-        elif policy.aliases == "aliased" and not v.aliases:
-            keep.append(_reason("policy:aliases", selector="aliased"))
-        if policy.keep_last is not None and rank < policy.keep_last:
-            keep.append(_reason("policy:keep-last", n=policy.keep_last, rank=rank))
-        age = now - v.created_at
-        if policy.keep_within is not None and age < policy.keep_within:
-            keep.append(_reason("policy:keep-within", within_s=int(policy.keep_within.total_seconds())))
-        if policy.older_than is not None and age <= policy.older_than:
-            keep.append(_reason("policy:older-than", older_than_s=int(policy.older_than.total_seconds())))
-        if keep:
-            out.append(Decision(v, Action.KEEP, tuple(keep)))
-            continue
-        facts = Facts(v, _lineage(repo, v), repo.links(v.id), now, removed)
-        blocks = evaluate(facts, policy)
-        selected = _reason("policy:selected", rank=rank)
-        if blocks:
-            out.append(Decision(v, Action.KEEP, (selected, *blocks)))
-        else:
-            out.append(Decision(v, Action.DELETE, (selected,)))
-    if not policy.waived("last-version") and all(d.action is Action.DELETE for d in out):
-        newest = out[0]
-        out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
-    return out
+def _newest_first(v: Version) -> int:
+    return -v.index
 
 
-def _lineage(repo: ReadOnlyRepository, v: Version) -> Lineage:
-    return repo.lineage(v.id)
+def _require_named_collections(policy: Policy, by_collection: dict[str, list[Version]], scope: Scope) -> None:
+    """A collection the policy names literally (no glob) must exist: a typo must not plan silently.
+
+    Only surviving versions are visible through the repository, so a collection
+    emptied earlier counts as unknown here too, and the message says so.
+    """
+    for name in policy.collections:
+        if _GLOB_CHARS.isdisjoint(name) and name not in by_collection:
+            raise NotFoundError(
+                f"collection {name!r} named by the policy has no surviving versions in {scope} "
+                "(unknown, or emptied)"
+            )
+
+
+class _Context:
+    """What one plan computes once: the policy's reasons, bound repository reads."""
+
+    def __init__(self, repo: ReadOnlyRepository, policy: Policy, now: datetime, removed: frozenset[str]):
+        self.policy = policy
+        self.now = now
+        self.removed = removed
+        self.lineage = repo.lineage
+        self.links = repo.links
+        self.aliases_reason = _reason("policy:aliases", selector=policy.aliases)
+        # Built whether or not the policy sets the clause; only used when it does.
+        within_s = int(policy.keep_within.total_seconds()) if policy.keep_within is not None else 0
+        older_s = int(policy.older_than.total_seconds()) if policy.older_than is not None else 0
+        self.within_reason = _reason("policy:keep-within", within_s=within_s)
+        self.older_reason = _reason("policy:older-than", older_than_s=older_s)
+        # Reasons are values: one object per rank serves every collection.
+        n = policy.keep_last or 0
+        self._keep_last = [_reason("policy:keep-last", n=policy.keep_last, rank=rank) for rank in range(n)]
+        self._selected: list[Reason] = []
+
+    def selected(self, rank: int) -> Reason:
+        cache = self._selected
+        while len(cache) <= rank:
+            cache.append(_reason("policy:selected", rank=len(cache)))
+        return cache[rank]
+
+    def decide_collection(self, name: str, versions: list[Version]) -> list[Decision]:
+        """Decisions for one collection, newest first."""
+        policy = self.policy
+        if not policy.selects_collection(versions[0].type, name):
+            return [Decision(v, Action.KEEP, (_NOT_SELECTED_TYPE,)) for v in versions]
+        now, removed = self.now, self.removed
+        only_unaliased = policy.aliases == "unaliased"
+        only_aliased = policy.aliases == "aliased"
+        keep_last = policy.keep_last if policy.keep_last is not None else 0
+        within, older = policy.keep_within, policy.older_than
+        lineage, links = self.lineage, self.links
+        out: list[Decision] = []
+        append = out.append
+        for rank, v in enumerate(versions):
+            keep: list[Reason] = []
+            if (only_unaliased and v.aliases) or (only_aliased and not v.aliases):
+                keep.append(self.aliases_reason)
+            if rank < keep_last:
+                keep.append(self._keep_last[rank])
+            if within is not None or older is not None:
+                age = now - v.created_at
+                if within is not None and age < within:
+                    keep.append(self.within_reason)
+                if older is not None and age <= older:
+                    keep.append(self.older_reason)
+            if keep:
+                append(Decision(v, Action.KEEP, tuple(keep)))
+                continue
+            blocks = evaluate(Facts(v, lineage(v.id), links(v.id), now, removed), policy)
+            if blocks:
+                append(Decision(v, Action.KEEP, (self.selected(rank), *blocks)))
+            else:
+                append(Decision(v, Action.DELETE, (self.selected(rank),)))
+        if not policy.waived("last-version") and all(d.action is Action.DELETE for d in out):
+            newest = out[0]
+            out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
+        return out
 
 
 def _reclaimable(
@@ -247,8 +292,9 @@ def _reclaimable(
 ) -> dict[str, int]:
     """Bytes freed per collection: digests that deletions reference and survivors do not.
 
-    Only manifests that can matter are read: with collection dedupe, those of
-    collections that lose a version.
+    Each freed digest counts once, for the first collection (in plan order) whose
+    deletions reference it. Only manifests that can matter are read: with
+    collection dedupe, those of collections that lose a version.
     """
     groups: list[list[str]]
     if dedupe == "collection":
@@ -256,20 +302,26 @@ def _reclaimable(
     else:
         touched = any(d.action is Action.DELETE for ds in per_collection.values() for d in ds)
         groups = [list(per_collection)] if touched else []
+    manifest = repo.manifest
+    keep, delete = Action.KEEP, Action.DELETE
     freed: dict[str, int] = {}
     for names in groups:
-        surviving: set[str] = set()
-        candidates: dict[str, tuple[int, str]] = {}
+        # First what survivors hold, then what deletions add: a digest seen once is never counted again.
+        seen: set[str] = set()
         for name in names:
             for d in per_collection[name]:
-                entries = repo.manifest(d.version.id)
-                if d.action is Action.DELETE:
-                    for e in entries:
-                        if e.ref is None and e.digest not in candidates:
-                            candidates[e.digest] = (e.size, name)
-                else:
-                    surviving.update([e.digest for e in entries if e.ref is None])
-        for digest, (size, name) in candidates.items():
-            if digest not in surviving:
-                freed[name] = freed.get(name, 0) + size
+                if d.action is keep:
+                    for _path, digest, _size, ref in manifest(d.version.id):
+                        if ref is None:
+                            seen.add(digest)
+        for name in names:
+            total = 0
+            for d in per_collection[name]:
+                if d.action is delete:
+                    for _path, digest, size, ref in manifest(d.version.id):
+                        if ref is None and digest not in seen:
+                            seen.add(digest)
+                            total += size
+            if total:
+                freed[name] = total
     return freed

@@ -9,6 +9,7 @@ import fnmatch
 import re
 from dataclasses import MISSING, dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Literal
 
 from ._errors import PolicyError
@@ -147,15 +148,22 @@ class Policy:
 
     def waived(self, rule: str) -> bool:
         """Whether the policy switches a rule off."""
-        if rule in self.waive:
-            return True
-        return {
+        return rule in self.waived_rules
+
+    @cached_property
+    def waived_rules(self) -> frozenset[str]:
+        """Every rule id the policy switches off, by ``waive`` or by an ``allow_*`` flag.
+
+        Computed once per policy: the planner asks for every version.
+        """
+        by_flag = {
             "has-aliases": self.allow_delete_aliases,
             "consumed": self.allow_consumed,
             "registry-linked": self.allow_registry_linked,
             "last-version": self.allow_empty_collection,
             "grace-period": self.grace_period == timedelta(0),
-        }.get(rule, False)
+        }
+        return self.waive | {rule for rule, waived in by_flag.items() if waived}
 
     def selects_collection(self, type_: str, collection: str) -> bool:
         """Whether versions of this collection are considered at all."""

@@ -8,7 +8,6 @@ rule id and its parameters; text is rendered separately (:func:`describe`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -41,9 +40,12 @@ def _reason(rule: str, **params: Any) -> Reason:
     return Reason(rule, tuple(sorted(params.items())))
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
-    """What the rules may look at for one version."""
+class Facts(NamedTuple):
+    """What the rules may look at for one version.
+
+    A named tuple rather than a dataclass: the planner makes one per candidate,
+    millions in a large project, and a tuple is the cheapest immutable record.
+    """
 
     version: Version
     lineage: Lineage
@@ -56,6 +58,8 @@ Rule = Callable[[Facts, Policy], Reason | None]
 
 
 def protected_alias(f: Facts, p: Policy) -> Reason | None:
+    if not f.version.aliases and not f.links:
+        return None
     held = sorted(f.version.aliases & p.protected_aliases)
     registry = sorted({a for link in f.links for a in link.protected_aliases})
     if not held and not registry:
@@ -70,7 +74,7 @@ def has_aliases(f: Facts, p: Policy) -> Reason | None:
 
 
 def consumed(f: Facts, p: Policy) -> Reason | None:
-    if p.waived("consumed"):
+    if not f.lineage.consumers or p.waived("consumed"):
         return None
     users = tuple(sorted(r.path for r in f.lineage.consumers if r.path not in f.removed_runs))
     return _reason("consumed", runs=users) if users else None
@@ -113,9 +117,17 @@ RULES: Mapping[str, Rule] = {
 """Per-version rules. ``last-version`` looks at a whole collection; the planner applies it."""
 
 
+_RULE_ORDER: tuple[Rule, ...] = tuple(RULES.values())
+
+
 def evaluate(facts: Facts, policy: Policy) -> tuple[Reason, ...]:
-    """Every per-version rule that blocks deleting this version."""
-    return tuple(r for rule in RULES.values() if (r := rule(facts, policy)) is not None)
+    """Every per-version rule that blocks deleting this version, in :data:`RULES` order."""
+    found: list[Reason] = []
+    for rule in _RULE_ORDER:
+        reason = rule(facts, policy)
+        if reason is not None:
+            found.append(reason)
+    return tuple(found)
 
 
 def last_version(collection: str) -> Reason:
