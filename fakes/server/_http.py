@@ -108,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
+    # Buffered: the response leaves in one write when the handler returns, i.e. after the
+    # request is logged, so a client that reads the log right after its answer sees the entry.
+    wbufsize = -1
     server_version = "fake-wandb/1"
     sys_version = ""
 
