@@ -118,6 +118,40 @@ class Violation:
         return f"{self.change.describe()}: {self.reason.rule}: {describe(self.reason)}"
 
 
+def _fold(changes: Iterable[Change]) -> list[list[Change]]:
+    """Group consecutive safe, alias-free deletions of one collection so a long clean-up reads short."""
+    groups: list[list[Change]] = []
+    for c in changes:
+        foldable = (
+            c.kind is ChangeKind.DELETE_VERSION and c.ok and c.version is not None and not c.version.aliases
+        )
+        prev = groups[-1][0] if groups else None
+        if (
+            foldable
+            and prev is not None
+            and prev.kind is ChangeKind.DELETE_VERSION
+            and prev.ok
+            and prev.version is not None
+            and not prev.version.aliases
+            and prev.collection == c.collection
+        ):
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return groups
+
+
+def _ranges(indexes: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"v0-v2, v5"``."""
+    spans: list[tuple[int, int]] = []
+    for i in sorted(indexes):
+        if spans and i == spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], i)
+        else:
+            spans.append((i, i))
+    return ", ".join(f"v{a}" if a == b else f"v{a}-v{b}" for a, b in spans)
+
+
 def _reason_dict(reason: Reason) -> dict[str, Any]:
     return {
         "rule": reason.rule,
@@ -182,7 +216,12 @@ class AuditReport:
         lines = [f"audit of {self.scope} under policy: {self.policy}"]
         if not self.changes:
             lines.append("no deletion, alias removal or unlink")
-        for change in self.changes:
+        for group in _fold(self.changes):
+            change = group[0]
+            if len(group) > 1:
+                indexes = _ranges([c.version.index for c in group if c.version is not None])
+                lines.append(f"  ok   deleted {change.collection}:{indexes} ({len(group)} versions)")
+                continue
             mark = "ok  " if change.ok else "FAIL"
             lines.append(f"  {mark} {change.describe()}")
             for r in change.reasons:
