@@ -62,6 +62,11 @@ def demo(
     console.print("[green bold]OK[/]: bytes freed equal the prediction exactly.")
 
 
+from ._cli_simulate import register as _register_simulate  # noqa: E402 - helper F's command
+
+_register_simulate(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
