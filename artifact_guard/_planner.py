@@ -114,6 +114,7 @@ class Plan:
 
 
 def format_bytes(n: int) -> str:
+    """A byte count for people: ``1536`` -> ``"1.5 KiB"`` (binary units, up to TiB)."""
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(value) < 1024 or unit == "TiB":
