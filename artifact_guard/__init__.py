@@ -6,7 +6,7 @@ review it, and apply it; or verify a cleanup script against a fake W&B.
 
 from __future__ import annotations
 
-from ._apply import ApplyResult, apply
+from ._apply import ApplyResult, apply, journal_status, resume
 from ._audit import AuditReport, Change, ChangeKind, Violation, audit
 from ._errors import (
     AliasedVersionError,
@@ -93,5 +93,7 @@ __all__ = [
     "capture",
     "describe",
     "format_bytes",
+    "journal_status",
     "plan",
+    "resume",
 ]

@@ -20,6 +20,9 @@ class FakeRepository:
     ``(method, argument)`` pairs, so tests can prove a dry run made none.
     """
 
+    default_rate: float | None = None
+    """In memory: nothing to protect from load, so ``apply`` does not pace writes by default."""
+
     def __init__(self, fake: FakeWandb) -> None:
         self.fake = fake
         self.write_calls: list[tuple[str, str]] = []

@@ -1,0 +1,265 @@
+"""Pacing: how fast the executor may talk to W&B, and when it must stop.
+
+Three parts, each thread-safe and each with an injectable clock so tests run
+without sleeping:
+
+- :class:`RateLimiter`: a token bucket for write operations per second. W&B's
+  guidance for cleanup scripts is a ``sleep(0.1)`` between calls, hence the
+  default of 10/s. It is adaptive: every HTTP 429 halves the current rate (down
+  to a floor) and pauses every worker for the server's ``Retry-After``;
+  successes raise it back towards the configured ceiling. The limit W&B
+  enforces is per project, so one worker's 429 slows all of them.
+- :func:`call_with_retries`: exponential backoff with full jitter (tenacity)
+  on :class:`RateLimitedError` and :class:`TransientError`, never waiting less
+  than the server's ``Retry-After`` when it gave one.
+- :class:`CircuitBreaker`: after ``threshold`` consecutive authentication or
+  permission errors the apply stops cleanly and says why, instead of
+  hammering W&B with requests it will refuse.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import tenacity
+
+from ._errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    ProtectedAliasError,
+    RateLimitedError,
+    TransientError,
+)
+
+__all__ = [
+    "DEFAULT_RATE",
+    "CircuitBreaker",
+    "RateLimiter",
+    "RetryPolicy",
+    "call_with_retries",
+]
+
+DEFAULT_RATE = 10.0
+"""Write operations per second: W&B's ``sleep(0.1)`` between calls."""
+
+_T = TypeVar("_T")
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class RateLimiter:
+    """A token bucket of ``rate`` operations per second, adaptive to HTTP 429.
+
+    ``rate=None`` means no limit (for in-memory repositories). ``burst`` is how
+    many operations may start back to back after a quiet spell; 1 keeps the
+    calls evenly spaced, as W&B asks.
+    """
+
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        burst: int = 1,
+        floor: float = 0.5,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        if rate is not None and not rate > 0:
+            raise ValueError(f"rate must be > 0 operations per second, or None; got {rate!r}")
+        if burst < 1:
+            raise ValueError(f"burst must be >= 1, got {burst!r}")
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+        self.ceiling = rate
+        self._rate = rate
+        self._floor = min(floor, rate) if rate is not None else floor
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._stamp = clock()
+        self._not_before = 0.0
+        self.waited = 0.0
+        """Total seconds callers spent waiting here (for the summary)."""
+        self.throttled = 0
+        """How many times a 429 lowered the rate."""
+
+    @property
+    def rate(self) -> float | None:
+        """The current rate (lower than the ceiling after 429s)."""
+        with self._lock:
+            return self._rate
+
+    def acquire(self) -> None:
+        """Block until one operation may start."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._not_before - now
+                if wait <= 0 and self._rate is None:
+                    return
+                if wait <= 0 and self._rate is not None:
+                    self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+                    self._stamp = now
+                    if self._tokens >= 1.0:
+                        self._tokens -= 1.0
+                        return
+                    wait = (1.0 - self._tokens) / self._rate
+                self.waited += wait
+            self._sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller back for ``seconds`` (the server's ``Retry-After``)."""
+        with self._lock:
+            self._not_before = max(self._not_before, self._clock() + max(0.0, seconds))
+
+    def on_rate_limited(self) -> None:
+        """A 429 came back: halve the current rate, down to the floor."""
+        with self._lock:
+            self.throttled += 1
+            if self._rate is not None:
+                self._rate = max(self._floor, self._rate / 2)
+
+    def on_success(self) -> None:
+        """A write succeeded: climb back towards the ceiling (additively, 5% of it per success)."""
+        with self._lock:
+            if self._rate is not None and self.ceiling is not None and self._rate < self.ceiling:
+                self._rate = min(self.ceiling, self._rate + self.ceiling * 0.05)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """Backoff on rate-limit and transient errors.
+
+    ``attempts`` counts the first try. Waits grow as ``base * 2**n`` with full
+    jitter, capped at ``max_wait`` seconds, and never below ``Retry-After``.
+    """
+
+    attempts: int = 6
+    base: float = 0.5
+    max_wait: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be >= 1, got {self.attempts!r}")
+        if self.base < 0 or self.max_wait < 0:
+            raise ValueError("base and max_wait must be >= 0 seconds")
+
+
+RETRYABLE = (RateLimitedError, TransientError)
+
+
+class _BackoffWait(tenacity.wait.wait_base):
+    """Full-jitter exponential backoff that honours ``Retry-After``."""
+
+    def __init__(self, policy: RetryPolicy, limiter: RateLimiter | None, rng: random.Random) -> None:
+        self._policy = policy
+        self._limiter = limiter
+        self._rng = rng
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        ceiling = min(self._policy.max_wait, self._policy.base * 2 ** (retry_state.attempt_number - 1))
+        wait = self._rng.uniform(0, ceiling)
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, RateLimitedError):
+            if exc.retry_after is not None:
+                # Small jitter on top so that workers paused together do not return together.
+                wait = max(wait, exc.retry_after * (1 + self._rng.uniform(0, 0.1)))
+            if self._limiter is not None:
+                self._limiter.on_rate_limited()
+                self._limiter.pause(wait)
+        return wait
+
+
+def call_with_retries(
+    fn: Callable[[], _T],
+    *,
+    policy: RetryPolicy,
+    limiter: RateLimiter | None = None,
+    sleep: Sleep = time.sleep,
+    rng: random.Random | None = None,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> _T:
+    """Call ``fn``; on :class:`RateLimitedError` or :class:`TransientError` wait and try again.
+
+    After ``policy.attempts`` tries the last error is raised as it was. Any
+    other error is raised at once.
+    """
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            exc = state.outcome.exception()
+            if exc is not None:
+                on_retry(exc)
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(RETRYABLE),
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        wait=_BackoffWait(policy, limiter, rng or random.Random()),  # noqa: S311 - jitter, not secrets
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(fn)
+
+
+def trips_breaker(exc: BaseException) -> bool:
+    """Whether an error says the credentials, not the operation, are the problem.
+
+    A protected alias is a property of one version, not of the credentials.
+    """
+    return isinstance(exc, AuthenticationError | PermissionDeniedError) and not isinstance(
+        exc, ProtectedAliasError
+    )
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive credential errors; any success closes the count."""
+
+    def __init__(self, threshold: int = 3) -> None:
+        if threshold < 1:
+            raise ValueError(f"threshold must be >= 1, got {threshold!r}")
+        self.threshold = threshold
+        self._lock = threading.Lock()
+        self._consecutive = 0
+        self._reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether the apply must stop."""
+        with self._lock:
+            return self._reason is not None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the breaker opened, in words."""
+        with self._lock:
+            return self._reason
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._consecutive = 0
+
+    def record_failure(self, exc: BaseException) -> bool:
+        """Count an error; returns whether the breaker is now open."""
+        if not trips_breaker(exc):
+            return self.open
+        with self._lock:
+            self._consecutive += 1
+            if self._consecutive >= self.threshold and self._reason is None:
+                self._reason = (
+                    f"stopped after {self._consecutive} consecutive {type(exc).__name__}s "
+                    f"(last: {exc}); check the API key and its permissions, then resume"
+                )
+            return self._reason is not None
+
+    def trip(self, reason: str) -> None:
+        """Open the breaker at once (e.g. the user interrupted)."""
+        with self._lock:
+            if self._reason is None:
+                self._reason = reason
