@@ -39,6 +39,7 @@ from ._model import (
 )
 from ._planner import Action, CollectionSummary, Decision, Plan, format_bytes, plan
 from ._policy import DEFAULT_PROTECTED_ALIASES, RULE_IDS, Policy
+from ._policy_file import load_policy, policy_from_dict, policy_to_dict
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._rules import Reason, describe
 from ._snapshot import Snapshot, capture
@@ -94,6 +95,9 @@ __all__ = [
     "describe",
     "format_bytes",
     "journal_status",
+    "load_policy",
     "plan",
+    "policy_from_dict",
+    "policy_to_dict",
     "resume",
 ]
