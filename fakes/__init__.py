@@ -4,6 +4,8 @@
 - :class:`FakeRepository`: the :class:`artifact_guard.ArtifactRepository` over it.
 - :class:`FakeWandbServer`: a loopback HTTP server speaking W&B's GraphQL over it,
   for the real wandb SDK (imported lazily: it pulls in graphql-core).
+- :class:`FakeDownloads`: ``responses`` mode for the SDK's python-requests downloads
+  (imported lazily: ``responses`` is a test dependency).
 """
 
 from __future__ import annotations
@@ -14,9 +16,18 @@ from ._backend import DedupeScope, FakeWandb, FileSpec, md5_b64
 from ._repository import FakeRepository
 
 if TYPE_CHECKING:
+    from ._responses import FakeDownloads
     from .server import FakeWandbServer
 
-__all__ = ["DedupeScope", "FakeRepository", "FakeWandb", "FakeWandbServer", "FileSpec", "md5_b64"]
+__all__ = [
+    "DedupeScope",
+    "FakeDownloads",
+    "FakeRepository",
+    "FakeWandb",
+    "FakeWandbServer",
+    "FileSpec",
+    "md5_b64",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,4 +36,8 @@ def __getattr__(name: str) -> Any:
         from .server import FakeWandbServer
 
         return FakeWandbServer
+    if name == "FakeDownloads":
+        from ._responses import FakeDownloads
+
+        return FakeDownloads
     raise AttributeError(f"module 'fakes' has no attribute {name!r}")
