@@ -1,0 +1,1031 @@
+"""WandbRepository: the :class:`~artifact_guard.ArtifactRepository` over real W&B.
+
+This is the only module of artifact-guard that imports ``wandb``, and only
+inside functions, so ``import artifact_guard`` never starts wandb-core.
+
+How it talks to W&B
+-------------------
+Credentials and the base URL are resolved the way wandb resolves them
+(``WANDB_API_KEY`` or ``~/.netrc``; ``WANDB_BASE_URL``), unless given. Every
+GraphQL request goes through the SDK's own client (``wandb.Api``, which sends
+it through wandb-core, with wandb-core's retries of 429 and 5xx). Reads use
+our own documents, selecting only fields the SDK's own documents select, so
+that one paginated listing answers everything a plan needs:
+
+- ``ArtifactGuardProjectVersions`` lists a project's collections with their
+  versions, and for each version its aliases, state, TTL, the run that logged
+  it (and that run's state), the runs that used it, and its registry links.
+  A plan of an unchanged project therefore costs one request per page of
+  versions, whatever it then asks of :meth:`lineage` and :meth:`links`.
+- Manifests are fetched through ``ArtifactGuardManifestUrls`` (up to 50
+  versions per request, each as an aliased ``artifact(id:)`` field) and a
+  plain GET of each manifest's URL, concurrently on a bounded pool. A GET
+  never carries the API key (the URLs are pre-signed).
+
+Writes use the SDK's own generated mutation documents.
+
+What is cached, and why a cache cannot make a plan miss a change
+-----------------------------------------------------------------
+- Manifests of COMMITTED versions (W&B never changes them) and the immutable
+  facts of those versions go to :class:`~artifact_guard._cache.MetadataCache`
+  when ``cache`` is given: fetched once, ever, per server.
+- Everything mutable (state, aliases, TTL, consumers, registry links, run
+  states) is re-read by every :meth:`versions` listing. Between listings it is
+  kept in memory only, and served by :meth:`lineage`, :meth:`links` and
+  :meth:`version` for ``listing_max_age`` seconds (default 60); after that, or
+  after a write through this repository touching the version, they ask W&B
+  again. A plan always starts with a listing, so a new consumer or a moved
+  alias is seen by the next plan.
+
+Errors
+------
+Every exception from wandb, wandb-core or ``requests`` is mapped to
+:mod:`artifact_guard._errors` by :func:`translate_error`, the one place that
+knows them. The API key is never stored by this module, never logged, and
+scrubbed from every message it raises.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from .._cache import MetadataCache
+from .._errors import (
+    AliasedVersionError,
+    ArtifactGuardError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProtectedAliasError,
+    RateLimitedError,
+    RepositoryError,
+    TransientError,
+)
+from .._model import (
+    CollectionKind,
+    CollectionRef,
+    Lineage,
+    Link,
+    ManifestEntry,
+    Run,
+    Scope,
+    Version,
+    VersionState,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["WandbRepository", "translate_error"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+DEFAULT_TIMEOUT = 19.0
+"""Seconds the SDK waits for one request (wandb's own default)."""
+
+_MANIFEST_BATCH = 50
+_PREFETCH_LIMIT = 1000
+_GET_ATTEMPTS = 4
+
+# ---------------------------------------------------------------------- documents
+
+_VERSION_FIELDS = """
+fragment AgRun on Run { name state project { name entityName } }
+fragment AgVersion on Artifact {
+  id
+  versionIndex
+  state
+  size
+  digest
+  createdAt
+  ttlDurationSeconds
+  artifactType { name }
+  artifactSequence { name project { name entityName } }
+  aliases { alias artifactCollection { __typename name project { name entityName } } }
+  createdBy { __typename ... on Run { ...AgRun } }
+  usedBy { edges { node { ...AgRun } } pageInfo { hasNextPage endCursor } }
+  artifactMemberships {
+    edges { node {
+      versionIndex
+      aliases { alias }
+      artifactCollection { __typename name project { name entityName } }
+    } }
+  }
+}
+"""
+
+LIST_VERSIONS = (
+    """
+query ArtifactGuardProjectVersions(
+  $entity: String!, $project: String!, $cursor: String, $perPage: Int, $versionsPerPage: Int
+) {
+  project(entityName: $entity, name: $project) {
+    artifactCollections(after: $cursor, first: $perPage) {
+      pageInfo { hasNextPage endCursor }
+      edges { node {
+        __typename
+        name
+        defaultArtifactType { name }
+        artifacts(first: $versionsPerPage) {
+          pageInfo { hasNextPage endCursor }
+          edges { node { ...AgVersion } }
+        }
+      } }
+    }
+  }
+}
+"""
+    + _VERSION_FIELDS
+)
+
+COLLECTION_VERSIONS = (
+    """
+query ArtifactGuardCollectionVersions(
+  $entity: String!, $project: String!, $type: String!, $collection: String!, $cursor: String, $perPage: Int
+) {
+  project(entityName: $entity, name: $project) {
+    artifactType(name: $type) {
+      artifactCollection(name: $collection) {
+        artifacts(after: $cursor, first: $perPage) {
+          pageInfo { hasNextPage endCursor }
+          edges { node { ...AgVersion } }
+        }
+      }
+    }
+  }
+}
+"""
+    + _VERSION_FIELDS
+)
+
+VERSION_BY_ID = (
+    """
+query ArtifactGuardVersion($id: ID!) { artifact(id: $id) { ...AgVersion } }
+"""
+    + _VERSION_FIELDS
+)
+
+MORE_CONSUMERS = """
+query ArtifactGuardConsumers($id: ID!, $cursor: String) {
+  artifact(id: $id) {
+    usedBy(after: $cursor) {
+      edges { node { name state project { name entityName } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+COLLECTION_BY_NAME = """
+query ArtifactGuardCollection($entity: String!, $project: String!, $filters: JSONString) {
+  project(entityName: $entity, name: $project) {
+    artifactCollections(filters: $filters, first: 2) { edges { node { __typename id name } } }
+  }
+}
+"""
+
+PROJECT_EXISTS = """
+query ArtifactGuardProject($entity: String!, $project: String!) {
+  project(entityName: $entity, name: $project) { id }
+}
+"""
+
+
+def _manifest_urls_document(count: int) -> str:
+    params = ", ".join(f"$i{i}: ID!" for i in range(count))
+    fields = "\n".join(
+        f"  a{i}: artifact(id: $i{i}) {{ id state currentManifest {{ file {{ directUrl }} }} }}"
+        for i in range(count)
+    )
+    return f"query ArtifactGuardManifestUrls({params}) {{\n{fields}\n}}\n"
+
+
+# ---------------------------------------------------------------------- error mapping
+
+# W&B answers most refusals as GraphQL errors in an HTTP 200 body, which
+# wandb-core hands over as a message without a status: the wording is all
+# there is to go on. Ordered: the first match wins.
+_MESSAGE_RULES: tuple[tuple[re.Pattern[str], type[RepositoryError]], ...] = (
+    (
+        re.compile(r"not logged in|invalid api key|unauthori[sz]ed|authenticat|\b401\b", re.I),
+        AuthenticationError,
+    ),
+    (re.compile(r"protected", re.I), ProtectedAliasError),
+    (re.compile(r"permission|forbidden|not allowed|access denied|\b403\b", re.I), PermissionDeniedError),
+    (re.compile(r"has aliases|delete_?aliases|with aliases", re.I), AliasedVersionError),
+    (re.compile(r"not found|does not exist|no such|\b404\b", re.I), NotFoundError),
+    (re.compile(r"rate limit|too many requests|\b429\b", re.I), RateLimitedError),
+    (re.compile(r"conflict|already exists|\b409\b", re.I), ConflictError),
+    (
+        re.compile(
+            r"did not respond in time|timed? ?out|deadline|connection|unreachable|refused|"
+            r"service process is not running|\b50[0-9]\b|temporar",
+            re.I,
+        ),
+        TransientError,
+    ),
+)
+
+_STATUS_RULES: dict[int, type[RepositoryError]] = {
+    400: RepositoryError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: TransientError,
+    409: ConflictError,
+    429: RateLimitedError,
+}
+
+_FOREIGN_MODULES = (
+    "wandb",
+    "requests",
+    "urllib3",
+    "google.protobuf",
+    "pydantic",
+    "http.client",
+    "socket",
+    "ssl",
+)
+
+
+def _is_foreign(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the SDK or the HTTP stack (as opposed to a bug in our own code)."""
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in {m.split(".")[0] for m in _FOREIGN_MODULES} or isinstance(
+        exc, ConnectionError | TimeoutError
+    )
+
+
+def _status_of(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    for name in ("http_status", "status_code"):
+        value = getattr(response, name, None)
+        if isinstance(value, int) and value:
+            return value
+    inner = getattr(exc, "exc", None)
+    if isinstance(inner, BaseException) and inner is not exc:
+        return _status_of(inner)
+    return None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _clean(message: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "<redacted>")
+    # wandb-core prefixes GraphQL errors with the document position ("input:3:3: result ...").
+    message = re.sub(r"^input:\d+:\d+:\s*(result\s+)?", "", message.strip())
+    return " ".join(message.split())
+
+
+def translate_error(
+    exc: BaseException,
+    *,
+    doing: str,
+    base_url: str = "",
+    timeout: float | None = None,
+    secrets: Sequence[str] = (),
+) -> ArtifactGuardError:
+    """The artifact-guard error for an exception raised by wandb, wandb-core or ``requests``.
+
+    The one place that knows wandb's exception types. ``doing`` says what was
+    being attempted ("list demo-team/vision"); ``secrets`` are scrubbed from
+    the message (the API key is never part of what we raise).
+    """
+    if isinstance(exc, ArtifactGuardError):
+        return exc
+    raw = _clean(str(exc) or type(exc).__name__, secrets)
+    where = f" at {base_url}" if base_url else ""
+    status = _status_of(exc)
+    kind: type[RepositoryError] | None = None
+    if status is not None:
+        kind = _STATUS_RULES.get(status) or (TransientError if status >= 500 else None)
+    type_name = type(exc).__name__
+    if kind is None and type_name in ("AuthenticationError",) and "did not respond in time" not in raw:
+        kind = AuthenticationError
+    if kind is None:
+        kind = next((k for pattern, k in _MESSAGE_RULES if pattern.search(raw)), None)
+    if kind is None and type_name in ("UsageError", "UnsupportedError"):
+        kind = RepositoryError
+    if kind is None and isinstance(exc, ConnectionError | TimeoutError | OSError):
+        kind = TransientError
+    if kind is None:
+        kind = RepositoryError
+
+    if kind is TransientError and "did not respond in time" in raw:
+        waited = f"within {timeout:g}s " if timeout else ""
+        message = (
+            f"W&B{where} did not answer {waited}while trying to {doing}: the server is unreachable, "
+            "the base URL is wrong, or it kept failing (wandb-core retried 429/5xx until the timeout)"
+        )
+    elif kind is AuthenticationError:
+        message = f"W&B{where} refused the credentials while trying to {doing}: {raw}"
+    else:
+        message = f"W&B{where} could not {doing}: {raw}"
+    if kind is RateLimitedError:
+        return RateLimitedError(message, retry_after=_retry_after(exc))
+    return kind(message)
+
+
+# ---------------------------------------------------------------------- parsing helpers
+
+
+def _get(obj: Any, *keys: str | int, what: str) -> Any:
+    """``obj[k1][k2]...``; a missing or null step is a malformed answer, named."""
+    cur = obj
+    for key in keys:
+        if isinstance(key, int):
+            ok = isinstance(cur, list) and -len(cur) <= key < len(cur)
+        else:
+            ok = isinstance(cur, dict) and cur.get(key) is not None
+        if not ok:
+            path = ".".join(str(k) for k in keys)
+            raise RepositoryError(f"unexpected answer from W&B for {what}: missing {path}")
+        cur = cur[key]
+    return cur
+
+
+def _opt(obj: Any, *keys: str) -> Any:
+    cur = obj
+    for key in keys:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(key)
+    return cur
+
+
+def _when(value: Any, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise RepositoryError(f"unexpected answer from W&B for {what}: createdAt is {value!r}")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise RepositoryError(f"unexpected answer from W&B for {what}: createdAt is {value!r}") from None
+    # W&B answers naive UTC timestamps.
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _int(value: Any, what: str) -> int:
+    # Int64 fields may arrive as JSON strings.
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RepositoryError(f"unexpected answer from W&B for {what}: {value!r} is not an integer") from None
+
+
+def _run(node: Any, what: str) -> Run:
+    entity = _get(node, "project", "entityName", what=what)
+    project = _get(node, "project", "name", what=what)
+    name = _get(node, "name", what=what)
+    return Run(f"{entity}/{project}/{name}", str(node.get("state") or "unknown").lower())
+
+
+@dataclass
+class _Details:
+    """What one listing said about one version; mutable facts, so short-lived."""
+
+    version: Version
+    lineage: Lineage
+    links: tuple[Link, ...]
+    fetched_at: float
+
+
+@dataclass
+class _Parsed:
+    details: _Details
+    more_consumers: str | None = None
+    """End cursor of the first page of consumers when there are more."""
+    extra: list[Run] = field(default_factory=list)
+
+
+def _parse_version(node: Any, fetched_at: float) -> _Parsed:
+    vid = _get(node, "id", what="an artifact")
+    what = f"artifact {vid}"
+    seq = _get(node, "artifactSequence", what=what)
+    entity = _get(seq, "project", "entityName", what=what)
+    project = _get(seq, "project", "name", what=what)
+    collection = _get(seq, "name", what=what)
+    aliases = frozenset(
+        a["alias"]
+        for a in node.get("aliases") or []
+        if isinstance(a, dict)
+        and isinstance(a.get("alias"), str)
+        and _opt(a, "artifactCollection", "__typename") in (None, "ArtifactSequence")
+        and _opt(a, "artifactCollection", "name") in (None, collection)
+        and _opt(a, "artifactCollection", "project", "name") in (None, project)
+    )
+    state_name = _get(node, "state", what=what)
+    try:
+        state = VersionState(state_name)
+    except ValueError:
+        raise RepositoryError(f"unexpected answer from W&B for {what}: state {state_name!r}") from None
+    ttl_seconds = node.get("ttlDurationSeconds")
+    ttl = (
+        timedelta(seconds=_int(ttl_seconds, what))
+        if ttl_seconds is not None and _int(ttl_seconds, what) > 0
+        else None
+    )
+    creator = node.get("createdBy")
+    producer = (
+        _run(creator, what) if isinstance(creator, dict) and creator.get("__typename") == "Run" else None
+    )
+    used = node.get("usedBy") or {}
+    consumers = tuple(_run(_get(e, "node", what=what), what) for e in used.get("edges") or [])
+    more = _opt(used, "pageInfo", "endCursor") if _opt(used, "pageInfo", "hasNextPage") else None
+    links = []
+    for edge in _opt(node, "artifactMemberships", "edges") or []:
+        m = _get(edge, "node", what=what)
+        coll = _get(m, "artifactCollection", what=what)
+        if coll.get("__typename") != "ArtifactPortfolio":
+            continue
+        ref = CollectionRef(
+            _get(coll, "project", "entityName", what=what),
+            _get(coll, "project", "name", what=what),
+            _get(coll, "name", what=what),
+            CollectionKind.PORTFOLIO,
+        )
+        link_aliases = frozenset(
+            a["alias"] for a in m.get("aliases") or [] if isinstance(a, dict) and "alias" in a
+        )
+        # W&B does not say which registry aliases are protected; the server enforces them on delete.
+        links.append(Link(ref, vid, _int(_get(m, "versionIndex", what=what), what), link_aliases))
+    version = Version(
+        id=vid,
+        entity=entity,
+        project=project,
+        collection=collection,
+        type=_get(node, "artifactType", "name", what=what),
+        index=_int(_get(node, "versionIndex", what=what), what),
+        created_at=_when(node.get("createdAt"), what),
+        state=state,
+        aliases=aliases,
+        size=_int(node.get("size") or 0, what),
+        ttl=ttl,
+        producer=producer.path if producer is not None else None,
+        digest=str(node.get("digest") or ""),
+    )
+    details = _Details(
+        version,
+        Lineage(producer, consumers),
+        tuple(sorted(links, key=lambda lk: (str(lk.portfolio), lk.index))),
+        fetched_at,
+    )
+    return _Parsed(details, more)
+
+
+def _parse_manifest(body: Any, vid: str) -> tuple[ManifestEntry, ...]:
+    what = f"the manifest of {vid}"
+    contents = body.get("contents") if isinstance(body, dict) else None
+    if not isinstance(contents, dict):
+        raise RepositoryError(f"unexpected answer from W&B for {what}: no 'contents'")
+    entries = []
+    for path, item in contents.items():
+        if not isinstance(item, dict) or not isinstance(item.get("digest"), str):
+            raise RepositoryError(f"unexpected answer from W&B for {what}: entry {path!r} has no digest")
+        ref = item.get("ref")
+        entries.append(
+            ManifestEntry(str(path), item["digest"], _int(item.get("size") or 0, what), ref if ref else None)
+        )
+    return tuple(entries)
+
+
+# ---------------------------------------------------------------------- the repository
+
+
+def _mapped(doing: str) -> Callable[[Callable[_P, _T]], Callable[_P, _T]]:
+    """Decorate a public method: any foreign exception leaving it becomes an artifact-guard error."""
+
+    def decorate(method: Callable[_P, _T]) -> Callable[_P, _T]:
+        @functools.wraps(method)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+            self = args[0]
+            assert isinstance(self, WandbRepository)
+            try:
+                return method(*args, **kwargs)
+            except ArtifactGuardError:
+                raise
+            except Exception as e:
+                if not _is_foreign(e):
+                    raise
+                raise self._translate(e, doing) from None
+
+        wrapper.__artifact_guard_mapped__ = True  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+class WandbRepository:
+    """An :class:`~artifact_guard.ArtifactRepository` over W&B, through the public wandb SDK.
+
+    ``api_key`` and ``base_url`` default to what wandb itself would use
+    (``WANDB_API_KEY`` or ``~/.netrc``; ``WANDB_BASE_URL``). ``cache`` is a
+    workspace database path (or an open :class:`MetadataCache`) for manifests
+    and immutable version facts. ``max_workers`` bounds concurrent manifest
+    downloads. ``timeout`` is the SDK's per-request timeout in seconds.
+    ``page_size`` is the number of versions per listing page.
+    ``listing_max_age`` is how long (seconds) mutable facts from the last
+    listing are served without asking W&B again.
+
+    Raises :class:`~artifact_guard.AuthenticationError` when no credentials
+    are configured or W&B refuses them, :class:`~artifact_guard.TransientError`
+    when the server cannot be reached within ``timeout``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        cache: str | Path | MetadataCache | None = None,
+        max_workers: int = 8,
+        timeout: float = DEFAULT_TIMEOUT,
+        page_size: int = 100,
+        collections_per_page: int = 20,
+        listing_max_age: float = 60.0,
+    ) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        if not 1 <= page_size <= 1000:
+            raise ValueError("page_size must be between 1 and 1000")
+        self._timeout = float(timeout)
+        self._max_workers = max_workers
+        self._page_size = page_size
+        self._collections_per_page = collections_per_page
+        self._listing_max_age = listing_max_age
+        self._lock = threading.RLock()
+        self._details: dict[str, _Details] = {}
+        self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
+        self._sessions = threading.local()
+        self.base_url = ""
+        self._api = self._connect(api_key, base_url)
+        self.base_url = str(self._service.base_url).rstrip("/")
+        if isinstance(cache, MetadataCache):
+            self._cache: MetadataCache | None = cache
+        elif cache is not None:
+            self._cache = MetadataCache(cache, namespace=self.base_url)
+        else:
+            self._cache = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def __repr__(self) -> str:
+        return f"<WandbRepository {self.base_url or 'unconnected'}>"
+
+    def _secrets(self) -> tuple[str, ...]:
+        # Read from the SDK object at the moment of need, never copied into this object.
+        key = getattr(getattr(self, "_api", None), "api_key", None)
+        return (key,) if isinstance(key, str) else ()
+
+    def _translate(self, exc: BaseException, doing: str) -> ArtifactGuardError:
+        return translate_error(
+            exc, doing=doing, base_url=self.base_url, timeout=self._timeout, secrets=self._secrets()
+        )
+
+    def _connect(self, api_key: str | None, base_url: str | None) -> Any:
+        try:
+            import wandb
+            from wandb.sdk import wandb_setup
+            from wandb.sdk.lib.wbauth import authenticate
+
+            # As wandb.Api resolves it: argument, else WANDB_BASE_URL, else the settings' default.
+            default_url = wandb_setup.singleton().settings.base_url
+            resolved_url = str(base_url or wandb.env.get_base_url(default_url)).rstrip("/")
+            self.base_url = resolved_url
+            if not api_key:
+                # Never let the SDK prompt: a library call must not wait on a terminal.
+                found = authenticate.authenticate_session(
+                    host=resolved_url,
+                    source="artifact-guard",
+                    no_offline=True,
+                    prompt=False,
+                    update_session=False,
+                )
+                if found is None:
+                    raise AuthenticationError(
+                        f"no W&B credentials for {resolved_url}: set WANDB_API_KEY or run `wandb login`"
+                    )
+            overrides = {"base_url": resolved_url}
+            return wandb.Api(overrides=overrides, api_key=api_key, timeout=max(1, round(self._timeout)))
+        except ArtifactGuardError:
+            raise
+        except Exception as e:
+            if not _is_foreign(e):
+                raise
+            raise translate_error(
+                e,
+                doing="connect",
+                base_url=self.base_url,
+                timeout=self._timeout,
+                secrets=(api_key,) if api_key else (),
+            ) from None
+
+    @property
+    def _service(self) -> Any:
+        service = getattr(self._api, "_service_api", None)
+        if service is None or not hasattr(service, "execute_graphql"):
+            # wandb 0.31 routes GraphQL through Api._service_api; a future SDK may not.
+            raise RepositoryError(
+                "this version of wandb has no GraphQL client artifact-guard knows how to use"
+            )
+        return service
+
+    def _gql(self, document: str, variables: Mapping[str, Any], doing: str) -> Any:
+        try:
+            result = self._service.execute_graphql(document, dict(variables))
+        except ArtifactGuardError:
+            raise
+        except Exception as e:
+            if not _is_foreign(e):
+                raise
+            raise self._translate(e, doing) from None
+        if not isinstance(result, dict):
+            raise RepositoryError(
+                f"unexpected answer from W&B while trying to {doing}: {type(result).__name__}"
+            )
+        return result
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            import requests
+
+            session = requests.Session()
+            # Pre-signed URLs: no credentials, ever.
+            session.trust_env = True
+            self._sessions.session = session
+        return session
+
+    def _download_json(self, url: str, doing: str) -> Any:
+        """GET a manifest; retries 429/5xx/connection errors a few times, honouring Retry-After."""
+        delay = 0.2
+        for attempt in range(_GET_ATTEMPTS):
+            try:
+                response = self._session().get(url, timeout=self._timeout)
+                response.raise_for_status()
+            except Exception as e:
+                if not _is_foreign(e):
+                    raise
+                mapped = self._translate(e, doing)
+                if not isinstance(mapped, TransientError | RateLimitedError) or attempt == _GET_ATTEMPTS - 1:
+                    raise mapped from None
+                wait = (
+                    mapped.retry_after
+                    if isinstance(mapped, RateLimitedError) and mapped.retry_after
+                    else delay
+                )
+                time.sleep(min(wait, 5.0))
+                delay *= 2
+                continue
+            try:
+                return response.json()
+            except ValueError:
+                raise RepositoryError(
+                    f"W&B at {self.base_url} sent an unreadable manifest ({doing})"
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _remember(self, details: Iterable[_Details]) -> None:
+        with self._lock:
+            for d in details:
+                self._details[d.version.id] = d
+        if self._cache is not None:
+            self._cache.put_versions(d.version for d in details)
+
+    def _fresh(self, version_id: str) -> _Details | None:
+        with self._lock:
+            d = self._details.get(version_id)
+        if d is not None and time.monotonic() - d.fetched_at <= self._listing_max_age:
+            return d
+        return None
+
+    def _forget(self, version_ids: Iterable[str]) -> None:
+        with self._lock:
+            for vid in version_ids:
+                self._details.pop(vid, None)
+
+    def _complete(self, parsed: list[_Parsed], doing: str) -> list[_Details]:
+        """Fetch the remaining pages of consumers for versions used by more runs than one page holds."""
+        out = []
+        for p in parsed:
+            cursor = p.more_consumers
+            consumers = list(p.details.lineage.consumers)
+            while cursor:
+                data = self._gql(MORE_CONSUMERS, {"id": p.details.version.id, "cursor": cursor}, doing)
+                used = _get(data, "artifact", "usedBy", what=doing)
+                consumers.extend(_run(_get(e, "node", what=doing), doing) for e in used.get("edges") or [])
+                cursor = (
+                    _opt(used, "pageInfo", "endCursor") if _opt(used, "pageInfo", "hasNextPage") else None
+                )
+            if p.more_consumers:
+                d = p.details
+                p.details = _Details(
+                    d.version, Lineage(d.lineage.producer, tuple(consumers)), d.links, d.fetched_at
+                )
+            out.append(p.details)
+        return out
+
+    # ------------------------------------------------------------------ reads
+
+    @_mapped("list artifact versions")
+    def versions(self, scope: Scope) -> Iterator[Version]:
+        """Every surviving version of every source collection in ``scope``, in one paginated listing."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        doing = f"list the artifact versions of {sc}"
+        found: list[_Details] = []
+        cursor: str | None = None
+        while True:
+            now = time.monotonic()
+            data = self._gql(
+                LIST_VERSIONS,
+                {
+                    "entity": sc.entity,
+                    "project": sc.project,
+                    "cursor": cursor,
+                    "perPage": self._collections_per_page,
+                    "versionsPerPage": self._page_size,
+                },
+                doing,
+            )
+            project = data.get("project")
+            if project is None:
+                raise NotFoundError(
+                    f"project {sc} not found at {self.base_url} (or not visible with these credentials)"
+                )
+            conn = _get(project, "artifactCollections", what=doing)
+            for edge in conn.get("edges") or []:
+                node = _get(edge, "node", what=doing)
+                if node.get("__typename") != "ArtifactSequence":
+                    continue  # registry portfolios hold links, not versions
+                arts = node.get("artifacts") or {}
+                parsed = [_parse_version(_get(e, "node", what=doing), now) for e in arts.get("edges") or []]
+                more = _opt(arts, "pageInfo", "endCursor") if _opt(arts, "pageInfo", "hasNextPage") else None
+                while more:
+                    page = self._gql(
+                        COLLECTION_VERSIONS,
+                        {
+                            "entity": sc.entity,
+                            "project": sc.project,
+                            "type": _get(node, "defaultArtifactType", "name", what=doing),
+                            "collection": _get(node, "name", what=doing),
+                            "cursor": more,
+                            "perPage": self._page_size,
+                        },
+                        doing,
+                    )
+                    arts = _get(
+                        page, "project", "artifactType", "artifactCollection", "artifacts", what=doing
+                    )
+                    parsed.extend(
+                        _parse_version(_get(e, "node", what=doing), now) for e in arts.get("edges") or []
+                    )
+                    more = (
+                        _opt(arts, "pageInfo", "endCursor") if _opt(arts, "pageInfo", "hasNextPage") else None
+                    )
+                found.extend(
+                    d for d in self._complete(parsed, doing) if d.version.state is not VersionState.DELETED
+                )
+            if not _opt(conn, "pageInfo", "hasNextPage"):
+                break
+            cursor = _opt(conn, "pageInfo", "endCursor")
+            if not cursor:
+                break
+        self._remember(found)
+        return iter([d.version for d in found])
+
+    def _details_of(self, version_id: str) -> _Details:
+        fresh = self._fresh(version_id)
+        if fresh is not None:
+            return fresh
+        doing = f"read artifact version {version_id}"
+        data = self._gql(VERSION_BY_ID, {"id": version_id}, doing)
+        node = data.get("artifact")
+        if node is None:
+            raise NotFoundError(f"artifact version {version_id!r} not found at {self.base_url}")
+        (details,) = self._complete([_parse_version(node, time.monotonic())], doing)
+        self._remember([details])
+        return details
+
+    @_mapped("read an artifact version")
+    def version(self, version_id: str) -> Version:
+        """Re-read one version (deleted ones included); served from the last listing while it is fresh."""
+        return self._details_of(version_id).version
+
+    @_mapped("read an artifact's lineage")
+    def lineage(self, version_id: str) -> Lineage:
+        """The run that logged the version and the runs that used it."""
+        return self._details_of(version_id).lineage
+
+    @_mapped("read an artifact's registry links")
+    def links(self, version_id: str) -> tuple[Link, ...]:
+        """The registry links whose source is this version (protected aliases are not visible to clients)."""
+        return self._details_of(version_id).links
+
+    @_mapped("read an artifact manifest")
+    def manifest(self, version_id: str) -> tuple[ManifestEntry, ...]:
+        """The files of one version; fetched once (cached), together with its collection's other versions."""
+        with self._lock:
+            known = self._manifests.get(version_id)
+        if known is not None:
+            return known
+        self.prefetch_manifests([version_id, *self._siblings(version_id)])
+        with self._lock:
+            found = self._manifests.get(version_id)
+        if found is None:
+            raise NotFoundError(f"artifact version {version_id!r} has no manifest at {self.base_url}")
+        return found
+
+    def _siblings(self, version_id: str) -> list[str]:
+        """Versions the planner reads together with ``version_id``: the rest of its collection."""
+        with self._lock:
+            d = self._details.get(version_id)
+            if d is None:
+                return []
+            ref = d.version.collection_ref
+            return [
+                other.version.id
+                for other in self._details.values()
+                if other.version.collection_ref == ref and other.version.id not in self._manifests
+            ][:_PREFETCH_LIMIT]
+
+    @_mapped("read artifact manifests")
+    def prefetch_manifests(self, version_ids: Iterable[str]) -> None:
+        """Fetch the manifests of many versions at once: cache first, then batched, concurrent requests."""
+        wanted = [vid for vid in dict.fromkeys(version_ids)]
+        with self._lock:
+            wanted = [vid for vid in wanted if vid not in self._manifests]
+        if not wanted:
+            return
+        if self._cache is not None:
+            cached = self._cache.manifests(wanted)
+            with self._lock:
+                self._manifests.update(cached)
+            wanted = [vid for vid in wanted if vid not in cached]
+        if not wanted:
+            return
+        jobs: list[tuple[str, str, str]] = []
+        for start in range(0, len(wanted), _MANIFEST_BATCH):
+            chunk = wanted[start : start + _MANIFEST_BATCH]
+            doing = f"find the manifests of {len(chunk)} artifact version(s)"
+            data = self._gql(
+                _manifest_urls_document(len(chunk)), {f"i{i}": vid for i, vid in enumerate(chunk)}, doing
+            )
+            for i, vid in enumerate(chunk):
+                node = data.get(f"a{i}")
+                url = _opt(node, "currentManifest", "file", "directUrl")
+                if node is None or not isinstance(url, str):
+                    continue  # unknown here; manifest() names the one that was asked for
+                jobs.append((vid, str(node.get("state") or ""), url))
+        if not jobs:
+            return
+
+        def fetch(job: tuple[str, str, str]) -> tuple[str, str, tuple[ManifestEntry, ...]]:
+            vid, state, url = job
+            return (
+                vid,
+                state,
+                _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid),
+            )
+
+        workers = min(self._max_workers, len(jobs))
+        if workers == 1:
+            results = [fetch(job) for job in jobs]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-manifest") as pool:
+                results = list(pool.map(fetch, jobs))
+        with self._lock:
+            for vid, _, entries in results:
+                self._manifests[vid] = entries
+        if self._cache is not None:
+            # Only COMMITTED manifests are final; a PENDING one may still grow.
+            final = {vid: entries for vid, state, entries in results if state == VersionState.COMMITTED.value}
+            self._cache.put_manifests(final, now=datetime.now(UTC))
+
+    # ------------------------------------------------------------------ writes
+
+    @_mapped("delete an artifact version")
+    def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
+        """Soft-delete a version (the SDK's own ``DeleteArtifact`` mutation)."""
+        from wandb.sdk.artifacts._generated.operations import DELETE_ARTIFACT_GQL
+
+        doing = f"delete artifact version {version_id}"
+        try:
+            self._gql(
+                DELETE_ARTIFACT_GQL,
+                {"input": {"artifactID": version_id, "deleteAliases": bool(delete_aliases)}},
+                doing,
+            )
+        finally:
+            self._forget([version_id])
+
+    @_mapped("delete an artifact collection")
+    def delete_collection(self, collection: CollectionRef) -> None:
+        """Delete every version of a sequence, or every link of a registry portfolio."""
+        from wandb.sdk.artifacts._generated.operations import (
+            DELETE_ARTIFACT_PORTFOLIO_GQL,
+            DELETE_ARTIFACT_SEQUENCE_GQL,
+        )
+
+        doing = f"delete artifact collection {collection}"
+        data = self._gql(
+            COLLECTION_BY_NAME,
+            {
+                "entity": collection.entity,
+                "project": collection.project,
+                "filters": json.dumps({"name": collection.name}),
+            },
+            doing,
+        )
+        if data.get("project") is None:
+            raise NotFoundError(f"project {collection.scope} not found at {self.base_url}")
+        nodes = [
+            _get(e, "node", what=doing)
+            for e in _opt(data, "project", "artifactCollections", "edges") or []
+            if _opt(e, "node", "name") == collection.name
+        ]
+        if not nodes:
+            raise NotFoundError(f"artifact collection {collection} not found at {self.base_url}")
+        node = nodes[0]
+        document = (
+            DELETE_ARTIFACT_PORTFOLIO_GQL
+            if node.get("__typename") == "ArtifactPortfolio"
+            else DELETE_ARTIFACT_SEQUENCE_GQL
+        )
+        try:
+            self._gql(document, {"id": _get(node, "id", what=doing)}, doing)
+        finally:
+            with self._lock:
+                gone = [vid for vid, d in self._details.items() if d.version.collection_ref == collection]
+            self._forget(gone)
+
+    @_mapped("remove aliases")
+    def remove_aliases(self, version_id: str, aliases: Iterable[str]) -> None:
+        """Remove aliases from a version (the SDK's own ``DeleteAliases`` mutation)."""
+        from wandb.sdk.artifacts._generated.operations import DELETE_ALIASES_GQL
+
+        names = sorted(set(aliases))
+        if not names:
+            return
+        v = self.version(version_id)
+        if v.state is VersionState.DELETED:
+            raise NotFoundError(f"artifact version {v.qualified_name} was deleted")
+        items = [
+            {
+                "alias": a,
+                "artifactCollectionName": v.collection,
+                "entityName": v.entity,
+                "projectName": v.project,
+            }
+            for a in names
+        ]
+        try:
+            self._gql(
+                DELETE_ALIASES_GQL,
+                {"input": {"artifactID": version_id, "aliases": items}},
+                f"remove aliases {names} from {v.qualified_name}",
+            )
+        finally:
+            self._forget([version_id])
+
+    # ------------------------------------------------------------------ extras
+
+    @_mapped("check a project")
+    def check_scope(self, scope: Scope | str) -> Scope:
+        """Parse and look up ``entity/project``; :class:`NotFoundError` names a malformed or unknown one."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        data = self._gql(
+            PROJECT_EXISTS, {"entity": sc.entity, "project": sc.project}, f"look up project {sc}"
+        )
+        if data.get("project") is None:
+            raise NotFoundError(
+                f"project {sc} not found at {self.base_url} (or not visible with these credentials)"
+            )
+        return sc
+
+    @property
+    def cache(self) -> MetadataCache | None:
+        """The metadata cache in use, if any."""
+        return self._cache
