@@ -4,6 +4,7 @@
 - :class:`FakeRepository`: the :class:`artifact_guard.ArtifactRepository` over it.
 - :class:`FakeWandbServer`: a loopback HTTP server speaking W&B's GraphQL over it,
   for the real wandb SDK (imported lazily: it pulls in graphql-core).
+- :func:`load_snapshot`: a :class:`FakeWandb` holding a project recorded in a snapshot file.
 - :class:`FakeDownloads`: ``responses`` mode for the SDK's python-requests downloads
   (imported lazily: ``responses`` is a test dependency).
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._backend import DedupeScope, FakeWandb, FileSpec, md5_b64
 from ._repository import FakeRepository
+from ._snapshot_load import load_snapshot, restore_snapshot
 
 if TYPE_CHECKING:
     from ._responses import FakeDownloads
@@ -26,7 +28,9 @@ __all__ = [
     "FakeWandb",
     "FakeWandbServer",
     "FileSpec",
+    "load_snapshot",
     "md5_b64",
+    "restore_snapshot",
 ]
 
 
