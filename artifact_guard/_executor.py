@@ -489,20 +489,23 @@ class _Executor:
 
     # ------------------------------------------------------------------ one collection
 
-    def _coarse_blockers(self, op: OpRecord, children: Sequence[OpRecord]) -> tuple[Reason, ...] | None:
-        """Why the collection cannot go whole (empty tuple: it can), or None if it is already empty."""
+    def _coarse_blockers(
+        self, op: OpRecord, children: Sequence[OpRecord]
+    ) -> tuple[tuple[Reason, ...], frozenset[str]]:
+        """Why the collection cannot go whole (empty: it can), and the ids of its surviving versions."""
         if not self.policy.waived("last-version"):
-            return (_reason("last-version-policy"),)
+            return (_reason("last-version-policy"),), frozenset()
         survivors = self._list_collection(op.collection)
+        alive = frozenset(v.id for v in survivors)
         if not survivors:
-            return None
+            return (), alive
         by_target = {c.target: c for c in children}
         new = [v.name for v in survivors if v.id not in by_target]
         if new:
-            return (_reason("collection-changed", new=tuple(sorted(new))),)
+            return (_reason("collection-changed", new=tuple(sorted(new))),), alive
         settled = [v.name for v in survivors if by_target[v.id].state != "pending"]
         if settled:
-            return (_reason("member-settled", members=tuple(sorted(settled))),)
+            return (_reason("member-settled", members=tuple(sorted(settled))),), alive
         grace = max(self.policy.grace_period, COARSE_MIN_GRACE)
         age = self.now() - max(v.created_at for v in survivors)
         if age < grace:
@@ -510,28 +513,29 @@ class _Executor:
                 _reason(
                     "collection-fresh", age_s=int(age.total_seconds()), grace_s=int(grace.total_seconds())
                 ),
-            )
+            ), alive
         blocked = []
         for v in survivors:
             reasons, _, links = self._judge(v, by_target[v.id].planned)
             if reasons or links or v.state is not VersionState.COMMITTED:
                 blocked.append(v.name)
         if blocked:
-            return (_reason("member-blocked", members=tuple(sorted(blocked))),)
-        return ()
+            return (_reason("member-blocked", members=tuple(sorted(blocked))),), alive
+        return (), alive
 
     def _run_collection(self, op: OpRecord, children: Sequence[OpRecord]) -> None:
         if self.breaker.open:
             return
-        pending = [c.op_id for c in children if c.state == "pending"]
         try:
-            blockers = self._coarse_blockers(op, children)
+            blockers, alive = self._coarse_blockers(op, children)
         except ArtifactGuardError as exc:
             self.breaker.record_failure(exc)
             self.journal.finish(self.plan_id, [op.op_id], "failed", error=exc, outcome="re-check failed")
             return
-        if blockers is None:
-            self._settle(pending, "done", len(pending), outcome="already-deleted")
+        pending = [c.op_id for c in children if c.state == "pending" and c.target in alive]
+        gone = [c.op_id for c in children if c.state == "pending" and c.target not in alive]
+        if not blockers and not alive:
+            self._settle(gone, "done", len(gone), outcome="already-deleted")
             self.journal.finish(self.plan_id, [op.op_id], "done", outcome="already-empty")
             return
         if blockers:
@@ -556,7 +560,7 @@ class _Executor:
         try:
             call_with_retries(call, policy=self.retry, limiter=self.limiter, sleep=self._sleep)
         except NotFoundError:
-            self._settle(pending, "done", len(pending), outcome="already-deleted")
+            self._settle(pending + gone, "done", len(pending) + len(gone), outcome="already-deleted")
             self.journal.finish(self.plan_id, [op.op_id], "done", outcome="already-empty")
         except ArtifactGuardError as exc:
             # The members fall back to per-version deletes, each re-validated.
@@ -565,6 +569,7 @@ class _Executor:
         else:
             self.limiter.on_success()
             self.breaker.record_success()
+            self._settle(gone, "done", len(gone), outcome="already-deleted")
             self._settle(pending, "done", len(pending), outcome="via-collection")
             self.journal.finish(self.plan_id, [op.op_id], "done", outcome="collection-deleted")
 
