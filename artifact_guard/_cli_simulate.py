@@ -38,6 +38,9 @@ def _load_policy(path: Path | None) -> object:
 def simulate_command(
     ctx: typer.Context,
     script: Annotated[Path, typer.Argument(help="The cleanup script to run (python), unmodified.")],
+    args: Annotated[
+        list[str] | None, typer.Argument(help="Arguments passed to the script.", show_default=False)
+    ] = None,
     seed: Annotated[
         str | None, typer.Option(help="Start from a named state: demo or many-checkpoints.")
     ] = None,
@@ -69,7 +72,7 @@ def simulate_command(
     from ._errors import ArtifactGuardError
     from ._simulate import render_html, simulate
 
-    args = list(ctx.args)
+    args = [*(args or []), *ctx.args]
     if pagination not in ("stable", "offset", "both"):
         raise typer.BadParameter("expected stable, offset or both", param_hint="--pagination")
     try:

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from fakes import FakeWandb
     from fakes.server import FakeWandbServer, Faults, RequestRecord
 
+    from ._audit import AuditReport
+    from ._policy import Policy
+    from ._pytest_audit import AuditRecorder
+
 __all__ = ["WandbFake"]
 
 _MARKER = "wandb_fake"
@@ -54,6 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{_MARKER}(entity=None, project=None, pagination='stable', seed=None, allow_unsupported=False): "
         "options of the wandb_fake fixture (artifact-guard)",
     )
+    from ._pytest_audit import strict_marker_line
+
+    config.addinivalue_line("markers", strict_marker_line())
 
 
 @dataclass
@@ -64,6 +71,27 @@ class WandbFake:
     """The running fake W&B server (``url``, ``api_key``, ``requests``, ``faults``)."""
     env: dict[str, str]
     """A full environment for subprocesses: ``os.environ`` plus the SDK's settings for this server."""
+    recorder: AuditRecorder | None = None
+    """The audit baseline keeper (see :meth:`audit`)."""
+
+    def audit(
+        self, policy: Policy | None = None, *, project: str | None = None, check: bool = True
+    ) -> AuditReport:
+        """Audit what the code under test changed, under ``policy`` (default: ``Policy()``'s rules).
+
+        Compares the fake's state before the first change that reached the
+        server (or the last :meth:`checkpoint`) with its state now. With
+        ``check`` (default) the test fails with one line per violation;
+        otherwise the :class:`~artifact_guard.AuditReport` is returned as is.
+        ``project`` picks the project when the fake holds several.
+        """
+        assert self.recorder is not None
+        return self.recorder.audit(policy, project=project, check=check)
+
+    def checkpoint(self) -> None:
+        """Take the audit baseline now (before running code that changes the fake in-process)."""
+        assert self.recorder is not None
+        self.recorder.checkpoint()
 
     @property
     def fake(self) -> FakeWandb:
@@ -157,9 +185,16 @@ def wandb_fake(
     for name, value in sdk_env.items():
         monkeypatch.setenv(name, value)
 
-    yield WandbFake(server, dict(os.environ))
+    from ._pytest_audit import STRICT_MARKER, AuditRecorder
+
+    recorder = AuditRecorder(server.fake)
+    recorder.install(monkeypatch)
+    yield WandbFake(server, dict(os.environ), recorder)
 
     server.set_pagination("stable")
+    strict = request.node.get_closest_marker(STRICT_MARKER)
+    if strict is not None:
+        recorder.strict_check(strict.kwargs.get("policy"))
     if not options.get("allow_unsupported"):
         unsupported = [r for r in server.requests if any(_UNSUPPORTED in e for e in r.errors)]
         if unsupported:
