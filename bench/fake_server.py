@@ -1,0 +1,119 @@
+"""Benchmark the fake W&B server through the real wandb SDK.
+
+Reports, per GraphQL operation, the median round trip of an SDK call (Python
+-> wandb-core -> loopback HTTP -> fake -> back) and the server's own share,
+then the time of 1,000 sequential ``Artifact.delete()`` calls.
+
+    .venv/bin/python bench/fake_server.py [--deletes 1000] [--repeat 200]
+
+Target: median round trip <= 3 ms per operation on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fakes import FakeWandb
+from fakes.server import FakeWandbServer
+
+TARGET_MS = 3.0
+
+
+def build(fake: FakeWandb, deletes: int) -> None:
+    run = fake.create_run("bench/proj", "producer")
+    user = fake.create_run("bench/proj", "consumer")
+    for i in range(60):
+        v = fake.log_artifact(run, "model", "model", {"w.bin": i.to_bytes(4, "big"), "cfg": b"c"})
+        if i % 10 == 0:
+            fake.use_artifact(user, v)
+    for i in range(deletes):
+        fake.log_artifact(run, "doomed", "model", {"w.bin": i.to_bytes(4, "big")})
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1e3)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--deletes", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args(argv)
+
+    fake = FakeWandb()
+    build(fake, args.deletes)
+    with FakeWandbServer(fake) as server:
+        os.environ.update(server.env())
+        import wandb
+        from wandb.sdk.artifacts import artifact as artifact_module
+
+        api = wandb.Api(timeout=30)
+        best = api.artifact("bench/proj/model:v50")
+        vid = best.id
+        assert vid is not None
+
+        def by_id() -> None:
+            artifact_module.artifact_instance_cache.clear()
+            api._artifact_from_id(vid)
+
+        cases: dict[str, Callable[[], Any]] = {
+            "ArtifactMembershipByName": lambda: api.artifact("bench/proj/model:v42"),
+            "ArtifactByID": by_id,
+            "ProjectArtifacts (page of 50)": lambda: next(iter(api.artifacts("model", "bench/proj/model"))),
+            "ArtifactUsedBy": best.used_by,
+            "ArtifactCreatedBy": best.logged_by,
+            "FetchArtifactManifest + GET": best._fetch_manifest,
+            "ProjectArtifactCollections": lambda: list(api.artifact_collections("bench/proj", "model")),
+        }
+        print(f"fake W&B server benchmark, wandb {wandb.__version__}, {args.repeat} calls each")
+        print(f"{'operation':32} {'median ms':>10} {'p90 ms':>8} {'server ms':>10}")
+        worst = 0.0
+        for name, fn in cases.items():
+            fn()  # warm up: first calls pay for connection set-up and caches
+            server.clear_requests()
+            samples = timed(fn, args.repeat)
+            served = [r.duration_ms for r in server.requests if r.status == 200]
+            median = statistics.median(samples)
+            p90 = statistics.quantiles(samples, n=10)[-1]
+            worst = max(worst, median)
+            srv = statistics.median(served) if served else float("nan")
+            print(f"{name:32} {median:10.2f} {p90:8.2f} {srv:10.2f}")
+
+        versions = list(api.artifacts("model", "bench/proj/doomed", per_page=100))
+        server.clear_requests()
+        started = time.perf_counter()
+        each = []
+        for v in versions:
+            t0 = time.perf_counter()
+            v.delete(delete_aliases=True)
+            each.append((time.perf_counter() - t0) * 1e3)
+        total = time.perf_counter() - started
+        deleted = sum(1 for r in server.requests if r.operation == "DeleteArtifact" and r.status == 200)
+        left = len(fake.collection_versions("bench/proj/doomed"))
+        print(
+            f"{len(versions)} sequential delete() calls: {total:.2f} s total, "
+            f"median {statistics.median(each):.2f} ms each; {deleted} deleted, {left} left"
+        )
+        verdict = "meets" if worst <= TARGET_MS else "MISSES"
+        print(f"worst median {worst:.2f} ms {verdict} the {TARGET_MS} ms target")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
