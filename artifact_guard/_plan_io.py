@@ -1,0 +1,484 @@
+"""Plan files: a plan as versioned JSON, written for review and read back to apply.
+
+The schema is documented in ``docs/plan-schema.md``. In short::
+
+    {
+      "format": "artifact-guard-plan",
+      "format_version": 1,
+      "id": "<plan id>",
+      "scope": "entity/project",
+      "created_at": "2026-11-27T12:00:00+00:00",
+      "dedupe": "collection",
+      "policy": { ...policy_to_dict()... },
+      "reclaimable_bytes": 123,
+      "summary": {"versions": 10, "delete": 4, "keep": 6, "blocked": 1},
+      "collections": [{"name": "...", "type": "model", "kept": 6, "deleted": 4, "blocked": 1,
+                       "reclaimable_bytes": 123}],
+      "decisions": [{"id": "...", "collection": "...", "type": "model", "index": 3,
+                     "created_at": "...", "state": "COMMITTED", "aliases": [], "size": 10,
+                     "ttl_seconds": null, "producer": "entity/project/run" | null, "digest": "...",
+                     "action": "delete" | "keep", "blocked": false,
+                     "reasons": [{"rule": "policy:selected", "params": {"rank": 3}, "blocks": false,
+                                  "text": "selected by the policy (#4 newest)"}]}],
+      "checksum": "sha256:<hex>"
+    }
+
+``checksum`` covers every other key: reading refuses a file whose content was
+edited after it was written, because a plan is what a person reviewed and
+approved. Reading is strict in the same way for everything else: a newer
+format version, unknown or missing keys, wrong types, and inconsistencies (a
+deletion a safety rule blocks, totals that do not add up, a version listed
+twice, a version of another scope) each raise :class:`PlanError` naming the
+problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ._errors import NotFoundError, PlanError, PolicyError
+from ._model import CollectionRef, Scope, Version, VersionState
+from ._planner import Action, CollectionSummary, Decision, Plan
+from ._policy_file import policy_from_dict, policy_to_dict
+from ._rules import Reason, describe
+
+__all__ = [
+    "PLAN_FORMAT",
+    "PLAN_FORMAT_VERSION",
+    "dump_plan",
+    "load_plan",
+    "plan_from_json",
+    "plan_to_json",
+]
+
+PLAN_FORMAT = "artifact-guard-plan"
+PLAN_FORMAT_VERSION = 1
+
+_TOP = (
+    "format",
+    "format_version",
+    "id",
+    "scope",
+    "created_at",
+    "dedupe",
+    "policy",
+    "reclaimable_bytes",
+    "summary",
+    "collections",
+    "decisions",
+    "checksum",
+)
+_DECISION = (
+    "id",
+    "collection",
+    "type",
+    "index",
+    "created_at",
+    "state",
+    "aliases",
+    "size",
+    "ttl_seconds",
+    "producer",
+    "digest",
+    "action",
+    "blocked",
+    "reasons",
+)
+_COLLECTION = ("name", "type", "kept", "deleted", "blocked", "reclaimable_bytes")
+_SUMMARY = ("versions", "delete", "keep", "blocked")
+_REASON = ("rule", "params", "blocks", "text")
+DELETE_REASONS = frozenset({"policy:selected", "policy:included"})
+"""The only reasons a deletion may carry: selected by the policy, or included by a reviewer."""
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list | frozenset | set):
+        items = sorted(value) if isinstance(value, frozenset | set) else value
+        return [_jsonable(v) for v in items]
+    return value
+
+
+def _reason_json(r: Reason) -> dict[str, Any]:
+    return {
+        "rule": r.rule,
+        "params": {k: _jsonable(v) for k, v in r.params},
+        "blocks": r.blocks,
+        "text": describe(r),
+    }
+
+
+def _decision_json(d: Decision) -> dict[str, Any]:
+    v = d.version
+    return {
+        "id": v.id,
+        "collection": v.collection,
+        "type": v.type,
+        "index": v.index,
+        "created_at": v.created_at.isoformat(),
+        "state": v.state.value,
+        "aliases": sorted(v.aliases),
+        "size": v.size,
+        "ttl_seconds": v.ttl.total_seconds() if v.ttl is not None else None,
+        "producer": v.producer,
+        "digest": v.digest,
+        "action": d.action.value,
+        "blocked": d.blocked,
+        "reasons": [_reason_json(r) for r in d.reasons],
+    }
+
+
+def _checksum(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as the JSON document of ``docs/plan-schema.md`` (checksum included)."""
+    deleted = sum(c.deleted for c in plan.collections)
+    body: dict[str, Any] = {
+        "format": PLAN_FORMAT,
+        "format_version": PLAN_FORMAT_VERSION,
+        "id": plan.id,
+        "scope": str(plan.scope),
+        "created_at": plan.created_at.isoformat(),
+        "dedupe": plan.dedupe,
+        "policy": policy_to_dict(plan.policy),
+        "reclaimable_bytes": plan.reclaimable_bytes,
+        "summary": {
+            "versions": len(plan.decisions),
+            "delete": deleted,
+            "keep": len(plan.decisions) - deleted,
+            "blocked": sum(c.blocked for c in plan.collections),
+        },
+        "collections": [
+            {
+                "name": c.collection.name,
+                "type": c.type,
+                "kept": c.kept,
+                "deleted": c.deleted,
+                "blocked": c.blocked,
+                "reclaimable_bytes": c.reclaimable_bytes,
+            }
+            for c in plan.collections
+        ],
+        "decisions": [_decision_json(d) for d in plan.decisions],
+    }
+    body["checksum"] = _checksum(body)
+    return body
+
+
+def dump_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
+    """Write the plan to ``path`` as JSON; written whole to a temporary file first, then renamed."""
+    p = Path(path)
+    text = json.dumps(plan_to_json(plan), indent=1, ensure_ascii=False) + "\n"
+    tmp = p.with_name(p.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, p)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PlanError(f"cannot write plan file {str(p)!r}: {exc.strerror or exc}") from None
+    return p
+
+
+# ------------------------------------------------------------------ reading
+
+
+class _Reader:
+    """Typed access to decoded JSON that raises PlanError naming the place."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, message: str) -> PlanError:
+        return PlanError(f"{self.source}: {where}: {message}")
+
+    def keys(self, obj: object, where: str, expected: tuple[str, ...]) -> Mapping[str, Any]:
+        if not isinstance(obj, Mapping):
+            raise self.fail(where, f"expected an object, got {type(obj).__name__}")
+        unknown = [k for k in obj if k not in expected]
+        if unknown:
+            raise self.fail(where, f"unknown key {unknown[0]!r}")
+        missing = [k for k in expected if k not in obj]
+        if missing:
+            raise self.fail(where, f"missing key {missing[0]!r}")
+        return obj
+
+    def str_(self, obj: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> Any:
+        value = obj[key]
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(f"{where}.{key}", f"expected a string, got {_kind(value)}")
+        return value
+
+    def int_(self, obj: Mapping[str, Any], key: str, where: str) -> int:
+        value = obj[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(f"{where}.{key}", f"expected an integer >= 0, got {_kind(value)}")
+        return value
+
+    def time(self, obj: Mapping[str, Any], key: str, where: str) -> datetime:
+        text = self.str_(obj, key, where)
+        try:
+            t = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.fail(f"{where}.{key}", f"expected an ISO-8601 time, got {text!r}") from None
+        if t.tzinfo is None:
+            raise self.fail(f"{where}.{key}", "expected a time with a UTC offset")
+        return t
+
+    def list_(self, obj: Mapping[str, Any], key: str, where: str) -> list[Any]:
+        value = obj[key]
+        if not isinstance(value, list):
+            raise self.fail(f"{where}.{key}", f"expected an array, got {_kind(value)}")
+        return value
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _tuplify(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuplify(v) for v in value)
+    return value
+
+
+def _read_reason(rd: _Reader, obj: object, where: str) -> Reason:
+    m = rd.keys(obj, where, _REASON)
+    rule = rd.str_(m, "rule", where)
+    params = m["params"]
+    if not isinstance(params, Mapping):
+        raise rd.fail(f"{where}.params", f"expected an object, got {_kind(params)}")
+    reason = Reason(rule, tuple(sorted((str(k), _tuplify(v)) for k, v in params.items())))
+    if m["blocks"] is not reason.blocks:
+        raise rd.fail(f"{where}.blocks", f"says {m['blocks']!r}, but rule {rule!r} blocks={reason.blocks}")
+    return reason
+
+
+def _read_decision(rd: _Reader, obj: object, where: str, scope: Scope) -> Decision:
+    m = rd.keys(obj, where, _DECISION)
+    try:
+        state = VersionState(m["state"])
+    except ValueError:
+        raise rd.fail(f"{where}.state", f"expected PENDING or COMMITTED, got {_kind(m['state'])}") from None
+    if state is VersionState.DELETED:
+        raise rd.fail(f"{where}.state", "a plan lists surviving versions only, not DELETED ones")
+    aliases = rd.list_(m, "aliases", where)
+    if not all(isinstance(a, str) for a in aliases):
+        raise rd.fail(f"{where}.aliases", "expected an array of strings")
+    ttl = m["ttl_seconds"]
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl < 0):
+        raise rd.fail(f"{where}.ttl_seconds", f"expected null or seconds >= 0, got {_kind(ttl)}")
+    version = Version(
+        id=rd.str_(m, "id", where),
+        entity=scope.entity,
+        project=scope.project,
+        collection=rd.str_(m, "collection", where),
+        type=rd.str_(m, "type", where),
+        index=rd.int_(m, "index", where),
+        created_at=rd.time(m, "created_at", where),
+        state=state,
+        aliases=frozenset(aliases),
+        size=rd.int_(m, "size", where),
+        ttl=timedelta(seconds=ttl) if ttl is not None else None,
+        producer=rd.str_(m, "producer", where, optional=True),
+        digest=rd.str_(m, "digest", where),
+    )
+    try:
+        action = Action(m["action"])
+    except ValueError:
+        raise rd.fail(f"{where}.action", f"expected 'delete' or 'keep', got {_kind(m['action'])}") from None
+    reasons = tuple(
+        _read_reason(rd, r, f"{where}.reasons[{i}]") for i, r in enumerate(rd.list_(m, "reasons", where))
+    )
+    decision = Decision(version, action, reasons)
+    label = f"{where} ({version.name})"
+    if not reasons:
+        raise rd.fail(label, "a decision without reasons: every decision says why")
+    if action is Action.DELETE:
+        blocking = [r.rule for r in reasons if r.blocks]
+        if blocking:
+            raise rd.fail(label, f"marked delete, but safety rule {blocking[0]!r} blocks it")
+        if any(r.rule not in DELETE_REASONS for r in reasons):
+            raise rd.fail(label, "marked delete, but a policy clause keeps it")
+    elif reasons == tuple(r for r in reasons if r.rule == "policy:selected"):
+        raise rd.fail(label, "marked keep, but no rule or policy clause keeps it")
+    if m["blocked"] is not decision.blocked:
+        raise rd.fail(f"{where}.blocked", f"says {m['blocked']!r}, but its reasons say {decision.blocked}")
+    return decision
+
+
+def plan_from_json(data: object, *, source: str = "plan") -> Plan:
+    """Rebuild a :class:`Plan` from :func:`plan_to_json`'s document; :class:`PlanError` names any problem."""
+    rd = _Reader(source)
+    if not isinstance(data, Mapping):
+        raise rd.fail("(top level)", f"expected a plan object, got {_kind(data)}")
+    if data.get("format") != PLAN_FORMAT:
+        raise rd.fail("format", f"not an artifact-guard plan file (format {data.get('format')!r})")
+    fv = data.get("format_version")
+    if isinstance(fv, bool) or not isinstance(fv, int):
+        raise rd.fail("format_version", f"expected an integer, got {_kind(fv)}")
+    if fv > PLAN_FORMAT_VERSION:
+        raise rd.fail(
+            "format_version",
+            f"written by a newer artifact-guard (format {fv}; this version reads up to "
+            f"{PLAN_FORMAT_VERSION}): upgrade artifact-guard",
+        )
+    if fv < 1:
+        raise rd.fail("format_version", f"unknown format version {fv}")
+    m = rd.keys(data, "(top level)", _TOP)
+    try:
+        scope = Scope.parse(rd.str_(m, "scope", "plan"))
+    except NotFoundError as exc:  # Scope.parse's error for a malformed path
+        raise rd.fail("scope", str(exc)) from None
+    created_at = rd.time(m, "created_at", "plan")
+    dedupe = m["dedupe"]
+    if dedupe not in ("collection", "project"):
+        raise rd.fail("dedupe", f"expected 'collection' or 'project', got {_kind(dedupe)}")
+    try:
+        policy = policy_from_dict(m["policy"], source=f"{source}: policy")
+    except PolicyError as exc:
+        raise PlanError(str(exc)) from None
+
+    decisions = tuple(
+        _read_decision(rd, d, f"decisions[{i}]", scope)
+        for i, d in enumerate(rd.list_(m, "decisions", "plan"))
+    )
+    seen: set[str] = set()
+    slots: set[tuple[str, int]] = set()
+    for i, d in enumerate(decisions):
+        if d.version.id in seen:
+            raise rd.fail(f"decisions[{i}]", f"version id {d.version.id!r} is listed twice")
+        if (d.version.collection, d.version.index) in slots:
+            raise rd.fail(f"decisions[{i}]", f"{d.version.name} is listed twice")
+        seen.add(d.version.id)
+        slots.add((d.version.collection, d.version.index))
+
+    collections = _read_collections(rd, m, decisions, scope)
+    reclaimable = rd.int_(m, "reclaimable_bytes", "plan")
+    if reclaimable != sum(c.reclaimable_bytes for c in collections):
+        raise rd.fail("reclaimable_bytes", "does not equal the sum of the collections' reclaimable_bytes")
+    _check_summary(rd, m, decisions)
+    plan_id = rd.str_(m, "id", "plan")
+    checksum = rd.str_(m, "checksum", "plan")
+    body = {k: v for k, v in m.items() if k != "checksum"}
+    if _checksum(body) != checksum:
+        raise rd.fail(
+            "checksum",
+            "the file was changed after it was written (checksum mismatch); make a new plan with "
+            "`artifact-guard plan` (or `plan --interactive` to exclude versions) instead of editing it",
+        )
+    return Plan(
+        scope=scope,
+        policy=policy,
+        created_at=created_at,
+        dedupe=dedupe,
+        decisions=decisions,
+        reclaimable_bytes=reclaimable,
+        collections=collections,
+        id=plan_id,
+    )
+
+
+def _read_collections(
+    rd: _Reader, m: Mapping[str, Any], decisions: tuple[Decision, ...], scope: Scope
+) -> tuple[CollectionSummary, ...]:
+    by_name: dict[str, list[Decision]] = {}
+    for d in decisions:
+        by_name.setdefault(d.version.collection, []).append(d)
+    out: list[CollectionSummary] = []
+    names: set[str] = set()
+    for i, obj in enumerate(rd.list_(m, "collections", "plan")):
+        where = f"collections[{i}]"
+        c = rd.keys(obj, where, _COLLECTION)
+        name = rd.str_(c, "name", where)
+        if name in names:
+            raise rd.fail(where, f"collection {name!r} is listed twice")
+        names.add(name)
+        ds = by_name.get(name)
+        if not ds:
+            raise rd.fail(where, f"collection {name!r} has no decisions")
+        summary = CollectionSummary(
+            collection=CollectionRef(scope.entity, scope.project, name),
+            type=rd.str_(c, "type", where),
+            kept=rd.int_(c, "kept", where),
+            deleted=rd.int_(c, "deleted", where),
+            blocked=rd.int_(c, "blocked", where),
+            reclaimable_bytes=rd.int_(c, "reclaimable_bytes", where),
+        )
+        actual = (
+            sum(d.action is Action.KEEP for d in ds),
+            sum(d.action is Action.DELETE for d in ds),
+            sum(d.blocked for d in ds),
+        )
+        if (summary.kept, summary.deleted, summary.blocked) != actual:
+            raise rd.fail(
+                where,
+                f"totals of {name!r} (kept {summary.kept}, deleted {summary.deleted}, blocked "
+                f"{summary.blocked}) do not match its decisions (kept {actual[0]}, deleted {actual[1]}, "
+                f"blocked {actual[2]})",
+            )
+        if any(d.version.type != summary.type for d in ds):
+            raise rd.fail(where, f"type {summary.type!r} differs from its versions' type")
+        if summary.reclaimable_bytes and not actual[1]:
+            raise rd.fail(where, f"{name!r} frees bytes but deletes nothing")
+        out.append(summary)
+    missing = sorted(set(by_name) - names)
+    if missing:
+        raise rd.fail("collections", f"collection {missing[0]!r} has decisions but no summary")
+    return tuple(out)
+
+
+def _check_summary(rd: _Reader, m: Mapping[str, Any], decisions: tuple[Decision, ...]) -> None:
+    s = rd.keys(m["summary"], "summary", _SUMMARY)
+    deleted = sum(d.action is Action.DELETE for d in decisions)
+    actual = {
+        "versions": len(decisions),
+        "delete": deleted,
+        "keep": len(decisions) - deleted,
+        "blocked": sum(d.blocked for d in decisions),
+    }
+    for key, value in actual.items():
+        if s[key] != value:
+            raise rd.fail(f"summary.{key}", f"says {s[key]!r}, but the decisions count {value}")
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """Read a plan file written by :func:`dump_plan`; :class:`PlanError` for anything wrong with it."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"cannot read plan file {str(p)!r}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PlanError(f"{p}: not a plan file: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(
+            f"{p}: not a plan file: invalid JSON at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    return plan_from_json(data, source=str(p))

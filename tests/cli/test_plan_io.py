@@ -1,0 +1,122 @@
+"""Plan files: written, read back equal; anything edited or inconsistent is refused by name."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import artifact_guard as ag
+from artifact_guard._plan_io import _checksum, dump_plan, load_plan, plan_from_json, plan_to_json
+from fakes.demo import DEMO_PROJECT, seed_demo
+
+
+@pytest.fixture(scope="module")
+def demo_plan() -> ag.Plan:
+    fake = seed_demo()
+    return ag.plan(fake.repository(), DEMO_PROJECT, ag.Policy(keep_last=5), now=fake.now())
+
+
+def test_a_plan_round_trips_through_its_file(demo_plan: ag.Plan, tmp_path: Path) -> None:
+    path = dump_plan(demo_plan, tmp_path / "plan.json")
+    loaded = load_plan(path)
+    assert loaded == demo_plan
+    assert loaded.id == demo_plan.id
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "artifact-guard-plan" and doc["format_version"] == 1
+    assert doc["summary"]["delete"] == len(demo_plan.deletions)
+
+
+def _edited(plan: ag.Plan, edit: Callable[[dict[str, Any]], None], *, reseal: bool = True) -> dict[str, Any]:
+    doc = plan_to_json(plan)
+    edit(doc)
+    if reseal:  # a careful editor who also recomputed the checksum: the consistency checks still catch it
+        doc["checksum"] = _checksum({k: v for k, v in doc.items() if k != "checksum"})
+    return doc
+
+
+def _first(doc: dict[str, Any], pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    return next(d for d in doc["decisions"] if pred(d))
+
+
+def _flip_blocked_to_delete(doc: dict[str, Any]) -> None:
+    d = _first(doc, lambda d: d["blocked"])
+    d["action"] = "delete"
+    d["blocked"] = False
+
+
+def _flip_keep_last_to_delete(doc: dict[str, Any]) -> None:
+    d = _first(doc, lambda d: any(r["rule"] == "policy:keep-last" for r in d["reasons"]))
+    d["action"] = "delete"
+
+
+def _duplicate(doc: dict[str, Any]) -> None:
+    doc["decisions"].append(dict(doc["decisions"][0]))
+
+
+def _bad_totals(doc: dict[str, Any]) -> None:
+    doc["collections"][0]["deleted"] += 1
+
+
+def _bad_bytes(doc: dict[str, Any]) -> None:
+    doc["reclaimable_bytes"] += 1
+
+
+def _unknown_key(doc: dict[str, Any]) -> None:
+    doc["decisions"][0]["force"] = True
+
+
+def _policy_typo(doc: dict[str, Any]) -> None:
+    doc["policy"]["keep-last"] = "5"
+
+
+def _newer(doc: dict[str, Any]) -> None:
+    doc["format_version"] = 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_flip_blocked_to_delete, "marked delete, but safety rule"),
+        (_flip_keep_last_to_delete, "marked delete, but a policy clause keeps it"),
+        (_duplicate, "is listed twice"),
+        (_bad_totals, "do not match its decisions"),
+        (_bad_bytes, "reclaimable_bytes: does not equal the sum"),
+        (_unknown_key, "decisions[0]: unknown key 'force'"),
+        (_policy_typo, "policy: keep-last: expected an integer >= 0"),
+        (_newer, "written by a newer artifact-guard (format 2"),
+    ],
+)
+def test_inconsistent_plans_are_refused_naming_the_problem(
+    demo_plan: ag.Plan, edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    with pytest.raises(ag.PlanError) as info:
+        plan_from_json(_edited(demo_plan, edit), source="plan.json")
+    assert message in str(info.value)
+    assert str(info.value).startswith("plan.json: ")
+
+
+def test_a_consistent_hand_edit_is_caught_by_the_checksum(demo_plan: ag.Plan) -> None:
+    def drop_a_deletion(doc: dict[str, Any]) -> None:
+        # Consistent on its own (delete -> keep with a reason), but not what was reviewed.
+        d = _first(doc, lambda d: d["action"] == "delete")
+        d["size"] += 1
+
+    with pytest.raises(ag.PlanError, match="checksum mismatch"):
+        plan_from_json(_edited(demo_plan, drop_a_deletion, reseal=False), source="plan.json")
+
+
+def test_unreadable_plan_files(tmp_path: Path) -> None:
+    with pytest.raises(ag.PlanError, match="cannot read plan file"):
+        load_plan(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "artifact-guard-plan", ')
+    with pytest.raises(ag.PlanError, match=r"invalid JSON at line 1"):
+        load_plan(bad)
+    other = tmp_path / "snapshot.json"
+    other.write_text('{"format": "artifact-guard-snapshot"}')
+    with pytest.raises(ag.PlanError, match="not an artifact-guard plan file"):
+        load_plan(other)
