@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from ._errors import SnapshotError
 from ._model import CollectionRef, Lineage, Link, Scope, Version
 from ._planner import format_bytes
-from ._policy import Policy
+from ._policy import RULE_IDS, Policy
 from ._repository import ArtifactRepository
 from ._rules import Facts, Reason, _reason, describe, evaluate, last_version
 from ._snapshot import Snapshot, capture
@@ -116,6 +116,18 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.change.describe()}: {self.reason.rule}: {describe(self.reason)}"
+
+
+def _safety_words(policy: Policy) -> str:
+    """The parts of a policy an audit applies: its safety rules, not its selection."""
+    parts = [f"protected aliases {', '.join(sorted(policy.protected_aliases)) or '(none)'}"]
+    grace = int(policy.grace_period.total_seconds())
+    if grace:
+        parts.append(f"grace period {grace // 3600} h" if grace % 3600 == 0 else f"grace period {grace} s")
+    waived = sorted(r for r in RULE_IDS if policy.waived(r))
+    if waived:
+        parts.append("waived " + ", ".join(waived))
+    return "; ".join(parts)
 
 
 def _fold(changes: Iterable[Change]) -> list[list[Change]]:
@@ -213,7 +225,7 @@ class AuditReport:
 
     def explain(self) -> str:
         """A readable report: every change with its violations, then the totals."""
-        lines = [f"audit of {self.scope} under policy: {self.policy}"]
+        lines = [f"audit of {self.scope}; safety rules: {_safety_words(self.policy)}"]
         if not self.changes:
             lines.append("no deletion, alias removal or unlink")
         for group in _fold(self.changes):
@@ -243,6 +255,7 @@ class AuditReport:
             "format": "artifact-guard-audit/1",
             "scope": str(self.scope),
             "policy": str(self.policy),
+            "safety_rules": _safety_words(self.policy),
             "ok": self.ok,
             "bytes_freed": self.bytes_freed,
             "bytes_freed_by_collection": dict(sorted(self.bytes_freed_by_collection.items())),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ._policy import Policy
 
 __all__ = ["register"]
 
@@ -18,21 +21,11 @@ _EPILOG = (
 )
 
 
-def _load_policy(path: Path | None) -> object:
+def _load_policy(path: Path | None) -> Policy:
     from ._policy import Policy
+    from ._policy_file import load_policy
 
-    if path is None:
-        return Policy()
-    try:
-        from . import _policy_file
-    except ImportError:
-        raise typer.BadParameter(
-            "policy files are not supported by this build", param_hint="--policy"
-        ) from None
-    loader = getattr(_policy_file, "load_policy", None)
-    if loader is None:
-        raise typer.BadParameter("policy files are not supported by this build", param_hint="--policy")
-    return loader(path)
+    return Policy() if path is None else load_policy(path)
 
 
 def simulate_command(
@@ -82,7 +75,7 @@ def simulate_command(
             args,
             seed=seed,
             snapshot=snapshot,
-            policy=the_policy,  # type: ignore[arg-type]
+            policy=the_policy,
             pagination=pagination,  # type: ignore[arg-type]
             project=project,
             timeout=timeout,

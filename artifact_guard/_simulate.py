@@ -370,6 +370,9 @@ class SimulationResult:
             return "crashed"
         return "safe" if self.ok else "unsafe"
 
+    def _distinct_violations(self) -> set[tuple[str, str]]:
+        return {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+
     def explain(self) -> str:
         """The readable report the CLI prints."""
         lines = [f"simulate {' '.join([self.script, *self.args])} on {self.scope}"]
@@ -400,7 +403,10 @@ class SimulationResult:
             + "; ".join(
                 part
                 for part, present in (
-                    (f"{sum(len(r.report.violations) for r in self.runs)} violation(s)", not self.report.ok),
+                    (
+                        f"{len(self._distinct_violations())} violation(s)",
+                        any(not r.report.ok for r in self.runs),
+                    ),
                     ("the outcome depends on the cursor style", self.pagination_dependent),
                 )
                 if present

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from artifact_guard import _simulate
 from artifact_guard._cli_simulate import register
 from artifact_guard._simulate import SimulationError, simulate
+from artifact_guard._snapshot import capture
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -118,7 +119,66 @@ def test_pagination_both_flags_the_delete_while_paginating_hazard() -> None:
     assert "PAGINATION HAZARD" in result.explain()
 
 
+@pytest.mark.timeout(60)
+def test_a_snapshot_file_is_an_offline_copy_of_the_project(tmp_path: Path) -> None:
+    from artifact_guard._snapshot_file import write_snapshot
+    from fakes.demo import DEMO_PROJECT, seed_demo
+
+    fake = seed_demo()
+    path = write_snapshot(
+        capture(fake.repository(), DEMO_PROJECT, dedupe=fake.dedupe, now=fake.now()),
+        tmp_path / "vision.json.gz",
+    )
+    result = simulate(EXAMPLES / "delete_run_artifacts.py", ["demo-team/vision/train-000"], snapshot=path)
+
+    assert result.exit_code == 1, result.explain()
+    assert len(result.report.deletions) == 40
+    assert {(v.change.target.rsplit(":", 1)[-1], v.rule) for v in result.report.violations} == {
+        ("v10", "consumed"),
+        ("v20", "consumed"),
+        ("v27", "protected-alias"),
+        ("v27", "has-aliases"),
+        ("v39", "has-aliases"),
+        ("demo-team/vision/resnet50-000", "last-version"),
+    }
+
+
+@pytest.mark.timeout(60)
+def test_a_policy_file_decides_what_counts_as_a_violation(tmp_path: Path) -> None:
+    policy = tmp_path / "artifact-guard.toml"
+    policy.write_text(
+        "keep-last = 1\nprotected-aliases = []\n\n[permissions]\ndelete-aliases = true\n"
+        "delete-consumed = true\ndelete-last-version = true\n"
+    )
+    result = CliRunner().invoke(
+        _cli(),
+        [
+            "simulate",
+            str(EXAMPLES / "delete_run_artifacts.py"),
+            "demo-team/vision/train-000",
+            "--seed",
+            "demo",
+            "--policy",
+            str(policy),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "SAFE" in result.output
+    assert "waived consumed, has-aliases, last-version" in result.output
+
+
 # --------------------------------------------------------------------------- bad input
+
+
+def test_a_policy_file_with_errors_exits_2_naming_the_key(tmp_path: Path) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("pass\n")
+    policy = tmp_path / "artifact-guard.toml"
+    policy.write_text('keep-last = "five"\n')
+    result = CliRunner().invoke(_cli(), ["simulate", str(script), "--seed", "demo", "--policy", str(policy)])
+    assert result.exit_code == 2
+    assert "keep-last" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_missing_script_is_refused_before_anything_starts(tmp_path: Path) -> None:
