@@ -31,11 +31,14 @@ What is cached, and why a cache cannot make a plan miss a change
   when ``cache`` is given: fetched once, ever, per server.
 - Everything mutable (state, aliases, TTL, consumers, registry links, run
   states) is re-read by every :meth:`versions` listing. Between listings it is
-  kept in memory only, and served by :meth:`lineage`, :meth:`links` and
-  :meth:`version` for ``listing_max_age`` seconds (default 60); after that, or
-  after a write through this repository touching the version, they ask W&B
-  again. A plan always starts with a listing, so a new consumer or a moved
-  alias is seen by the next plan.
+  kept in memory only: :meth:`lineage` and :meth:`links` answer from the most
+  recent read of that version (a listing, or :meth:`version`) while it is
+  younger than ``listing_max_age`` seconds (default 60), else they ask W&B.
+  :meth:`version` always asks W&B, and refreshes what lineage and links
+  answer; a write through this repository forgets what it touched. A plan
+  always starts with a listing, and the executor re-validates each version
+  with :meth:`version` right before deleting it, so a new consumer or a moved
+  alias is never hidden by memory.
 
 Errors
 ------
@@ -225,7 +228,7 @@ _MESSAGE_RULES: tuple[tuple[re.Pattern[str], type[RepositoryError]], ...] = (
     (re.compile(r"protected", re.I), ProtectedAliasError),
     (re.compile(r"permission|forbidden|not allowed|access denied|\b403\b", re.I), PermissionDeniedError),
     (re.compile(r"has aliases|delete_?aliases|with aliases", re.I), AliasedVersionError),
-    (re.compile(r"not found|does not exist|no such|\b404\b", re.I), NotFoundError),
+    (re.compile(r"not found|does not exist|no such|was deleted|already deleted|\b404\b", re.I), NotFoundError),
     (re.compile(r"rate limit|too many requests|\b429\b", re.I), RateLimitedError),
     (re.compile(r"conflict|already exists|\b409\b", re.I), ConflictError),
     (
@@ -816,8 +819,8 @@ class WandbRepository:
         self._remember(found)
         return iter([d.version for d in found])
 
-    def _details_of(self, version_id: str) -> _Details:
-        fresh = self._fresh(version_id)
+    def _details_of(self, version_id: str, *, reread: bool = False) -> _Details:
+        fresh = None if reread else self._fresh(version_id)
         if fresh is not None:
             return fresh
         doing = f"read artifact version {version_id}"
@@ -831,8 +834,14 @@ class WandbRepository:
 
     @_mapped("read an artifact version")
     def version(self, version_id: str) -> Version:
-        """Re-read one version (deleted ones included); served from the last listing while it is fresh."""
-        return self._details_of(version_id).version
+        """Re-read one version (deleted ones included): always asks W&B.
+
+        The same request re-reads its lineage and links, which :meth:`lineage`
+        and :meth:`links` then answer from: the executor's re-validation
+        (version, then lineage and links) costs one request and sees one
+        consistent state.
+        """
+        return self._details_of(version_id, reread=True).version
 
     @_mapped("read an artifact's lineage")
     def lineage(self, version_id: str) -> Lineage:
