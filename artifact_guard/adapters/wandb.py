@@ -228,7 +228,7 @@ _MESSAGE_RULES: tuple[tuple[re.Pattern[str], type[RepositoryError]], ...] = (
     (re.compile(r"protected", re.I), ProtectedAliasError),
     (re.compile(r"permission|forbidden|not allowed|access denied|\b403\b", re.I), PermissionDeniedError),
     (re.compile(r"has aliases|delete_?aliases|with aliases", re.I), AliasedVersionError),
-    (re.compile(r"not found|does not exist|no such|was deleted|already deleted|\b404\b", re.I), NotFoundError),
+    (re.compile(r"not found|does not exist|no such|(was|already) deleted|\b404\b", re.I), NotFoundError),
     (re.compile(r"rate limit|too many requests|\b429\b", re.I), RateLimitedError),
     (re.compile(r"conflict|already exists|\b409\b", re.I), ConflictError),
     (
