@@ -101,6 +101,8 @@ DEFAULT_TIMEOUT = 19.0
 _MANIFEST_BATCH = 50
 _PREFETCH_LIMIT = 1000
 _GET_ATTEMPTS = 4
+_GET_BACKOFF = 0.2
+"""Seconds before the first retry of a failed manifest download; doubles each time."""
 
 # ---------------------------------------------------------------------- documents
 
@@ -333,6 +335,17 @@ def translate_error(
         kind = next((k for pattern, k in _MESSAGE_RULES if pattern.search(raw)), None)
     if kind is None and type_name in ("UsageError", "UnsupportedError"):
         kind = RepositoryError
+    if kind is None and type(exc).__module__.startswith("requests"):
+        # requests' errors are OSErrors, but only a failed connection or transfer is worth a retry.
+        names = {k.__name__ for k in type(exc).__mro__}
+        transient = {
+            "ConnectionError",
+            "Timeout",
+            "ChunkedEncodingError",
+            "ContentDecodingError",
+            "RetryError",
+        }
+        kind = TransientError if names & transient else RepositoryError
     if kind is None and isinstance(exc, ConnectionError | TimeoutError | OSError):
         kind = TransientError
     if kind is None:
@@ -684,7 +697,7 @@ class WandbRepository:
 
     def _download_json(self, url: str, doing: str) -> Any:
         """GET a manifest; retries 429/5xx/connection errors a few times, honouring Retry-After."""
-        delay = 0.2
+        delay = _GET_BACKOFF
         for attempt in range(_GET_ATTEMPTS):
             try:
                 response = self._session().get(url, timeout=self._timeout)
