@@ -253,12 +253,12 @@ def _run_script(
             timed_out = True
             returncode = None
         finally:
-            # The script's own group (its forks) and every marked process
-            # (wandb-core lives in its own session) must go, whatever happened.
-            if timed_out:
+            # Timed out or interrupted (Ctrl-C): the script's own group (its
+            # forks) and every marked process (wandb-core lives in a session
+            # of its own) go now, whatever happens next.
+            if proc.poll() is None:
                 _kill_group(proc.pid)
                 _kill(_marked_pids(token))
-            if proc.poll() is None:
                 proc.kill()
             proc.wait()
     duration = time.monotonic() - started

@@ -243,11 +243,11 @@ def test_a_hanging_script_is_killed_with_wandb_core_and_reported(tmp_path: Path)
         "time.sleep(600)\n"
     )
     started = time.monotonic()
-    result = simulate(script, seed="demo", timeout=8)
+    result = simulate(script, seed="demo", timeout=5)
     assert time.monotonic() - started < 30
     assert result.exit_code == 2
     assert result.runs[0].timed_out
-    assert "did not finish within 8 s" in (result.runs[0].error or "")
+    assert "did not finish within 5 s" in (result.runs[0].error or "")
     seen = [int(p) for p in pids.read_text().split()]
     assert len(seen) >= 2, "expected the script and wandb-core"
     assert not [p for p in seen if _pid_alive(p)]
