@@ -4,10 +4,13 @@ As on W&B's "Delete artifacts" page, with the run path taken from the command
 line instead of the placeholder ``'entity/project/run_id'`` (and the ``api``
 object the page forgets to create). Try it safely against a fake W&B::
 
-    artifact-guard simulate examples/delete_run_artifacts.py demo-team/vision/train-004 --seed demo
+    artifact-guard simulate examples/delete_run_artifacts.py demo-team/vision/train-000 --seed demo
 
-It deletes ``best`` and ``production`` checkpoints and a registry-linked
-source: the audit flags each one.
+It deletes the ``best`` checkpoint, ``latest``, two versions an evaluation run
+consumed, and empties the collection: the audit flags each one (exit 1). With
+``train-004`` it also deletes a registry-linked source, then W&B refuses to
+delete the registry's protected ``production`` model and the script crashes
+half-way (exit 2, with the audit of what it had already deleted).
 """
 
 import sys
