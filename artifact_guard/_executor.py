@@ -80,6 +80,9 @@ even when the policy waived the grace period: a fresh collection may be about to
 receive a version."""
 SURVIVOR_CACHE_S = 1.0
 """How long a re-read survivor of a collection is trusted for the last-version check."""
+LISTING_REUSE_S = 1.0
+"""How long one project listing serves the collection checks (repositories without
+``collection_versions``); the clock starts when the listing was requested."""
 
 _T = TypeVar("_T")
 
@@ -312,6 +315,8 @@ class _Executor:
         self._survivor_lock = threading.Lock()
         self._survivor_seen: dict[str, float] = {}
         self._targets_by_collection: dict[str, set[str]] = {}
+        self._listing_lock = threading.Lock()
+        self._listing: tuple[float, list[Version] | None] = (0.0, None)
 
     # ------------------------------------------------------------------ helpers
 
@@ -325,11 +330,20 @@ class _Executor:
         return call_with_retries(fn, policy=self.retry, limiter=self.limiter, sleep=self._sleep)
 
     def _list_collection(self, collection: str) -> list[Version]:
+        """The surviving versions of one collection, as W&B says now (at most LISTING_REUSE_S old)."""
         ref = CollectionRef.parse(collection)
         if isinstance(self.repo, CollectionLister):
             lister = self.repo
             return self._read(lambda: list(lister.collection_versions(ref)))
-        return self._read(lambda: [v for v in self.repo.versions(ref.scope) if v.collection == ref.name])
+        # Only a whole-project listing is available: share one between the collection checks
+        # running at the same moment instead of listing the project once per collection.
+        with self._listing_lock:
+            stamp, listing = self._listing
+            if listing is None or time.monotonic() - stamp > LISTING_REUSE_S:
+                started = time.monotonic()
+                listing = self._read(lambda: list(self.repo.versions(ref.scope)))
+                self._listing = (started, listing)
+        return [v for v in listing if v.collection == ref.name]
 
     # ------------------------------------------------------------------ run
 
@@ -421,6 +435,10 @@ class _Executor:
         return found
 
     def _revalidate(self, op: OpRecord) -> _Verdict:
+        invalidate = getattr(self.repo, "invalidate", None)
+        if callable(invalidate):
+            # A repository that caches reads is asked to forget this version: judge on W&B's word now.
+            invalidate([op.target])
         try:
             v = self._read(lambda: self.repo.version(op.target))
         except NotFoundError:
@@ -589,10 +607,18 @@ def _resolve_rate(rate: Rate, repository: ArtifactRepository) -> float | None:
 
 
 def _preflight(repository: ArtifactRepository, scope: Scope, retry: RetryPolicy) -> None:
-    """Fail before anything is written when the project is gone or the credentials are refused."""
+    """Fail before anything is written when the project is gone or the credentials are refused.
+
+    Uses the repository's ``check_scope`` when it has one (one cheap request),
+    else the first item of a listing.
+    """
+    check = getattr(repository, "check_scope", None)
 
     def probe() -> None:
-        next(iter(repository.versions(scope)), None)
+        if callable(check):
+            check(scope)
+        else:
+            next(iter(repository.versions(scope)), None)
 
     call_with_retries(probe, policy=retry)
 
