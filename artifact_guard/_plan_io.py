@@ -46,7 +46,8 @@ from ._errors import NotFoundError, PlanError, PolicyError
 from ._model import CollectionRef, Scope, Version, VersionState
 from ._planner import Action, CollectionSummary, Decision, Plan
 from ._policy_file import policy_from_dict, policy_to_dict
-from ._rules import Reason, describe
+from ._review import reason_text
+from ._rules import Reason
 
 __all__ = [
     "PLAN_FORMAT",
@@ -112,7 +113,7 @@ def _reason_json(r: Reason) -> dict[str, Any]:
         "rule": r.rule,
         "params": {k: _jsonable(v) for k, v in r.params},
         "blocks": r.blocks,
-        "text": describe(r),
+        "text": reason_text(r),
     }
 
 
