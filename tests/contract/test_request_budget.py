@@ -1,0 +1,84 @@
+"""What a plan costs in requests (from the fake server's log), and that the cache never hides a change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from artifact_guard import Action, Policy, plan
+from fakes.demo import DEMO_NOW, DEMO_PROJECT, seed_demo
+
+from .conftest import wandb_repository
+
+POLICY = Policy(keep_last=5, grace_period=timedelta(hours=1))
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
+def test_first_plan_and_replan_stay_within_the_request_budget(fake_server: Any, tmp_path: Path) -> None:
+    fake_server.reset()
+    seed_demo(fake_server.fake)
+    count = len(fake_server.fake.versions(scope=DEMO_PROJECT))
+    cache = tmp_path / "workspace.sqlite3"
+
+    fake_server.clear_requests()
+    first = plan(
+        wandb_repository(fake_server, cache=cache, page_size=100), DEMO_PROJECT, POLICY, now=DEMO_NOW
+    )
+    first_requests = len(fake_server.requests)
+
+    fake_server.clear_requests()
+    again = plan(
+        wandb_repository(fake_server, cache=cache, page_size=100), DEMO_PROJECT, POLICY, now=DEMO_NOW
+    )
+    replan_requests = len(fake_server.requests)
+
+    assert first_requests / count <= 3
+    assert replan_requests / count <= 0.05
+    assert {r.operation for r in fake_server.requests} <= {"Viewer", "ArtifactGuardProjectVersions"}
+    assert again.decisions == first.decisions
+    assert again.reclaimable_bytes == first.reclaimable_bytes
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
+def test_a_cached_replan_still_sees_a_new_consumer_and_a_new_alias(fake_server: Any, tmp_path: Path) -> None:
+    # given a plan that deletes some versions, made with a warm cache
+    fake_server.reset()
+    seed_demo(fake_server.fake)
+    cache = tmp_path / "workspace.sqlite3"
+    first = plan(wandb_repository(fake_server, cache=cache), DEMO_PROJECT, POLICY, now=DEMO_NOW)
+    doomed = [d.version for d in first.deletions]
+    assert len(doomed) >= 2
+
+    # when a run consumes one of them and another one gets an alias
+    reader = fake_server.fake.create_run(DEMO_PROJECT, "late-reader")
+    fake_server.fake.use_artifact(reader, doomed[0].id)
+    fake_server.fake.add_aliases(doomed[1].id, ["keep-me"])
+
+    # then the re-plan (same cache, new process) keeps both, for the right reasons
+    again = plan(wandb_repository(fake_server, cache=cache), DEMO_PROJECT, POLICY, now=DEMO_NOW)
+    consumed = again.decision(doomed[0].id)
+    aliased = again.decision(doomed[1].id)
+    assert consumed.action is Action.KEEP and "consumed" in consumed.rules
+    assert aliased.action is Action.KEEP and "has-aliases" in aliased.rules
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
+def test_a_version_read_right_before_a_delete_sees_a_consumer_added_after_the_listing(
+    fake_server: Any,
+) -> None:
+    # The executor re-validates with version() then lineage(): that must not be answered from memory.
+    fake_server.reset()
+    seed_demo(fake_server.fake)
+    repo = wandb_repository(fake_server, page_size=100)
+    victim = next(v for v in repo.versions(fake_server.fake.versions()[0].scope) if not v.aliases)
+    assert repo.lineage(victim.id).consumers == ()
+    reader = fake_server.fake.create_run(DEMO_PROJECT, "just-now")
+    fake_server.fake.use_artifact(reader, victim.id)
+    repo.version(victim.id)
+    assert [r.path for r in repo.lineage(victim.id).consumers] == [reader.path]
