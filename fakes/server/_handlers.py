@@ -838,6 +838,13 @@ class MutationRoot:
         self.ctx.fake.unlink(link)
         return {"artifactID": vid, "success": True, "clientMutationId": None}
 
+    def deleteRun(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        decoded = decode_id(input["id"])
+        if decoded is None or decoded[0] != "Run":
+            raise NotFoundError(f"run {input['id']!r} not found")
+        self.ctx.fake.delete_run(decoded[1], delete_artifacts=bool(input.get("deleteArtifacts")))
+        return {"clientMutationId": None}
+
 
 def manifest_json(fake: FakeWandb, version_id: str) -> dict[str, Any]:
     """A version's manifest in W&B's ``wandb_manifest.json`` format (version 1)."""

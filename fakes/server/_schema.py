@@ -46,6 +46,7 @@ type Mutation {
   deleteAliases(input: DeleteAliasesInput!): DeleteAliasesPayload
   updateArtifact(input: UpdateArtifactInput!): UpdateArtifactPayload
   unlinkArtifact(input: UnlinkArtifactInput!): UnlinkArtifactPayload
+  deleteRun(input: DeleteRunInput!): DeleteRunPayload
 }
 
 type ServerInfo {
@@ -423,6 +424,14 @@ input UnlinkArtifactInput {
   artifactPortfolioID: ID!
   clientMutationId: String
 }
+
+input DeleteRunInput {
+  id: ID!
+  deleteArtifacts: Boolean = false
+  clientMutationId: String
+}
+
+type DeleteRunPayload { clientMutationId: String }
 
 type UnlinkArtifactPayload { artifactID: ID!, success: Boolean!, clientMutationId: String }
 """

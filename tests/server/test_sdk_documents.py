@@ -1,0 +1,237 @@
+"""Every GraphQL document the SDK sends for artifact work, answered and validated by the SDK's own models.
+
+The wandb SDK parses each answer with a generated pydantic model: a missing or
+mistyped field fails there. This runs the SDK's documents (straight from
+``wandb``'s generated modules) through the fake's GraphQL layer in-process and
+validates the data with those models, so a schema drift shows up here first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import wandb.apis._generated as api_gen
+import wandb.sdk.artifacts._generated as art
+from wandb.sdk.internal._generated import SERVER_FEATURES_QUERY_GQL, ServerFeaturesQuery
+
+from fakes import FakeWandb
+from fakes.demo import seed_demo
+from fakes.server._graphql import run_graphql
+from fakes.server._handlers import Context, encode_id
+
+E, P = "demo-team", "vision"
+
+
+@pytest.fixture(scope="module")
+def demo() -> FakeWandb:
+    return seed_demo()
+
+
+def ids(fake: FakeWandb) -> dict[str, str]:
+    best = fake.resolve(f"{E}/{P}/resnet50-000:best")
+    linked = fake.resolve(f"{E}/{P}/resnet50-004:v12")
+    return {
+        "best": best.id,
+        "linked": linked.id,
+        "sequence": fake.collection_info(f"{E}/{P}/resnet50-000").id,
+        "portfolio": fake.collection_info(f"{E}/wandb-registry-model/resnet50").id,
+    }
+
+
+def answer(fake: FakeWandb, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    outcome = run_graphql(Context(fake, "http://fake"), {"query": query, "variables": variables})
+    assert "errors" not in outcome.body, outcome.body["errors"]
+    data: dict[str, Any] = outcome.body["data"]
+    return data
+
+
+READS: list[tuple[str, str, Any, dict[str, Any]]] = [
+    ("ServerFeaturesQuery", SERVER_FEATURES_QUERY_GQL, ServerFeaturesQuery, {}),
+    ("GetViewer", api_gen.GET_VIEWER_GQL, api_gen.GetViewer, {}),
+    ("GetDefaultEntity", api_gen.GET_DEFAULT_ENTITY_GQL, api_gen.GetDefaultEntity, {}),
+    (
+        "IsProjectReadOnly",
+        api_gen.IS_PROJECT_READ_ONLY_GQL,
+        api_gen.IsProjectReadOnly,
+        {"entity": E, "project": P},
+    ),
+    ("GetProject", api_gen.GET_PROJECT_GQL, api_gen.GetProject, {"entity": E, "name": P}),
+    ("GetProjects", api_gen.GET_PROJECTS_GQL, api_gen.GetProjects, {"entity": E}),
+    ("FetchOrgInfoFromEntity", art.FETCH_ORG_INFO_FROM_ENTITY_GQL, art.FetchOrgInfoFromEntity, {"entity": E}),
+    (
+        "ProjectArtifactCollections",
+        art.PROJECT_ARTIFACT_COLLECTIONS_GQL,
+        art.ProjectArtifactCollections,
+        {"entity": E, "project": P, "perPage": 3},
+    ),
+    (
+        "ArtifactTypeArtifactCollections",
+        art.ARTIFACT_TYPE_ARTIFACT_COLLECTIONS_GQL,
+        art.ArtifactTypeArtifactCollections,
+        {"entity": E, "project": P, "type": "model", "perPage": 3},
+    ),
+    (
+        "ProjectArtifactCollection",
+        art.PROJECT_ARTIFACT_COLLECTION_GQL,
+        art.ProjectArtifactCollection,
+        {"entity": E, "project": P, "type": "model", "name": "resnet50-000"},
+    ),
+    (
+        "ProjectArtifactTypes",
+        art.PROJECT_ARTIFACT_TYPES_GQL,
+        art.ProjectArtifactTypes,
+        {"entity": E, "project": P},
+    ),
+    (
+        "ProjectArtifactType",
+        art.PROJECT_ARTIFACT_TYPE_GQL,
+        art.ProjectArtifactType,
+        {"entity": E, "project": P, "type": "dataset"},
+    ),
+    (
+        "ProjectArtifacts",
+        art.PROJECT_ARTIFACTS_GQL,
+        art.ProjectArtifacts,
+        {
+            "entity": E,
+            "project": P,
+            "type": "model",
+            "collection": "resnet50-000",
+            "filters": '{"state": "COMMITTED"}',
+        },
+    ),
+    (
+        "RunOutputArtifacts",
+        art.RUN_OUTPUT_ARTIFACTS_GQL,
+        art.RunOutputArtifacts,
+        {"entity": E, "project": P, "run": "train-000", "perPage": 5},
+    ),
+    (
+        "RunInputArtifacts",
+        art.RUN_INPUT_ARTIFACTS_GQL,
+        art.RunInputArtifacts,
+        {"entity": E, "project": P, "run": "train-000"},
+    ),
+    (
+        "ArtifactMembershipByName",
+        art.ARTIFACT_MEMBERSHIP_BY_NAME_GQL,
+        art.ArtifactMembershipByName,
+        {"entity": E, "project": "wandb-registry-model", "name": "resnet50:production"},
+    ),
+    ("ArtifactByID", art.ARTIFACT_BY_ID_GQL, art.ArtifactByID, {"id": "{best}"}),
+    (
+        "ArtifactCollectionAliases",
+        art.ARTIFACT_COLLECTION_ALIASES_GQL,
+        art.ArtifactCollectionAliases,
+        {"id": "{sequence}"},
+    ),
+    (
+        "FetchLinkedArtifacts",
+        art.FETCH_LINKED_ARTIFACTS_GQL,
+        art.FetchLinkedArtifacts,
+        {"artifactID": "{linked}"},
+    ),
+    ("FetchArtifactManifest", art.FETCH_ARTIFACT_MANIFEST_GQL, art.FetchArtifactManifest, {"id": "{best}"}),
+    ("ArtifactUsedBy", art.ARTIFACT_USED_BY_GQL, art.ArtifactUsedBy, {"id": "{best}"}),
+    ("ArtifactCreatedBy", art.ARTIFACT_CREATED_BY_GQL, art.ArtifactCreatedBy, {"id": "{best}"}),
+    (
+        "ArtifactType",
+        art.ARTIFACT_TYPE_GQL,
+        art.ArtifactType,
+        {"entity": E, "project": P, "name": "resnet50-000:v1"},
+    ),
+]
+
+
+def fill(variables: dict[str, Any], known: dict[str, str]) -> dict[str, Any]:
+    return {k: known.get(v[1:-1], v) if isinstance(v, str) else v for k, v in variables.items()}
+
+
+@pytest.mark.parametrize(("name", "query", "model", "variables"), READS, ids=[r[0] for r in READS])
+def test_read_answers_validate_against_the_sdks_models(
+    demo: FakeWandb, name: str, query: str, model: Any, variables: dict[str, Any]
+) -> None:
+    data = answer(demo, query, fill(variables, ids(demo)))
+    parsed = model.model_validate(data)
+    assert parsed is not None
+    assert any(value is not None for value in data.values()), f"{name} answered nothing: {data}"
+
+
+def test_registry_membership_resolves_to_the_link_and_its_source(demo: FakeWandb) -> None:
+    data = answer(
+        demo,
+        art.ARTIFACT_MEMBERSHIP_BY_NAME_GQL,
+        {"entity": E, "project": "wandb-registry-model", "name": "resnet50:production"},
+    )
+    m = art.ArtifactMembershipByName.model_validate(data).project.artifact_collection_membership
+    assert m.artifact_collection.typename__ == "ArtifactPortfolio"
+    # latest moved to the link made after it (the baseline)
+    assert sorted(a.alias for a in m.aliases) == ["candidate", "production"]
+    assert m.artifact.artifact_sequence.name == "resnet50-004"
+    assert m.artifact.version_index == 33
+
+
+def test_mutation_answers_validate_against_the_sdks_models() -> None:
+    # given a fresh small world (mutations change it)
+    fake = FakeWandb()
+    run = fake.create_run(f"{E}/{P}", "r1")
+    a = fake.log_artifact(run, "m", "model", {"w": b"1"})
+    b = fake.log_artifact(run, "m", "model", {"w": b"2"})
+    c = fake.log_artifact(run, "other", "model", {"w": b"3"})
+    fake.link(b, f"{E}/wandb-registry-model/reg")
+    fake.link(c, f"{E}/wandb-registry-model/reg2")
+    target = {"entityName": E, "projectName": P, "artifactCollectionName": "m"}
+    portfolio = fake.collection_info(f"{E}/wandb-registry-model/reg").id
+    cases: list[tuple[str, Any, dict[str, Any]]] = [
+        (
+            art.ADD_ALIASES_GQL,
+            art.AddAliases,
+            {"input": {"artifactID": a.id, "aliases": [{**target, "alias": "x"}]}},
+        ),
+        (
+            art.DELETE_ALIASES_GQL,
+            art.DeleteAliases,
+            {"input": {"artifactID": a.id, "aliases": [{**target, "alias": "x"}]}},
+        ),
+        (
+            art.UPDATE_ARTIFACT_GQL,
+            art.UpdateArtifact,
+            {"input": {"artifactID": a.id, "ttlDurationSeconds": 3600}},
+        ),
+        (
+            art.UNLINK_ARTIFACT_GQL,
+            art.UnlinkArtifact,
+            {"input": {"artifactID": b.id, "artifactPortfolioID": portfolio}},
+        ),
+        (art.DELETE_ARTIFACT_GQL, art.DeleteArtifact, {"input": {"artifactID": a.id, "deleteAliases": True}}),
+        (
+            art.DELETE_ARTIFACT_PORTFOLIO_GQL,
+            art.DeleteArtifactPortfolio,
+            {"id": fake.collection_info(f"{E}/wandb-registry-model/reg2").id},
+        ),
+        (
+            art.DELETE_ARTIFACT_SEQUENCE_GQL,
+            art.DeleteArtifactSequence,
+            {"id": fake.collection_info(f"{E}/{P}/m").id},
+        ),
+    ]
+    for query, model, variables in cases:
+        model.model_validate(answer(fake, query, variables))
+    # then the world changed as the mutations said
+    assert fake.version(a.id).state.value == "DELETED"
+    assert fake.version(b.id).state.value == "DELETED"  # the sequence delete took it
+    assert fake.version(c.id).state.value == "COMMITTED"  # deleting a portfolio only unlinks
+    assert fake.portfolio_links(f"{E}/wandb-registry-model/reg2") == []
+    assert fake.version(a.id).ttl is not None
+
+
+def test_delete_run_with_its_artifacts() -> None:
+    fake = FakeWandb()
+    run = fake.create_run(f"{E}/{P}", "r1")
+    v = fake.log_artifact(run, "m", "model", {"w": b"1"})
+    query = """mutation DeleteRun($id: ID!, $deleteArtifacts: Boolean) {
+        deleteRun(input: {id: $id, deleteArtifacts: $deleteArtifacts}) { clientMutationId } }"""
+    answer(fake, query, {"id": encode_id("Run", run.path), "deleteArtifacts": True})
+    assert fake.runs() == []
+    assert fake.version(v.id).state.value == "DELETED"
