@@ -38,6 +38,8 @@ def _runs(decisions: list[Decision]) -> Iterator[tuple[int, int, Decision, list[
 def _reason_text(d: Decision) -> str:
     shown = [r for r in d.reasons if r.rule != "policy:selected" or d.action is Action.DELETE]
     if d.action is Action.DELETE:
+        if any(r.rule == "policy:included" for r in d.reasons):
+            return "included by a reviewer; no rule blocks it"
         return "selected by the policy; no rule blocks it"
     return "; ".join(f"{r.rule}: {describe(r)}" if r.blocks else describe(r) for r in shown)
 

@@ -129,7 +129,8 @@ def revise(
         decisions=decisions,
         reclaimable_bytes=sum(freed.values()),
         collections=summaries,
-        id=digest.hexdigest() if (excluded or included) else fresh.id,
+        # Same decisions, same plan: a review that changed nothing keeps the plan's id.
+        id=digest.hexdigest() if decisions != fresh.decisions else fresh.id,
     )
     return Revision(revised, tuple(refused))
 
