@@ -43,6 +43,7 @@ from ._policy_file import load_policy, policy_from_dict, policy_to_dict
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._rules import Reason, describe
 from ._snapshot import Snapshot, capture
+from ._snapshot_file import read_snapshot, write_snapshot
 
 __version__ = "0.1.0"
 
@@ -99,5 +100,7 @@ __all__ = [
     "plan",
     "policy_from_dict",
     "policy_to_dict",
+    "read_snapshot",
     "resume",
+    "write_snapshot",
 ]
