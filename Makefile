@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export HYPOTHESIS_PROFILE ?= dev
 
-.PHONY: install demo test lint typecheck pytest nightly bench clean
+.PHONY: install demo test lint typecheck pytest nightly bench clean browser
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,15 @@ pytest: install
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Headless Chromium (Debian's package) for the HTML report tests; they skip, saying why, without it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium \
+	  || { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y \
+	       --no-install-recommends chromium; } \
+	  || echo "warning: could not install chromium; the HTML report tests will skip"; }
 
 nightly: install
 	HYPOTHESIS_PROFILE=nightly $(BIN)/python -m pytest -m "slow or not slow" --timeout=0
