@@ -139,7 +139,19 @@ def plan(
     server's for ``reclaimable_bytes`` to be exact. ``removed_runs`` are run
     paths the caller is deleting too: their consumption does not block.
     Raises :class:`EmptyPolicyError` for a policy that keeps nothing unless
-    ``policy.allow_empty``.
+    ``policy.allow_empty``; :class:`NotFoundError` naming an unknown scope, or a
+    collection the policy names literally (no glob) that has no surviving
+    version in scope.
+
+    Idempotence: once a plan is applied, planning again with the same policy,
+    clock and ``removed_runs`` deletes nothing more. Deletions only remove
+    versions ranked below ``keep_last`` and never the last survivor the
+    ``last-version`` rule kept, so every KEEP decision stands. This assumes that
+    deleting a version does not give its aliases to another, which is what W&B
+    appears to do. On a server that moves ``latest`` on delete
+    (``FakeWandb(move_latest_on_delete=True)``), a policy that selects aliased
+    versions may select the new holder on the next plan, and an apply refuses
+    (skips) a version whose aliases changed after planning.
     """
     if not policy.keeps_something and not policy.allow_empty:
         raise EmptyPolicyError(

@@ -9,11 +9,11 @@ and ``reclaimable_bytes`` has real work to do.
 
 Each size runs in its own subprocess, so the peak RSS (``ru_maxrss``) is per
 size; it is the whole process: Python, the fake project and the plan. The
-planning time excludes building the fake. Before timing, the fake's objects are
-moved to the collector's permanent generation (``gc.freeze()``): a real
-repository does not hold millions of Python objects before planning, and
-without it the timing would mostly measure the cyclic collector rescanning the
-fake. ``--no-freeze`` measures without it.
+planning time excludes building the fake, but by default includes the cyclic
+garbage collector rescanning the fake's millions of objects while the planner
+allocates (a real repository holds far fewer Python objects): a conservative
+figure. ``--freeze`` moves the built fake to the collector's permanent
+generation first (``gc.freeze()``) and so measures the planner alone.
 
 The plan is checked against an independent computation of the expected
 deletions and reclaimable bytes (outside the timing), so a fast wrong planner
@@ -23,6 +23,7 @@ Usage::
 
     .venv/bin/python bench/plan_scale.py                      # 10k, 100k, 1M
     .venv/bin/python bench/plan_scale.py --sizes 10000,100000 # a subset
+    .venv/bin/python bench/plan_scale.py --freeze             # the planner alone
 """
 
 from __future__ import annotations
@@ -149,13 +150,13 @@ def main() -> int:
     )
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated version counts")
     parser.add_argument("--per-collection", type=int, default=100, help="versions per collection")
-    parser.add_argument("--no-freeze", action="store_true", help="do not gc.freeze() the built fake")
+    parser.add_argument("--freeze", action="store_true", help="gc.freeze() the built fake before timing")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed per size")
     args = parser.parse_args()
 
     if args.child is not None:
-        print(json.dumps(child(args.child, args.per_collection, not args.no_freeze)))
+        print(json.dumps(child(args.child, args.per_collection, args.freeze)))
         return 0
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -165,13 +166,13 @@ def main() -> int:
     )
     print(
         f"project: {ENTRIES} entries/version, {args.per_collection} versions/collection, "
-        f"policy keep_last={KEEP_LAST}, gc.freeze after build: {not args.no_freeze}"
+        f"policy keep_last={KEEP_LAST}, gc.freeze after build: {args.freeze}"
     )
     rows = []
     for n in sizes:
         cmd = [sys.executable, __file__, "--child", str(n), "--per-collection", str(args.per_collection)]
-        if args.no_freeze:
-            cmd.append("--no-freeze")
+        if args.freeze:
+            cmd.append("--freeze")
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
         if done.returncode != 0:
             print(done.stdout, done.stderr, sep="\n", file=sys.stderr)

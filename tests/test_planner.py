@@ -334,3 +334,20 @@ def test_format_bytes() -> None:
     assert ag.format_bytes(1536) == "1.5 KiB"
     assert ag.format_bytes(5 * 1024**4) == "5.0 TiB"
     assert ag.format_bytes(3 * 1024**5) == "3072.0 TiB"
+
+
+def test_idempotence_assumes_deleting_does_not_move_aliases() -> None:
+    # The documented boundary of invariant 4 (see plan()'s docstring): with W&B's behaviour (latest
+    # stays with the deleted version) a second plan deletes nothing; with a server that moves latest
+    # on delete, a policy selecting aliased versions finds the new holder.
+    for moves, more in ((False, False), (True, True)):
+        fake = FakeWandb(now=NOW, move_latest_on_delete=moves)
+        run = fake.create_run(P)
+        for i in range(3):
+            fake.log_artifact(run, "a", "model", {"x": blob(f"X{i}")}, created_at=OLD)
+        policy = Policy(aliases="aliased", allow_delete_aliases=True)
+        first = ag.plan(fake.repository(), P, policy, now=NOW)
+        assert [d.version.name for d in first.deletions] == ["a:v2"]
+        ag.apply(first, fake.repository())
+        again = ag.plan(fake.repository(), P, policy, now=NOW)
+        assert bool(again.deletions) is more

@@ -12,6 +12,10 @@ policy, applies it through :class:`FakeRepository` and garbage-collects. After e
 4. re-planning with the same policy (and clock) deletes nothing more;
 5. a dry run makes no write call: planning through ``FakeRepository`` records none, and applying
    through ``ReadOnlyRepository`` raises :class:`ReadOnlyViolation` and changes nothing.
+
+Both dedupe scopes are exercised (the fake's and the plan's agree). The fake keeps W&B's behaviour of
+not moving ``latest`` on delete: idempotence is defined under that assumption (see ``plan``'s docstring
+and ``test_idempotence_assumes_deleting_does_not_move_aliases``).
 """
 
 from __future__ import annotations
@@ -383,3 +387,14 @@ ProjectHistory.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestProjectHistory = ProjectHistory.TestCase
+
+
+class TestLongProjectHistory(ProjectHistory.TestCase):  # type: ignore[name-defined,misc]
+    """Long histories (up to 200 steps): nightly only."""
+
+    pytestmark = pytest.mark.slow
+    settings = settings(
+        max_examples=max(settings.default.max_examples // 10, 20),
+        stateful_step_count=200,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
