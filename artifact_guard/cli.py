@@ -313,7 +313,8 @@ def apply(
         ),
     ] = None,
     rate: Annotated[
-        float | None, typer.Option(help="Write operations per second (default: the repository's).")
+        float | None,
+        typer.Option(help="Write operations per second (default: the repository's; 0: no limit)."),
     ] = None,
     fake: FakeOpt = None,
     seed: SeedOpt = None,
@@ -356,7 +357,7 @@ def apply(
         the_plan,
         source.repository,
         journal=journal_path,
-        rate="auto" if rate is None else rate,
+        rate="auto" if rate is None else (rate if rate > 0 else None),
         now=source.now if source.fake is not None else None,
         progress=None if not as_json else False,
     )
