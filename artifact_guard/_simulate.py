@@ -140,7 +140,6 @@ def _loader(seed: str | None, snapshot: Path | None) -> Callable[[], FakeWandb]:
             raise SnapshotError(f"snapshot {str(snapshot)!r} cannot be read: {e}") from None
         return fake
 
-    load()  # fail now, before any server starts, if the file does not parse
     return load
 
 
@@ -493,9 +492,15 @@ def simulate(
         raise SimulationError(f"--timeout must be a positive number of seconds, not {timeout!r}")
     load = _loader(seed, Path(snapshot) if snapshot is not None else None)
     policy = policy if policy is not None else Policy()
-    scope = _scope_of(load(), project)
+    # Built once now: a broken snapshot fails before any server starts, and
+    # the first run reuses it (a big snapshot takes a while to load).
+    first = load()
+    scope = _scope_of(first, project)
     styles: list[Literal["stable", "offset"]] = ["stable", "offset"] if pagination == "both" else [pagination]
-    runs = tuple(_one_run(path, tuple(args), load, scope, policy, style, timeout) for style in styles)
+    runs = tuple(
+        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout)
+        for i, style in enumerate(styles)
+    )
     return SimulationResult(
         script=str(script), args=tuple(args), scope=scope, runs=runs, differences=_differences(runs)
     )
@@ -504,7 +509,7 @@ def simulate(
 def _one_run(
     script: Path,
     args: tuple[str, ...],
-    load: Callable[[], FakeWandb],
+    fake: FakeWandb,
     scope: Scope,
     policy: Policy,
     pagination: Literal["stable", "offset"],
@@ -512,7 +517,6 @@ def _one_run(
 ) -> ScriptRun:
     from fakes.server import FakeWandbServer
 
-    fake = load()
     before = capture(fake.repository(), scope, dedupe=fake.dedupe, now=fake.now())
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     with (

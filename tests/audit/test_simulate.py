@@ -319,3 +319,30 @@ def test_cli_safe_script_exits_0(tmp_path: Path) -> None:
 def test_module_has_no_stray_public_names() -> None:
     assert set(_simulate.__all__) <= set(vars(_simulate))
     assert sys.executable  # the engine runs scripts with this interpreter
+
+
+def test_html_report_escapes_every_name_and_output() -> None:
+    from datetime import datetime, timedelta
+
+    from artifact_guard import Policy, audit
+    from artifact_guard._simulate import ScriptRun, SimulationResult, render_html
+    from fakes import FakeWandb
+
+    fake = FakeWandb(now=datetime.fromisoformat("2026-01-01T00:00:00+00:00"))
+    run = fake.create_run("team/proj", "r")
+    hostile = "<img src=x onerror=alert(1)>"
+    v = fake.log_artifact(run, hostile, "model", {"a": b"a"}, created_at=fake.now() - timedelta(days=9))
+    fake.log_artifact(run, hostile, "model", {"a": b"b"}, created_at=fake.now() - timedelta(days=9))
+    before = capture(fake.repository(), "team/proj", now=fake.now())
+    fake.delete_version(v.id)
+    report = audit(before, fake, Policy())
+    result = SimulationResult(
+        script="<script>alert(2)</script>.py",
+        args=(),
+        scope=report.scope,
+        runs=(ScriptRun("stable", 1, False, 0.1, "", "<script>alert(3)</script>", (), report, 3),),
+    )
+    page = render_html(result)
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;:v0" in page
