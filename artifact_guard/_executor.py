@@ -418,6 +418,7 @@ class _Executor:
                 return True
         found = False
         for kid in self.header.kept.get(collection, ()):
+            self._forget([kid])
             try:
                 kv = self._read(lambda kid=kid: self.repo.version(kid))  # type: ignore[misc]
             except NotFoundError:
@@ -434,11 +435,14 @@ class _Executor:
                 self._survivor_seen[collection] = time.monotonic()
         return found
 
-    def _revalidate(self, op: OpRecord) -> _Verdict:
+    def _forget(self, version_ids: Sequence[str]) -> None:
+        """Ask a repository that caches reads (optional ``invalidate``) to ask W&B again."""
         invalidate = getattr(self.repo, "invalidate", None)
         if callable(invalidate):
-            # A repository that caches reads is asked to forget this version: judge on W&B's word now.
-            invalidate([op.target])
+            invalidate(version_ids)
+
+    def _revalidate(self, op: OpRecord) -> _Verdict:
+        self._forget([op.target])
         try:
             v = self._read(lambda: self.repo.version(op.target))
         except NotFoundError:
