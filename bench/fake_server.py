@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"fake W&B server benchmark, wandb {wandb.__version__}, {args.repeat} calls each")
         print(f"{'operation':32} {'median ms':>10} {'p90 ms':>8} {'server ms':>10}")
-        worst = 0.0
+        misses = []
         for name, fn in cases.items():
             fn()  # warm up: first calls pay for connection set-up and caches
             server.clear_requests()
@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             served = [r.duration_ms for r in server.requests if r.status == 200]
             median = statistics.median(samples)
             p90 = statistics.quantiles(samples, n=10)[-1]
-            worst = max(worst, median)
+            if median > TARGET_MS:
+                misses.append(f"{name} ({median:.2f} ms, server {statistics.median(served):.2f} ms)")
             srv = statistics.median(served) if served else float("nan")
             print(f"{name:32} {median:10.2f} {p90:8.2f} {srv:10.2f}")
 
@@ -110,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(versions)} sequential delete() calls: {total:.2f} s total, "
             f"median {statistics.median(each):.2f} ms each; {deleted} deleted, {left} left"
         )
-        verdict = "meets" if worst <= TARGET_MS else "MISSES"
-        print(f"worst median {worst:.2f} ms {verdict} the {TARGET_MS} ms target")
+        if misses:
+            print(f"over the {TARGET_MS} ms target: " + "; ".join(misses))
+        else:
+            print(f"every operation's median round trip is within the {TARGET_MS} ms target")
     return 0
 
 

@@ -19,7 +19,7 @@ import binascii
 import json
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -53,7 +53,8 @@ class Context:
     pagination: Pagination = "stable"
     viewer: str = "fake-user"
     default_entity: str = "fake-user"
-    manifests_served: list[str] = field(default_factory=list)
+    fast: bool = True
+    """Answer queries with the lean executor (:mod:`fakes.server._fast`), else graphql-core only."""
 
 
 # ---------------------------------------------------------------------- ids
