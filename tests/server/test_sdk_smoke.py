@@ -7,6 +7,12 @@ holds exactly the resulting state.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -117,3 +123,92 @@ def test_sdk_reads_and_deletes_through_every_path(
     errors = [r for r in fresh.requests if r.errors]
     assert {r.operation for r in errors} <= {"DeleteArtifact", "ArtifactMembershipByName"}
     assert all(r.status == 200 for r in fresh.requests)
+
+
+REGISTRY_AND_RUNS = r"""
+import json
+import wandb
+api = wandb.Api(timeout=20)
+registry = api.artifact_collection("model", "team/wandb-registry-model/champions")
+out = {"is_sequence": registry.is_sequence()}
+registry.delete()
+api.run("team/proj/r2").delete(delete_artifacts=True)
+print(json.dumps(out))
+"""
+
+
+def test_sdk_deletes_a_registry_collection_and_a_run_with_its_artifacts(
+    fresh: FakeWandbServer, run_sdk: Callable[..., Any]
+) -> None:
+    # given two versions linked into a registry collection, and a second run with its own version
+    fake = fresh.fake
+    r1, r2 = fake.create_run("team/proj", "r1"), fake.create_run("team/proj", "r2")
+    a = fake.log_artifact(r1, "m", "model", {"w": b"1"})
+    b = fake.log_artifact(r1, "m", "model", {"w": b"2"})
+    c = fake.log_artifact(r2, "other", "model", {"w": b"3"})
+    fake.link(a, "team/wandb-registry-model/champions")
+    fake.link(b, "team/wandb-registry-model/champions", aliases=["prod-candidate"])
+
+    # when the SDK deletes the registry collection and the run with delete_artifacts=True
+    out = run_sdk(fresh, REGISTRY_AND_RUNS)
+
+    # then the registry collection was a portfolio and only lost its links
+    assert out == {"is_sequence": False}
+    assert fake.portfolio_links("team/wandb-registry-model/champions") == []
+    assert fake.version(a.id).state is VersionState.COMMITTED
+    assert fake.version(b.id).state is VersionState.COMMITTED
+    # and the run is gone with the version it logged
+    assert [r.path for r in fake.runs()] == ["team/proj/r1"]
+    assert fake.version(c.id).state is VersionState.DELETED
+    assert "DeleteArtifactPortfolio" in fresh.operations()
+
+
+@pytest.mark.timeout(120)
+def test_a_wrong_api_key_fails_cleanly_and_fast(fresh: FakeWandbServer) -> None:
+    # given a script whose key is not the server's
+    env = {**os.environ, **fresh.env(), "WANDB_API_KEY": "x" * 40}
+    started = time.monotonic()
+    # when it starts wandb.Api(), then it fails with W&B's error, without hanging
+    proc = subprocess.run(
+        [sys.executable, "-c", "import wandb; wandb.Api(timeout=10)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "AuthenticationError" in proc.stderr or "401" in proc.stderr
+    assert time.monotonic() - started < 60
+    assert [r.status for r in fresh.requests] and all(r.status == 401 for r in fresh.requests)
+
+
+@pytest.mark.timeout(60)
+def test_python_m_fakes_server_prints_url_and_key() -> None:
+    # given the module started by hand, when it has printed where it listens
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fakes.server", "--seed", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url_line = proc.stdout.readline()
+        key_line = proc.stdout.readline()
+        assert url_line.startswith("fake W&B server at http://127.0.0.1:")
+        url = url_line.rsplit(" ", 1)[1].strip()
+        key = key_line.split(": ", 1)[1].strip()
+        # then it answers with the demo loaded
+        req = urllib.request.Request(url + "/_fake/requests", method="GET")
+        req.add_header("Authorization", "Bearer " + key)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+        body = json.dumps({"query": '{ project(entityName: "demo-team", name: "vision") { name } }'}).encode()
+        req = urllib.request.Request(url + "/graphql", body, method="POST")
+        req.add_header("Authorization", "Bearer " + key)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert json.load(resp)["data"]["project"]["name"] == "vision"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
