@@ -530,25 +530,11 @@ class FakeWandbServer:
 
 def _load_snapshot_into(fake: FakeWandb, source: Any) -> None:
     """Load a snapshot (file path, or the decoded JSON of one) into ``fake`` via ``fakes.load_snapshot``."""
-    import importlib
+    from .._snapshot_load import load_snapshot
 
-    loader = getattr(importlib.import_module("fakes"), "load_snapshot", None)
-    if loader is None:
-        raise ValueError("this build cannot load snapshots: fakes.load_snapshot does not exist")
-    if isinstance(source, Mapping):
-        with tempfile.TemporaryDirectory(prefix="fake-wandb-seed-") as tmp:
-            path = os.path.join(tmp, "snapshot.json")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(source, f)
-            _call_loader(loader, path, fake)
-        return
-    if not isinstance(source, str | os.PathLike):
+    if not isinstance(source, str | os.PathLike | Mapping):
         raise ValueError("snapshot must be a file path or a JSON object")
-    _call_loader(loader, source, fake)
-
-
-def _call_loader(loader: Callable[..., Any], path: str | os.PathLike[str], fake: FakeWandb) -> None:
     try:
-        loader(path, into=fake)
+        load_snapshot(source, into=fake)
     except ArtifactGuardError as e:
         raise ValueError(f"cannot load snapshot: {e}") from None

@@ -6,12 +6,15 @@ import json
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from artifact_guard import capture, write_snapshot
 from artifact_guard._model import VersionState
 from fakes import FakeWandb
+from fakes.demo import seed_demo
 from fakes.server import FakeWandbServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]
@@ -311,3 +314,18 @@ def test_rate_limit_is_per_project_with_w_and_b_headers(fresh: FakeWandbServer) 
     assert int(answers[2][2]["RateLimit-Reset"]) >= 1
     other = http(fresh, "/graphql", {"query": q, "variables": {"entity": "team", "project": "other"}})
     assert other[0] == 200  # another project has its own bucket
+
+
+def test_seed_loads_a_snapshot_by_path_or_json(fresh: FakeWandbServer, tmp_path: Path) -> None:
+    # given a snapshot of the demo project
+    snapshot = capture(seed_demo().repository(), "demo-team/vision")
+    path = write_snapshot(snapshot, tmp_path / "demo.json")
+    expected = sorted(v.qualified_name for v in snapshot.versions)
+    # when the control surface seeds it from a path, then from the decoded JSON
+    for spec in ({"snapshot": str(path)}, {"snapshot": json.loads(path.read_text())}):
+        status, body, _ = http(fresh, "/_fake/seed", spec)
+        # then the fake holds exactly the recorded versions
+        assert status == 200, body
+        assert sorted(v.qualified_name for v in fresh.fake.versions()) == expected
+    status, body, _ = http(fresh, "/_fake/seed", {"snapshot": {"format": "nonsense"}})
+    assert status == 400 and "snapshot" in body["errors"][0]["message"]
