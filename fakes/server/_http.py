@@ -92,15 +92,21 @@ def _project_of(fake: FakeWandb, variables: Mapping[str, Any]) -> str | None:
         if isinstance(entity, str) and isinstance(project, str):
             return f"{entity}/{project}"
     for scope in found:
-        for key in ("id", "artifactID", "artifactId"):
+        for key in ("id", "artifactID", "artifactId", "artifactSequenceID", "artifactPortfolioID"):
             value = scope.get(key)
             if isinstance(value, str):
                 decoded = decode_id(value)
-                if decoded is not None and decoded[0] == "Artifact":
-                    try:
+                if decoded is None:
+                    continue
+                try:
+                    if decoded[0] == "Artifact":
                         return str(fake.version(value).scope)
-                    except NotFoundError:
-                        return None
+                    if decoded[0] in ("ArtifactSequence", "ArtifactPortfolio"):
+                        return str(fake.collection_by_id(value).ref.scope)
+                    if decoded[0] == "Run":
+                        return decoded[1].rsplit("/", 1)[0]
+                except NotFoundError:
+                    return None
     return None
 
 
@@ -163,8 +169,11 @@ class _Handler(BaseHTTPRequestHandler):
             state.log.append(record)
 
     def _unauthorized(self, started: float, operation: str) -> None:
-        # What W&B answers for a bad key: HTTP 401 with a JSON error body.
-        body = {"errors": [{"message": "user is not logged in", "extensions": {"code": "UNAUTHENTICATED"}}]}
+        # What W&B answers for a bad key: HTTP 401 with this JSON body (as seen in wandb's issues).
+        body = {
+            "errors": [{"message": "user is not logged in", "extensions": {"code": "PERMISSION_ERROR"}}],
+            "data": None,
+        }
         self._send(401, body, {"WWW-Authenticate": 'Basic realm="wandb"'})
         self._record(
             RequestRecord(

@@ -300,7 +300,7 @@ def test_faults_can_be_set_over_http_and_bad_ones_are_refused(fresh: FakeWandbSe
 
 
 def test_rate_limit_is_per_project_with_w_and_b_headers(fresh: FakeWandbServer) -> None:
-    seed_versions(fresh.fake, 1)
+    (vid,) = seed_versions(fresh.fake, 1)
     fresh.faults.rate_limit(0.5, burst=2)
     q = "query P($entity: String!, $project: String!) { project(entityName: $entity, name: $project) { id } }"
     answers = [
@@ -314,6 +314,13 @@ def test_rate_limit_is_per_project_with_w_and_b_headers(fresh: FakeWandbServer) 
     assert int(answers[2][2]["RateLimit-Reset"]) >= 1
     other = http(fresh, "/graphql", {"query": q, "variables": {"entity": "team", "project": "other"}})
     assert other[0] == 200  # another project has its own bucket
+    by_id = http(
+        fresh,
+        "/graphql",
+        {"query": "query A($id: ID!) { artifact(id: $id) { id } }", "variables": {"id": vid}},
+    )
+    assert by_id[0] == 429  # a request naming a version by id counts against its project
+    assert [r.project for r in fresh.requests] == ["team/proj"] * 3 + ["team/other", "team/proj"]
 
 
 def test_seed_loads_a_snapshot_by_path_or_json(fresh: FakeWandbServer, tmp_path: Path) -> None:
