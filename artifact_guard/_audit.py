@@ -302,6 +302,12 @@ def audit(
         report = audit(before, fake, Policy())
         assert report.ok, report.explain()
     """
+    if not isinstance(before, Snapshot):
+        # A live fake or repository cannot be "before": it already holds the change.
+        raise TypeError(
+            "audit(before, ...) needs a Snapshot taken before the change: "
+            "before = artifact_guard.capture(fake.repository(), 'entity/project', now=fake.now())"
+        )
     policy = policy if policy is not None else Policy()
     after_snap = _as_snapshot(after, before.scope)
     if after_snap.scope != before.scope:

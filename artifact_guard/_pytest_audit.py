@@ -54,7 +54,7 @@ def strict_marker_line() -> str:
     return (
         f"{STRICT_MARKER}(policy=None): fail the test if its code made a deletion, alias removal or "
         "unlink through wandb_fake that breaks a safety rule of the policy, even if the test never "
-        "called wandb_fake.audit() (artifact-guard)"
+        "called wandb_fake.audit(); needs the wandb_fake fixture (artifact-guard)"
     )
 
 

@@ -220,3 +220,9 @@ def test_report_json_lists_changes_and_violations() -> None:
     assert [c["kind"] for c in data["changes"]] == ["delete-version"]
     assert {v["rule"] for v in data["violations"]} == {"protected-alias", "has-aliases"}
     assert data["violations"][0]["target"] == v0.qualified_name
+
+
+def test_a_live_state_as_before_is_a_usage_error_with_the_fix() -> None:
+    fake = _fake()
+    with pytest.raises(TypeError, match=r"capture\(fake.repository\(\)"):
+        audit(fake, fake)  # type: ignore[arg-type]
