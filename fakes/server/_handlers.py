@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -352,8 +353,6 @@ def _filter_collections(infos: list[CollectionInfo], filters: str | None) -> lis
     for name, wanted in parsed.items():
         if name == "name":
             if isinstance(wanted, dict) and "$regex" in wanted:
-                import re
-
                 pattern = re.compile(str(wanted["$regex"]))
                 infos = [c for c in infos if pattern.search(c.ref.name)]
             else:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import hmac
 import json
 import os
@@ -35,7 +36,7 @@ from artifact_guard._errors import ArtifactGuardError, NotFoundError
 
 from .._backend import FakeWandb
 from ._faults import FaultRule, Faults
-from ._graphql import run_graphql
+from ._graphql import operation_name, run_graphql
 from ._handlers import Context, Pagination, decode_id, manifest_json
 
 __all__ = ["FakeWandbServer", "RequestRecord"]
@@ -142,8 +143,6 @@ class _Handler(BaseHTTPRequestHandler):
             raise ValueError("request body too large")
         raw = self.rfile.read(length) if length else b""
         if self.headers.get("Content-Encoding", "").lower() == "gzip":
-            import gzip
-
             raw = gzip.decompress(raw)
         return json.loads(raw) if raw else {}
 
@@ -237,8 +236,6 @@ class _Handler(BaseHTTPRequestHandler):
             return
         variables = payload.get("variables") if isinstance(payload, dict) else None
         variables = variables if isinstance(variables, dict) else {}
-        from ._graphql import operation_name
-
         query = payload.get("query") if isinstance(payload, dict) else None
         name = operation_name(query, payload.get("operationName")) if isinstance(query, str) else "malformed"
         project = _project_of(state.ctx.fake, variables)
