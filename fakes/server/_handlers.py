@@ -102,16 +102,17 @@ def _page_info(end: str | None, has_next: bool) -> dict[str, Any]:
 def paginate(
     ctx: Context,
     items: Sequence[Any],
-    key: Callable[[Any], int],
+    key: Callable[[Any], int] | None,
     after: str | None,
     first: int | None,
 ) -> tuple[list[tuple[Any, str]], dict[str, Any]]:
     """One page of ``items`` (already in listing order) as ``[(item, cursor)]`` and its pageInfo.
 
-    ``stable`` cursors name the last item seen by its listing position key, so
-    deleting earlier items does not shift the next page. ``offset`` cursors are
-    numeric offsets into the current listing: deleting while paginating skips
-    items, the hazard real cleanup scripts hit.
+    ``stable`` cursors name the last item seen by its sort ``key`` (ascending
+    along the listing; None means the position), so deleting earlier items does
+    not shift the next page. ``offset`` cursors are numeric offsets into the
+    current listing: deleting while paginating skips items, the hazard real
+    cleanup scripts hit.
     """
     size = _DEFAULT_PAGE if first is None else max(0, min(int(first), _MAX_PAGE))
     if ctx.pagination == "offset":
@@ -125,16 +126,16 @@ def paginate(
         cursors = [encode_id("offset", start + i + 1) for i in range(len(chunk))]
         has_next = start + len(chunk) < len(items)
     else:
-        remaining = list(items)
+        keyed = [(key(item) if key is not None else i, item) for i, item in enumerate(items)]
         if after:
             decoded = decode_id(after)
             if decoded is None or decoded[0] != "after" or not decoded[1].lstrip("-").isdigit():
                 raise ValueError(f"invalid cursor {after!r}")
             mark = int(decoded[1])
-            remaining = [item for item in items if key(item) > mark]
-        chunk = remaining[:size]
-        cursors = [encode_id("after", key(item)) for item in chunk]
-        has_next = len(remaining) > len(chunk)
+            keyed = [(k, item) for k, item in keyed if k > mark]
+        chunk = [item for _, item in keyed[:size]]
+        cursors = [encode_id("after", k) for k, _ in keyed[:size]]
+        has_next = len(keyed) > len(chunk)
     end = cursors[-1] if cursors else after
     return list(zip(chunk, cursors, strict=True)), _page_info(end, has_next)
 
@@ -142,7 +143,7 @@ def paginate(
 def _connection(
     ctx: Context,
     items: Sequence[Any],
-    key: Callable[[Any], int],
+    key: Callable[[Any], int] | None,
     after: str | None,
     first: int | None,
     wrap: Callable[[Any], Any],
@@ -254,7 +255,7 @@ def _projects_connection(
     ctx: Context, entity: str | None, after: str | None, first: int | None
 ) -> dict[str, Any]:
     chosen = [s for s in ctx.fake.scopes() if entity is None or s.entity == entity]
-    return _connection(ctx, chosen, lambda s: chosen.index(s), after, first, lambda s: ProjectView(ctx, s))
+    return _connection(ctx, chosen, None, after, first, lambda s: ProjectView(ctx, s))
 
 
 class ProjectView:
@@ -293,9 +294,7 @@ class ProjectView:
         order: str | None = None,
     ) -> dict[str, Any]:
         runs = self._runs()
-        return _connection(
-            self.ctx, runs, lambda r: runs.index(r), after, first, lambda r: RunView(self.ctx, r)
-        )
+        return _connection(self.ctx, runs, None, after, first, lambda r: RunView(self.ctx, r))
 
     def _collections(self) -> list[CollectionInfo]:
         fake = self.ctx.fake
@@ -317,7 +316,7 @@ class ProjectView:
         return _connection(
             self.ctx,
             names,
-            lambda n: names.index(n),
+            None,
             after,
             first,
             lambda n: ArtifactTypeView(self.ctx, self.scope, n),
@@ -486,7 +485,7 @@ class CollectionView:
         return _connection(
             self.ctx,
             found,
-            lambda pair: found.index(pair),
+            None,
             after,
             first,
             lambda pair: AliasView(self.ctx, pair[1], self.info, pair[0].version),
@@ -618,7 +617,7 @@ class ArtifactView:
 
     def artifactMemberships(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
         members = self._memberships()
-        return _connection(self.ctx, members, lambda m: members.index(m), after, first, lambda m: m)
+        return _connection(self.ctx, members, None, after, first, lambda m: m)
 
     def currentManifest(self) -> dict[str, Any]:
         vid = self.version.id
@@ -643,9 +642,7 @@ class ArtifactView:
 
     def usedBy(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
         runs = list(self.ctx.fake.lineage(self.version.id).consumers)
-        return _connection(
-            self.ctx, runs, lambda r: runs.index(r), after, first, lambda r: RunView(self.ctx, r)
-        )
+        return _connection(self.ctx, runs, None, after, first, lambda r: RunView(self.ctx, r))
 
     def createdBy(self) -> RunView | None:
         producer = self.ctx.fake.lineage(self.version.id).producer
