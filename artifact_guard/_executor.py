@@ -28,15 +28,15 @@ as done and is not deleted again. Nothing the plan did not list is ever
 written to.
 
 Journal location: ``apply(..., journal=PATH)`` keeps the journal in the
-workspace database at ``PATH``. Without one, the journal goes to a fresh
-temporary directory, which is removed when every operation settled; when the
-apply stops early the journal is kept and ``ApplyResult.journal_path`` says
-where, so it can still be resumed.
+workspace database at ``PATH`` (resumable after any crash). Without one, the
+journal is held in memory; if the apply stops early (circuit breaker), it is
+saved to a fresh temporary directory and ``ApplyResult.journal_path`` says
+where, so it can still be resumed. A process killed without a journal path
+leaves nothing to resume from: pass ``journal=`` for long applies.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import threading
 import time
@@ -355,37 +355,43 @@ class _Executor:
         versions = [o for o in ops if o.kind == "delete_version"]
         settled = sum(o.state in ("done", "skipped", "failed") for o in versions)
         self.progress.start(len(versions), already=settled)
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="artifact-guard-apply")
         try:
             colls = [o for o in ops if o.kind == "delete_collection" and o.state == "pending"]
             children = {o.op_id: [c for c in versions if c.parent == o.op_id] for o in colls}
-            self._wait_all(pool, [pool.submit(self._run_collection, o, children[o.op_id]) for o in colls])
-            parents = {
-                o.op_id: o.state for o in self.journal.ops(self.plan_id) if o.kind == "delete_collection"
-            }
+            self._parallel(lambda o: self._run_collection(o, children[o.op_id]), colls)
+            now_ops = self.journal.ops(self.plan_id)
+            parents = {o.op_id: o.state for o in now_ops if o.kind == "delete_collection"}
             todo = [
                 o
-                for o in self.journal.ops(self.plan_id)
+                for o in now_ops
                 if o.kind == "delete_version"
                 and o.state == "pending"
                 and (o.parent is None or parents.get(o.parent) in ("skipped", "failed"))
             ]
-            self._wait_all(pool, [pool.submit(self._run_version, o) for o in todo])
+            self._parallel(self._run_version, todo)
+        finally:
+            self.progress.finish()
+
+    def _parallel(self, fn: Callable[[OpRecord], None], items: Sequence[OpRecord]) -> None:
+        """Run ``fn`` over ``items`` on up to ``concurrency`` threads; the first error is raised."""
+        if self.concurrency == 1 or len(items) <= 1:
+            for item in items:
+                fn(item)
+            return
+        workers = min(self.concurrency, len(items))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="artifact-guard-apply")
+        try:
+            done, _ = wait([pool.submit(fn, item) for item in items])
+            for f in done:
+                exc = f.exception()
+                if exc is not None:
+                    raise exc
         except BaseException:
+            # Interrupted or a bug: workers take no new operation; those in flight finish and are journaled.
             self.breaker.trip("interrupted")
             pool.shutdown(wait=True, cancel_futures=True)
-            self.progress.finish()
             raise
         pool.shutdown(wait=True)
-        self.progress.finish()
-
-    @staticmethod
-    def _wait_all(pool: ThreadPoolExecutor, futures: Sequence[Any]) -> None:
-        done, _ = wait(futures)
-        for f in done:
-            exc = f.exception()
-            if exc is not None:
-                raise exc
 
     # ------------------------------------------------------------------ judging
 
@@ -718,9 +724,8 @@ def apply(
         raise PlanError("the plan has no id; make plans with artifact_guard.plan()")
     retry_policy = retry or RetryPolicy()
     _preflight(repository, plan.scope, retry_policy)
-    temp_dir = Path(tempfile.mkdtemp(prefix="artifact-guard-")) if journal is None else None
-    path = temp_dir / "journal.sqlite3" if temp_dir is not None else Path(journal)  # type: ignore[arg-type]
-    j = Journal.open(path)
+    j = Journal.memory() if journal is None else Journal.open(journal)
+    path = j.path
     try:
         known = dict(j.plan_ids())
         if plan.id in known:
@@ -759,12 +764,14 @@ def apply(
             breaker_threshold=breaker_threshold,
             sleep=sleep,
         )
-        result = _result(j, plan.id, keep_path=True)
+        result = _result(j, plan.id, keep_path=journal is not None)
+        if journal is None and not result.complete:
+            # Stopped early without a journal path: keep what happened, so it can be resumed.
+            saved = Path(tempfile.mkdtemp(prefix="artifact-guard-")) / "journal.sqlite3"
+            j.save_to(saved)
+            result.journal_path = saved
     finally:
         j.close()
-    if temp_dir is not None and result.complete:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-        result.journal_path = None
     return result
 
 

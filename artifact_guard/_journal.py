@@ -255,6 +255,24 @@ class Journal:
             raise JournalError(f"cannot open journal {p}: {exc}") from None
         return cls(conn, p)
 
+    @classmethod
+    def memory(cls) -> Journal:
+        """A journal held in memory: for applies given no journal path (see :meth:`save_to`)."""
+        conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        ensure_schema(conn, "journal", JOURNAL_FORMAT, _DDL)
+        return cls(conn, Path(":memory:"))
+
+    def save_to(self, path: str | os.PathLike[str]) -> None:
+        """Copy this journal, consistently, into a new workspace database at ``path``."""
+        target = connect(path)
+        try:
+            with self._lock:
+                self._conn.backup(target)
+        finally:
+            target.close()
+        self.path = Path(path)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

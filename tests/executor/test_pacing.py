@@ -195,3 +195,24 @@ def test_progress_true_off_a_terminal_prints_plain_lines(capsys: pytest.CaptureF
     fake = seed(collections={"ckpt": 3})
     ag.apply(_plan(fake), fake.repository(), progress=True)
     assert "apply: 2/2 settled" in capsys.readouterr().err
+
+
+def test_without_a_journal_path_a_stopped_apply_saves_its_journal_for_resume() -> None:
+    fake = seed(collections={"ckpt": 6})
+    plan = _plan(fake)
+    key_ok = threading.Event()
+    repo = FaultyRepository(
+        fake.repository(),
+        {
+            "delete_version": lambda a, n: (
+                None if key_ok.is_set() else ag.PermissionDeniedError("read-only key")
+            )
+        },
+    )
+
+    stopped = ag.apply(plan, repo, concurrency=1, breaker_threshold=2)
+
+    assert stopped.stopped and stopped.journal_path is not None and stopped.journal_path.is_file()
+    key_ok.set()
+    finished = ag.resume(stopped.journal_path, repo)
+    assert finished.ok and len(finished.done) == len(plan.deletions)
