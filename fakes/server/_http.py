@@ -7,7 +7,8 @@ Routes:
 - ``GET /artifactsV2/manifests/<id>/wandb_manifest.json``: a version's manifest
   (the ``directUrl`` the GraphQL layer hands out; presigned in W&B, so no key).
 - ``POST /_fake/reset``, ``/_fake/seed``, ``/_fake/faults``; ``GET /_fake/requests``,
-  ``GET /_fake/faults``: the control surface for tests (needs the key too).
+  ``GET /_fake/faults``: the control surface for tests. Like moto's, it needs no key
+  (the server is loopback-only); a request that does send a key must send the right one.
 - SDK telemetry (``POST /telemetry``, ``/analytics``, ...) is accepted and ignored.
 
 Handlers set ``disable_nagle_algorithm``: without it every small response
@@ -162,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return hmac.compare_digest(given.encode(), key.encode())
 
+    def _control_allowed(self) -> bool:
+        return "Authorization" not in self.headers or self._authorized()
+
     def _record(self, record: RequestRecord) -> None:
         state = self.server.state
         with state.log_lock:
@@ -204,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(_MANIFEST_PREFIX):
             self._manifest(started, path)
         elif path in ("/_fake/requests", "/_fake/faults"):
-            if not self._authorized():
+            if not self._control_allowed():
                 self._unauthorized(started, f"GET {path}")
                 return
             state = self.server.state
@@ -294,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _control(self, started: float, path: str) -> None:
         state = self.server.state
-        if not self._authorized():
+        if not self._control_allowed():
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self._unauthorized(started, f"POST {path}")
             return
