@@ -751,7 +751,7 @@ class FakeWandb:
             return sorted(found, key=str)
 
     def has_project(self, scope: Scope | str) -> bool:
-        """Whether ``entity/project`` holds any run or collection."""
+        """Whether ``entity/project`` exists: made by its first run or collection, kept when runs go."""
         sc = Scope.parse(scope) if isinstance(scope, str) else scope
         with self._lock:
             try:
