@@ -455,9 +455,19 @@ class _Executor:
             return _Verdict(gone=True)
         if v.state is VersionState.DELETED:
             return _Verdict(gone=True)
-        reasons, delete_aliases, _ = self._judge(v, op.planned)
-        if not self.policy.waived("last-version") and not self._has_survivor(op.collection):
-            reasons = (*reasons, last_version(op.collection))
+        try:
+            reasons, delete_aliases, _ = self._judge(v, op.planned)
+            if not self.policy.waived("last-version") and not self._has_survivor(op.collection):
+                reasons = (*reasons, last_version(op.collection))
+        except NotFoundError:
+            # Deleted by someone else while we read it? Only W&B's word on the version itself says so.
+            try:
+                again = self._read(lambda: self.repo.version(op.target))
+            except NotFoundError:
+                return _Verdict(gone=True)
+            if again.state is VersionState.DELETED:
+                return _Verdict(gone=True)
+            raise
         return _Verdict(reasons=reasons, delete_aliases=delete_aliases)
 
     # ------------------------------------------------------------------ one version
@@ -666,6 +676,9 @@ def _execute(
         executor.run()
     except KeyboardInterrupt:
         journal.set_status(plan_id, "stopped", "interrupted by the user")
+        raise
+    except BaseException as exc:
+        journal.set_status(plan_id, "stopped", f"stopped by {type(exc).__name__}: {exc}")
         raise
     left = [o for o in journal.ops(plan_id) if o.state in ("pending", "in-flight")]
     if breaker.reason is not None:

@@ -9,7 +9,7 @@ import pytest
 import artifact_guard as ag
 from artifact_guard import Policy, VersionState
 
-from ._support import NOW, PROJECT, seed, version_of
+from ._support import NOW, PROJECT, FaultyRepository, seed, version_of
 
 
 def _plan(fake: object, **policy: object) -> ag.Plan:
@@ -179,3 +179,37 @@ def test_read_only_repository_is_refused_before_anything() -> None:
     with pytest.raises(ag.ReadOnlyViolation):
         ag.apply(plan, ag.ReadOnlyRepository(fake.repository()))
     assert len(fake.versions(scope=PROJECT)) == 6
+
+
+def test_a_version_deleted_while_being_re_read_counts_as_done_without_a_call() -> None:
+    fake = seed()
+    plan = _plan(fake, keep_last=2)
+    target = version_of(fake, "ckpt", 0)
+
+    def vanish(arg: str, n: int) -> BaseException | None:
+        if arg != target.id:
+            return None
+        fake.delete_version(arg)
+        return ag.NotFoundError(f"artifact version {arg} was deleted")
+
+    repo = FaultyRepository(fake.repository(), {"lineage": vanish})
+    result = ag.apply(plan, repo)
+
+    assert result.ok and result.already_deleted == [target.id]
+    assert ("delete_version", target.id) not in repo.writes
+
+
+def test_a_lineage_read_failing_for_a_live_version_fails_that_operation_only() -> None:
+    fake = seed()
+    plan = _plan(fake, keep_last=2)
+    target = version_of(fake, "ckpt", 0)
+    repo = FaultyRepository(
+        fake.repository(), {"lineage": lambda a, n: ag.NotFoundError("run gone") if a == target.id else None}
+    )
+
+    result = ag.apply(plan, repo)
+
+    assert [vid for vid, _ in result.failed] == [target.id]
+    assert "NotFoundError: run gone" in result.failed[0][1]
+    assert fake.version(target.id).state is VersionState.COMMITTED
+    assert len(result.done) == len(plan.deletions) - 1
