@@ -139,3 +139,24 @@ def test_a_subprocess_script_reaches_the_fake_through_the_real_sdk(pytester: pyt
     )
     # when pytest runs it, then the script deleted exactly the versions without aliases
     pytester.runpytest("-p", "no:cacheprovider", "test_cleanup.py").assert_outcomes(passed=1)
+
+
+def test_in_process_sdk_sees_each_tests_own_state(pytester: pytest.Pytester) -> None:
+    # given two tests that build different states under the same names and ids
+    pytester.makepyfile(
+        """
+        import pytest
+        import wandb
+
+        @pytest.mark.timeout(60)
+        @pytest.mark.parametrize("alias", ["first", "second"])
+        def test_sdk(wandb_fake, alias):
+            run = wandb_fake.fake.create_run("team/proj", "r1")
+            wandb_fake.fake.log_artifact(run, "model", "model", {"w": alias.encode()}, aliases=[alias])
+            artifact = wandb.Api(timeout=20).artifact("team/proj/model:v0")
+            assert sorted(artifact.aliases) == sorted([alias, "latest"])
+            assert wandb_fake.operations()[-1] == "ArtifactMembershipByName"
+        """
+    )
+    # when they run in this very process, then each sees its own state
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
