@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Literal
 
 from ._errors import EmptyPolicyError, NotFoundError, PlanError
@@ -77,19 +78,25 @@ class Plan:
     collections: tuple[CollectionSummary, ...]
     id: str = field(default="")
 
-    @property
+    # Derived views are computed once: a plan of a large project holds millions of decisions.
+
+    @cached_property
     def deletions(self) -> tuple[Decision, ...]:
+        """The decisions to delete, in plan order."""
         return tuple(d for d in self.decisions if d.action is Action.DELETE)
 
-    @property
+    @cached_property
     def blocked(self) -> tuple[Decision, ...]:
+        """The versions kept because a safety rule blocked a deletion the policy asked for."""
         return tuple(d for d in self.decisions if d.blocked)
 
+    @cached_property
+    def _by_id(self) -> dict[str, Decision]:
+        return {d.version.id: d for d in self.decisions}
+
     def decision(self, version_id: str) -> Decision:
-        for d in self.decisions:
-            if d.version.id == version_id:
-                return d
-        raise KeyError(version_id)
+        """The decision for one version id; :class:`KeyError` if the plan does not cover it."""
+        return self._by_id[version_id]
 
     def summary(self) -> str:
         """A few lines a reviewer reads first."""
@@ -144,9 +151,10 @@ def plan(
     version in scope.
 
     Idempotence: once a plan is applied, planning again with the same policy,
-    clock and ``removed_runs`` deletes nothing more. Deletions only remove
-    versions ranked below ``keep_last`` and never the last survivor the
-    ``last-version`` rule kept, so every KEEP decision stands. This assumes that
+    clock and ``removed_runs`` deletes nothing more. A deletion never removes
+    one of the newest ``keep_last`` versions, nor the survivor the
+    ``last-version`` rule kept, and no KEEP reason depends on which other
+    versions survive, so every KEEP decision stands. This assumes that
     deleting a version does not give its aliases to another, which is what W&B
     appears to do. On a server that moves ``latest`` on delete
     (``FakeWandb(move_latest_on_delete=True)``), a policy that selects aliased
@@ -160,6 +168,8 @@ def plan(
         )
     if dedupe not in ("collection", "project"):
         raise PlanError(f"dedupe must be 'collection' or 'project', not {dedupe!r}")
+    if now is not None and now.utcoffset() is None:
+        raise PlanError(f"now must be timezone-aware (W&B times are UTC), got {now.isoformat()}")
     repo = repository if isinstance(repository, ReadOnlyRepository) else ReadOnlyRepository(repository)
     sc = Scope.parse(scope) if isinstance(scope, str) else scope
     now = now or datetime.now(UTC)

@@ -351,3 +351,10 @@ def test_idempotence_assumes_deleting_does_not_move_aliases() -> None:
         ag.apply(first, fake.repository())
         again = ag.plan(fake.repository(), P, policy, now=NOW)
         assert bool(again.deletions) is more
+
+
+def test_a_naive_clock_is_refused_before_anything_is_read() -> None:
+    repo = project({"a": 2}).repository()
+    with pytest.raises(PlanError, match="timezone-aware"):
+        ag.plan(repo, P, Policy(keep_last=1), now=datetime(2026, 6, 1))
+    assert repo.write_calls == []
