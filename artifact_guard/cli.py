@@ -507,6 +507,7 @@ def snapshot(
     ],
     fake: FakeOpt = None,
     seed: SeedOpt = None,
+    as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Record a project's metadata (versions, manifests, lineage, links) for offline planning and simulation.
@@ -522,6 +523,16 @@ def snapshot(
     snap = capture(source.repository, sc, now=source.now)
     with _writing(output):
         write_snapshot(snap, output)
+    if as_json:
+        _print_json(
+            {
+                "scope": str(sc),
+                "path": str(output),
+                "versions": len(snap.versions),
+                "taken_at": snap.taken_at.isoformat(),
+            }
+        )
+        return
     Console().print(f"wrote snapshot of {sc} ({len(snap.versions)} versions) to {output}")
 
 

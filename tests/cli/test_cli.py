@@ -222,7 +222,9 @@ def test_unwritable_outputs_are_one_line(cli: Invoke, model_policy: Path) -> Non
 
 
 def test_snapshot_then_plan_offline_from_it(cli: Invoke, model_policy: Path, tmp_path: Path) -> None:
-    assert cli("snapshot", DEMO_PROJECT, "--seed", "demo", "-o", "demo.json.gz").exit_code == 0
+    written = cli("snapshot", DEMO_PROJECT, "--seed", "demo", "-o", "demo.json.gz", "--json")
+    assert written.exit_code == 0
+    assert json.loads(written.stdout)["versions"] == len(seed_demo().versions(scope=DEMO_PROJECT))
     from_snapshot = cli("plan", DEMO_PROJECT, "--fake", "demo.json.gz", "-p", str(model_policy), "--json")
     from_seed = cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "--json")
     a, b = json.loads(from_snapshot.stdout), json.loads(from_seed.stdout)
