@@ -112,6 +112,10 @@ def _project_of(fake: FakeWandb, variables: Mapping[str, Any]) -> str | None:
     return None
 
 
+class _BadRequestError(Exception):
+    """The request itself is malformed (headers, framing)."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
@@ -120,6 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     # request is logged, so a client that reads the log right after its answer sees the entry.
     wbufsize = -1
     server_version = "fake-wandb/1"
+    _raw: bytes | None = None
     sys_version = ""
 
     # ------------------------------------------------------------------ plumbing
@@ -138,11 +143,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _body(self) -> bytes:
+        """The request body, read once (later calls return it again)."""
+        if self._raw is None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                raise _BadRequestError("Content-Length is not a number") from None
+            if not 0 <= length <= _MAX_BODY:
+                raise _BadRequestError(f"Content-Length must be between 0 and {_MAX_BODY}")
+            self._raw = self.rfile.read(length) if length else b""
+        return self._raw
+
     def _read_json(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            raise ValueError("request body too large")
-        raw = self.rfile.read(length) if length else b""
+        raw = self._body()
         if self.headers.get("Content-Encoding", "").lower() == "gzip":
             raw = gzip.decompress(raw)
         return json.loads(raw) if raw else {}
@@ -187,6 +201,29 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ routes
 
     def do_POST(self) -> None:
+        self._guarded(self._post)
+
+    def do_GET(self) -> None:
+        self._guarded(self._get)
+
+    def _guarded(self, route: Callable[[], None]) -> None:
+        # Bad input gets a one-line 400; a bug in the fake a one-line 500; never a traceback.
+        self._raw = None
+        try:
+            route()
+        except _BadRequestError as e:
+            self.close_connection = True
+            self._send(400, {"errors": [{"message": str(e)}]})
+            self._record(RequestRecord("malformed", {}, 400, self.path, self.command, errors=(str(e),)))
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception as e:  # the last line of defence, reported to the client
+            message = f"internal error in the fake server: {type(e).__name__}: {e}"
+            self.close_connection = True
+            self._send(500, {"errors": [{"message": message}]})
+            self._record(RequestRecord("internal-error", {}, 500, self.path, self.command, errors=(message,)))
+
+    def _post(self) -> None:
         started = time.perf_counter()
         path = self.path.split("?", 1)[0]
         if path in ("/graphql", "/api/graphql"):
@@ -194,15 +231,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/_fake/"):
             self._control(started, path)
         elif path in _TELEMETRY_PATHS:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._body()
             self._send(200, {})
             self._record(RequestRecord("telemetry", {}, 200, path, "POST"))
         else:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._body()
             self._send(404, {"errors": [{"message": f"no such route: POST {path}"}]})
             self._record(RequestRecord(f"POST {path}", {}, 404, path, "POST"))
 
-    def do_GET(self) -> None:
+    def _get(self) -> None:
         started = time.perf_counter()
         path = self.path.split("?", 1)[0]
         if path.startswith(_MANIFEST_PREFIX):
@@ -299,7 +336,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, started: float, path: str) -> None:
         state = self.server.state
         if not self._control_allowed():
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._body()
             self._unauthorized(started, f"POST {path}")
             return
         try:

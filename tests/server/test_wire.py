@@ -6,6 +6,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
@@ -337,3 +338,15 @@ def test_seed_loads_a_snapshot_by_path_or_json(fresh: FakeWandbServer, tmp_path:
         assert sorted(v.qualified_name for v in fresh.fake.versions()) == expected
     status, body, _ = http(fresh, "/_fake/seed", {"snapshot": {"format": "nonsense"}})
     assert status == 400 and "snapshot" in body["errors"][0]["message"]
+
+
+def test_broken_framing_gets_a_one_line_400(fresh: FakeWandbServer) -> None:
+    conn = HTTPConnection("127.0.0.1", fresh.port, timeout=10)
+    conn.putrequest("POST", "/graphql")
+    conn.putheader("Content-Length", "lots")
+    conn.endheaders()
+    resp = conn.getresponse()
+    assert resp.status == 400
+    assert json.loads(resp.read())["errors"][0]["message"] == "Content-Length is not a number"
+    conn.close()
+    assert fresh.requests[-1].status == 400
