@@ -139,9 +139,8 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
                         "aliases": sorted(link.aliases),
                         "protected_aliases": sorted(link.protected_aliases),
                     }
-                    for link in sorted(
-                        snapshot.links.get(v.id, ()), key=lambda lk: (str(lk.portfolio), lk.index)
-                    )
+                    # In the repository's order (the order they were made): plans name them in it.
+                    for link in snapshot.links.get(v.id, ())
                 ],
             }
         )

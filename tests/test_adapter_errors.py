@@ -385,10 +385,12 @@ print(json.dumps(result), flush=True)
 """
 
 
-def _free_port() -> int:
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """A loopback URL that refuses connections: bound by us but not listening, so nobody else can take it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def _run(env: dict[str, str], args: dict[str, Any], *, timeout: float = 60) -> dict[str, Any]:
@@ -448,9 +450,11 @@ def test_a_refused_key_is_an_authentication_error_without_the_key(server_env: di
 
 @pytest.mark.timeout(90)
 @pytest.mark.server
-def test_an_unreachable_base_url_fails_within_the_timeout(server_env: dict[str, str]) -> None:
+def test_an_unreachable_base_url_fails_within_the_timeout(
+    server_env: dict[str, str], refused_url: str
+) -> None:
     env = {**_isolated(server_env), "WANDB_API_KEY": KEY}
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = refused_url
     started = time.monotonic()
     out = _run(env, {"timeout": 3, "options": {"base_url": url}})
     assert out["type"] == "TransientError"

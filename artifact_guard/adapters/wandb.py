@@ -506,7 +506,7 @@ def _parse_version(node: Any, fetched_at: float) -> _Parsed:
     details = _Details(
         version,
         Lineage(producer, consumers),
-        tuple(sorted(links, key=lambda lk: (str(lk.portfolio), lk.index))),
+        tuple(links),  # the server's order, which is the order the links were made
         fetched_at,
     )
     return _Parsed(details, more)

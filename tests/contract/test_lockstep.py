@@ -37,7 +37,7 @@ COLLECTIONS = ("model", "data", "preds")
 TYPES = {"model": "model", "data": "dataset", "preds": "predictions"}
 BLOBS = [f"blob-{i}".encode() for i in range(4)]
 ALIASES = ("best", "prod", "keep")
-REGISTRY = "team/wandb-registry-model/reg"
+REGISTRIES = ("team/wandb-registry-model/reg", "team/wandb-registry-model/other")
 
 
 def _links(links: tuple[Link, ...]) -> list[tuple[str, int, frozenset[str]]]:
@@ -126,11 +126,11 @@ class Lockstep(RuleBasedStateMachine):
     def add_alias(self, version: str, alias: str) -> None:
         self._both(lambda fake: fake.add_aliases(version, [alias]))
 
-    @rule(version=versions, protected=st.booleans())
-    def link(self, version: str, protected: bool) -> None:
+    @rule(version=versions, registry=st.sampled_from(REGISTRIES), protected=st.booleans())
+    def link(self, version: str, registry: str, protected: bool) -> None:
         self._both(
             lambda fake: fake.link(
-                version, REGISTRY, aliases=["cand"], protected=["gold"] if protected else []
+                version, registry, aliases=["cand"], protected=["gold"] if protected else []
             )
         )
 
@@ -148,9 +148,9 @@ class Lockstep(RuleBasedStateMachine):
     def delete_collection(self, collection: str) -> None:
         self._through_repos(lambda repo: repo.delete_collection(CollectionRef("team", "proj", collection)))
 
-    @rule()
-    def delete_registry(self) -> None:
-        ref = CollectionRef.parse(REGISTRY, CollectionKind.PORTFOLIO)
+    @rule(registry=st.sampled_from(REGISTRIES))
+    def delete_registry(self, registry: str) -> None:
+        ref = CollectionRef.parse(registry, CollectionKind.PORTFOLIO)
         self._through_repos(lambda repo: repo.delete_collection(ref))
 
     @rule(version=versions, aliases=st.sets(st.sampled_from(ALIASES), min_size=1, max_size=2))
