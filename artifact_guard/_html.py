@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-from ._planner import Action, Decision, Plan, format_bytes
+from ._planner import Action, CollectionSummary, Decision, Plan, format_bytes
 from ._policy_file import explain_policy
 from ._review import reason_text
 
@@ -100,14 +100,19 @@ def _timeline(decisions: list[Decision]) -> str:
         if v.aliases:
             tip += " [" + ", ".join(sorted(v.aliases)) + "]"
         cells.append(f'<div class="v {cls}" title="{_e(tip)}"></div>')
+    aliased = [d for d in shown if d.version.aliases]
+    labels = ""
+    if aliased:
+        items = "; ".join(f"{_e(d.version.name.rsplit(':', 1)[-1])} {_aliases(d)}" for d in aliased)
+        labels = f'<p class="meta">aliases: {items}</p>'
     more = ""
     if len(decisions) > TIMELINE_LIMIT:
         more = f'<p class="meta">Timeline shows the newest {TIMELINE_LIMIT} of {len(decisions)} versions.</p>'
-    return f'<div class="timeline" aria-label="version timeline">{"".join(cells)}</div>{more}'
+    timeline = f'<div class="timeline" aria-label="version timeline">{"".join(cells)}</div>'
+    return f"{timeline}{labels}{more}"
 
 
-def _collection_section(name: str, decisions: list[Decision], plan: Plan) -> str:
-    summary = next(c for c in plan.collections if c.collection.name == name)
+def _collection_section(name: str, decisions: list[Decision], summary: CollectionSummary) -> str:
     groups = _fold(decisions)
     rows = []
     for group in groups[:TABLE_LIMIT]:
@@ -161,7 +166,8 @@ def render_plan_html(plan: Plan, *, title: str | None = None) -> str:
         else "<p>none</p>"
     )
     heading = title or f"artifact-guard plan for {plan.scope}"
-    sections = "".join(_collection_section(name, ds, plan) for name, ds in by_collection.items())
+    summaries = {c.collection.name: c for c in plan.collections}
+    sections = "".join(_collection_section(name, ds, summaries[name]) for name, ds in by_collection.items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">

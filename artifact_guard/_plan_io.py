@@ -94,6 +94,9 @@ _DECISION = (
 _COLLECTION = ("name", "type", "kept", "deleted", "blocked", "reclaimable_bytes")
 _SUMMARY = ("versions", "delete", "keep", "blocked")
 _REASON = ("rule", "params", "blocks", "text")
+_KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
+    keys: frozenset(keys) for keys in (_TOP, _DECISION, _COLLECTION, _SUMMARY, _REASON)
+}
 DELETE_REASONS = frozenset({"policy:selected", "policy:included"})
 """The only reasons a deletion may carry: selected by the policy, or included by a reviewer."""
 
@@ -204,6 +207,8 @@ class _Reader:
         return PlanError(f"{self.source}: {where}: {message}")
 
     def keys(self, obj: object, where: str, expected: tuple[str, ...]) -> Mapping[str, Any]:
+        if type(obj) is dict and obj.keys() == _KEYSETS[expected]:
+            return obj  # the common case, checked in one comparison
         if not isinstance(obj, Mapping):
             raise self.fail(where, f"expected an object, got {type(obj).__name__}")
         unknown = [k for k in obj if k not in expected]
