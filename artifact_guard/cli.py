@@ -340,8 +340,14 @@ def apply(
     err = Console(stderr=True) if as_json else Console()
     err.print(the_plan.summary())
     err.print(f"target: {source.label}")
-    if source.fake is not None and source.now > the_plan.created_at:
-        err.print("the plan is older than this state: every deletion is re-validated before it is made")
+    age = source.now - the_plan.created_at
+    if age > timedelta(0):
+        from ._policy_file import format_duration
+
+        err.print(
+            f"the plan is {format_duration(timedelta(seconds=int(age.total_seconds())))} old: "
+            "every deletion is re-validated against the current state before its write call"
+        )
     if not the_plan.deletions:
         err.print("nothing to delete")
         if as_json:

@@ -313,3 +313,33 @@ def load_plan_from(doc: dict[str, Any]) -> ag.Plan:
     from artifact_guard._plan_io import plan_from_json
 
     return plan_from_json(doc)
+
+
+def test_apply_revalidates_a_plan_older_than_the_state(cli: Invoke, tmp_path: Path) -> None:
+    # Plan against yesterday's snapshot; apply against today's, where someone gave v1 an alias.
+    from artifact_guard import capture
+    from artifact_guard._snapshot_file import write_snapshot
+    from fakes import FakeWandb
+
+    from .conftest import NOW
+
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run("team/proj", "r")
+    versions = [
+        fake.log_artifact(run, "m", "model", {"f": bytes([i]) * 10}, created_at=NOW - timedelta(days=9 - i))
+        for i in range(5)
+    ]
+    write_snapshot(capture(fake.repository(), "team/proj", now=fake.now()), tmp_path / "before.json")
+    fake.advance(timedelta(days=1))
+    fake.add_aliases(versions[1], ["keep-me"])
+    write_snapshot(capture(fake.repository(), "team/proj", now=fake.now()), tmp_path / "after.json")
+    (tmp_path / "p.toml").write_text("keep-last = 1\n")
+
+    assert cli("plan", "team/proj", "--fake", "before.json", "-p", "p.toml", "-o", "plan.json").exit_code == 0
+    assert versions[1].id in {d.version.id for d in load_plan("plan.json").deletions}
+    result = cli("apply", "plan.json", "--fake", "after.json", "--yes", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "the plan is 1d old: every deletion is re-validated" in result.stderr
+    outcome = json.loads(result.stdout)
+    assert [s["id"] for s in outcome["skipped"]] == [versions[1].id]
+    assert sorted(outcome["done"]) == sorted(v.id for v in versions[:4] if v is not versions[1])

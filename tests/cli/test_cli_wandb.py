@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,3 +83,29 @@ def test_refused_credentials_are_one_line_and_exit_2(server: FakeWandbServer, tm
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "x" * 40 not in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_serve_fake_serves_on_loopback_until_interrupted(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "artifact_guard.cli", "serve-fake", "--seed", "demo"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("fake W&B server at http://127.0.0.1:"), first + proc.stderr.read()
+        url = first.rsplit(" ", 1)[1].strip()
+        import urllib.request
+
+        with urllib.request.urlopen(f"{url}/_fake/requests", timeout=10) as r:
+            assert r.status == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
