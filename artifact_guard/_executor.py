@@ -479,6 +479,10 @@ class _Executor:
     def _run_version(self, op: OpRecord) -> None:
         if self.breaker.open:
             return
+        # Wait for the rate limiter *before* re-reading, so the write follows the check at once.
+        self.limiter.acquire()
+        if self.breaker.open:
+            return
         try:
             verdict = self._revalidate(op)
         except ArtifactGuardError as exc:
@@ -493,7 +497,6 @@ class _Executor:
             return
         if self.breaker.open:
             return
-        self.limiter.acquire()
         self.journal.start(self.plan_id, [op.op_id], write=True)
         attempt = 0
 
@@ -514,7 +517,13 @@ class _Executor:
                 [op.op_id],
                 "skipped",
                 1,
-                reasons=(_reason("aliases-changed", before=tuple(op.planned.get("aliases", ())), after=()),),
+                reasons=(
+                    _reason(
+                        "aliases-changed",
+                        before=tuple(op.planned.get("aliases", ())),
+                        after=("(W&B refused: the version holds aliases)",),
+                    ),
+                ),
                 outcome=f"server refused: {exc}",
             )
         except ArtifactGuardError as exc:
@@ -564,6 +573,9 @@ class _Executor:
     def _run_collection(self, op: OpRecord, children: Sequence[OpRecord]) -> None:
         if self.breaker.open:
             return
+        self.limiter.acquire()
+        if self.breaker.open:
+            return
         try:
             blockers, alive = self._coarse_blockers(op, children)
         except ArtifactGuardError as exc:
@@ -583,7 +595,6 @@ class _Executor:
             return
         if self.breaker.open:
             return
-        self.limiter.acquire()
         self.journal.start(self.plan_id, [op.op_id], write=True)
         attempt = 0
         ref = CollectionRef.parse(op.collection)

@@ -213,3 +213,21 @@ def test_a_lineage_read_failing_for_a_live_version_fails_that_operation_only() -
     assert "NotFoundError: run gone" in result.failed[0][1]
     assert fake.version(target.id).state is VersionState.COMMITTED
     assert len(result.done) == len(plan.deletions) - 1
+
+
+def test_an_alias_arriving_between_re_read_and_delete_is_refused_by_w_and_b_and_skipped() -> None:
+    fake = seed()
+    plan = _plan(fake, keep_last=2)
+    target = version_of(fake, "ckpt", 0)
+
+    def late_alias(arg: str, n: int) -> BaseException | None:
+        if arg == target.id:
+            fake.add_aliases(arg, ["late"])  # the fake then refuses: it has aliases, delete_aliases=False
+        return None
+
+    repo = FaultyRepository(fake.repository(), {"delete_version": late_alias})
+    result = ag.apply(plan, repo)
+
+    assert _skipped_rules(result) == {target.id: {"aliases-changed"}}
+    assert fake.version(target.id).state is VersionState.COMMITTED
+    assert result.ok
