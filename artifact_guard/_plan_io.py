@@ -97,6 +97,7 @@ _REASON = ("rule", "params", "blocks", "text")
 _KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
     keys: frozenset(keys) for keys in (_TOP, _DECISION, _COLLECTION, _SUMMARY, _REASON)
 }
+_MAX_SECONDS = timedelta.max.total_seconds() - 86_400  # what a timedelta can hold, with room to spare
 DELETE_REASONS = frozenset({"policy:selected", "policy:included"})
 """The only reasons a deletion may carry: selected by the policy, or included by a reviewer."""
 
@@ -296,7 +297,9 @@ def _read_decision(rd: _Reader, obj: object, where: str, scope: Scope) -> Decisi
     if not all(isinstance(a, str) for a in aliases):
         raise rd.fail(f"{where}.aliases", "expected an array of strings")
     ttl = m["ttl_seconds"]
-    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl < 0):
+    if ttl is not None and (
+        isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 <= ttl <= _MAX_SECONDS
+    ):
         raise rd.fail(f"{where}.ttl_seconds", f"expected null or seconds >= 0, got {_kind(ttl)}")
     version = Version(
         id=rd.str_(m, "id", where),

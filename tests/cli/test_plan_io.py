@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import artifact_guard as ag
 from artifact_guard._plan_io import _checksum, dump_plan, load_plan, plan_from_json, plan_to_json
+from fakes import FakeWandb
 from fakes.demo import DEMO_PROJECT, seed_demo
+
+from .conftest import NOW
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +116,15 @@ def test_a_consistent_hand_edit_is_caught_by_the_checksum(demo_plan: ag.Plan) ->
         plan_from_json(_edited(demo_plan, drop_a_deletion, reseal=False), source="plan.json")
 
 
+@pytest.mark.parametrize("ttl", [float("inf"), 1e308, 2**70, -1, "1d"])
+def test_absurd_ttls_are_plan_errors(demo_plan: ag.Plan, ttl: object) -> None:
+    def set_ttl(doc: dict[str, Any]) -> None:
+        doc["decisions"][0]["ttl_seconds"] = ttl
+
+    with pytest.raises(ag.PlanError, match=r"decisions\[0\].ttl_seconds: expected null or seconds"):
+        plan_from_json(_edited(demo_plan, set_ttl), source="plan.json")
+
+
 def test_unreadable_plan_files(tmp_path: Path) -> None:
     with pytest.raises(ag.PlanError, match="cannot read plan file"):
         load_plan(tmp_path / "nope.json")
@@ -120,3 +136,71 @@ def test_unreadable_plan_files(tmp_path: Path) -> None:
     other.write_text('{"format": "artifact-guard-snapshot"}')
     with pytest.raises(ag.PlanError, match="not an artifact-guard plan file"):
         load_plan(other)
+
+
+# ------------------------------------------------------------------ fuzzing: edits only ever raise PlanError
+
+json_values: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=10)
+    | st.sampled_from(
+        ["delete", "keep", "PENDING", "DELETED", "2026-01-01T00:00:00", "a/b", "policy:selected"]
+    )
+    | st.sampled_from([float("inf"), float("-inf"), 1e308, 2**70, -1, 0, 10**30]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out.extend(_paths(v, (*prefix, k)))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc[:3]):
+            out.extend(_paths(v, (*prefix, i)))
+    return out
+
+
+_SMALL: dict[str, Any] = {}
+
+
+def _small_doc() -> dict[str, Any]:
+    if not _SMALL:
+        fake = FakeWandb(now=NOW)
+        run = fake.create_run("team/proj", "r")
+        for i in range(4):
+            fake.log_artifact(
+                run, "m", "model", {"f": bytes([i]) * 10}, created_at=NOW - timedelta(days=9 - i)
+            )
+        the_plan = ag.plan(fake.repository(), "team/proj", ag.Policy(keep_last=1), now=fake.now())
+        _SMALL.update(plan_to_json(the_plan))
+    return copy.deepcopy(_SMALL)
+
+
+@given(data=st.data(), reseal=st.booleans(), delete=st.booleans())
+def test_fuzzed_edits_of_a_plan_file_only_ever_raise_plan_error(
+    data: st.DataObject, reseal: bool, delete: bool
+) -> None:
+    doc = _small_doc()
+    paths = _paths(doc)[1:]
+    # Half the edits hit a version's own fields: that is where a hand edit does harm.
+    in_decision = [p for p in paths if p[:1] == ("decisions",) and len(p) == 3]
+    path = data.draw(st.sampled_from(in_decision) | st.sampled_from(paths))
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    if delete and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(json_values)
+    if reseal:
+        doc["checksum"] = _checksum({k: v for k, v in doc.items() if k != "checksum"})
+    try:
+        plan_from_json(doc, source="fuzz.json")
+    except ag.PlanError as exc:
+        assert str(exc).startswith("fuzz.json") and "\n" not in str(exc)
