@@ -25,7 +25,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from artifact_guard._errors import ConflictError, NotFoundError
-from artifact_guard._model import CollectionKind, CollectionRef, Link, Run, Scope, Version, VersionState
+from artifact_guard._model import (
+    CollectionKind,
+    CollectionRef,
+    Link,
+    ManifestEntry,
+    Run,
+    Scope,
+    Version,
+    VersionState,
+)
 
 from .._backend import CollectionInfo, FakeWandb
 
@@ -569,6 +578,40 @@ class MembershipView:
     def artifact(self) -> ArtifactView:
         return ArtifactView(self.ctx, self.version)
 
+    def files(
+        self, names: list[str] | None = None, after: str | None = None, first: int | None = None
+    ) -> dict[str, Any]:
+        return _files_connection(self.ctx, self.version, names, after, first)
+
+
+def _files_connection(
+    ctx: Context, version: Version, names: list[str] | None, after: str | None, first: int | None
+) -> dict[str, Any]:
+    """The files W&B stores for a version (reference entries are not stored, so not listed)."""
+    entries = [
+        e for e in ctx.fake.manifest(version.id) if e.ref is None and (names is None or e.path in names)
+    ]
+    updated = _iso(version.created_at)
+
+    def file(entry: ManifestEntry) -> dict[str, Any]:
+        # The fake keeps digests and sizes, not bytes: the URL answers 404, honestly.
+        url = f"{ctx.base_url}/artifactsV2/files/{version.id}/{entry.path}"
+        return {
+            "id": encode_id("File", f"{version.id}:{entry.path}"),
+            "name": entry.path,
+            "displayName": entry.path,
+            "url": url,
+            "directUrl": url,
+            "sizeBytes": entry.size,
+            "storagePath": None,
+            "mimetype": None,
+            "updatedAt": updated,
+            "digest": entry.digest,
+            "md5": entry.digest,
+        }
+
+    return _connection(ctx, entries, None, after, first, file)
+
 
 class ArtifactView:
     """One artifact version (always its source record, as in W&B)."""
@@ -639,6 +682,11 @@ class ArtifactView:
                 "directUrl": url,
             },
         }
+
+    def files(
+        self, names: list[str] | None = None, after: str | None = None, first: int | None = None
+    ) -> dict[str, Any]:
+        return _files_connection(self.ctx, self.version, names, after, first)
 
     def usedBy(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
         runs = list(self.ctx.fake.lineage(self.version.id).consumers)

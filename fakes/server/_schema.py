@@ -274,6 +274,7 @@ type ArtifactCollectionMembership {
   aliases: [ArtifactAlias!]!
   artifactCollection: ArtifactCollection
   artifact: Artifact
+  files(names: [String!], after: String, first: Int): FileConnection!
 }
 
 type ArtifactCollectionMembershipEdge { node: ArtifactCollectionMembership, cursor: String! }
@@ -310,6 +311,7 @@ type Artifact {
   currentManifest: ArtifactManifest
   usedBy(after: String, first: Int): RunConnection!
   createdBy: ArtifactCreator
+  files(names: [String!], after: String, first: Int): FileConnection!
 }
 
 type VersionedArtifactEdge { node: Artifact!, version: String!, cursor: String! }
@@ -341,9 +343,14 @@ type File {
   md5: String
   sizeBytes: Int64
   mimetype: String
+  storagePath: String
+  updatedAt: DateTime
   url(upload: Boolean): String
   directUrl: String!
 }
+
+type FileEdge { node: File, cursor: String! }
+type FileConnection { totalCount: Int!, edges: [FileEdge!]!, pageInfo: PageInfo! }
 
 input DeleteArtifactInput {
   artifactID: ID!

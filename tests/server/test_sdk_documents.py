@@ -125,6 +125,12 @@ READS: list[tuple[str, str, Any, dict[str, Any]]] = [
     ),
     ("ArtifactByID", art.ARTIFACT_BY_ID_GQL, art.ArtifactByID, {"id": "{best}"}),
     (
+        "ArtifactMembershipFiles",
+        art.ARTIFACT_MEMBERSHIP_FILES_GQL,
+        art.ArtifactMembershipFiles,
+        {"entity": E, "project": P, "collection": "resnet50-000", "alias": "best"},
+    ),
+    (
         "ArtifactCollectionAliases",
         art.ARTIFACT_COLLECTION_ALIASES_GQL,
         art.ArtifactCollectionAliases,
@@ -254,3 +260,19 @@ def test_fast_executor_answers_exactly_like_graphql_core(
     # then the lean executor ran (no fallback) and gave the same JSON, key order included
     assert "errors" not in slow.body
     assert json.dumps(fast) == json.dumps(slow.body["data"])
+
+
+def test_files_list_what_w_and_b_stores_not_references(demo: FakeWandb) -> None:
+    # given a predictions version: one stored file and one s3 reference
+    data = answer(
+        demo,
+        art.ARTIFACT_MEMBERSHIP_FILES_GQL,
+        {"entity": E, "project": P, "collection": "predictions", "alias": "v3"},
+    )
+    files = art.ArtifactMembershipFiles.model_validate(
+        data
+    ).project.artifact_collection.artifact_membership.files
+    # then only the stored file is listed, with its manifest size and digest
+    (edge,) = files.edges
+    (entry,) = [e for e in demo.manifest(demo.resolve(f"{E}/{P}/predictions:v3").id) if e.ref is None]
+    assert (edge.node.name, edge.node.size_bytes, edge.node.md_5) == (entry.path, entry.size, entry.digest)
