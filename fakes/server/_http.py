@@ -257,6 +257,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body)
         elif path.startswith("/_fake/"):
             self._send(405, {"errors": [{"message": f"{path} is POST-only"}]}, {"Allow": "POST"})
+        elif path.startswith("/artifactsV2/files/"):
+            # FakeWandb keeps each file's digest and size, never its bytes.
+            message = "the fake W&B server holds no file contents, only digests and sizes"
+            self._send(404, {"errors": [{"message": message}]})
+            self._record(RequestRecord("GET file", {}, 404, path, "GET", errors=(message,)))
         elif path in ("/", "/healthz"):
             self._send(200, {"status": "ok", "fake": True})
         else:
