@@ -216,6 +216,7 @@ class ProjectHistory(RuleBasedStateMachine):
 
     @rule(run=runs, vid=versions)
     def use(self, run: Run, vid: str) -> None:
+        """A run consumes a version (runs of both projects do)."""
         if self._live(vid) and run.path in {r.path for r in self.fake.runs()}:
             self.fake.use_artifact(run, vid)
 
@@ -315,16 +316,24 @@ class ProjectHistory(RuleBasedStateMachine):
         return bool(self.fake.versions(scope=PROJECT))
 
     @precondition(_has_versions)
-    @rule(policy=policies, through_read_only=st.booleans())
-    def plan_apply_gc(self, policy: Policy, through_read_only: bool) -> None:
+    @rule(policy=policies, through_read_only=st.booleans(), neighbours_removed=st.booleans())
+    def plan_apply_gc(self, policy: Policy, through_read_only: bool, neighbours_removed: bool) -> None:
         fake = self.fake
+        # Sometimes the caller says it removes the other project's runs: their use does not block.
+        removed = (
+            [r.path for r in fake.runs() if r.path.startswith(f"{OTHER_PROJECT}/")]
+            if neighbours_removed
+            else []
+        )
         fake.gc()  # garbage left by earlier deletes is not this plan's to predict
         repo = fake.repository()
         survivors_before = {v.id: v for v in fake.versions(scope=PROJECT)}
         stored_before = fake.stored_objects()
         planned_through = ReadOnlyRepository(repo) if through_read_only else repo
         try:
-            the_plan = ag.plan(planned_through, PROJECT, policy, now=NOW, dedupe=self.dedupe)
+            the_plan = ag.plan(
+                planned_through, PROJECT, policy, now=NOW, dedupe=self.dedupe, removed_runs=removed
+            )
         except EmptyPolicyError:
             assert not policy.keeps_something and not policy.allow_empty
             assert repo.write_calls == []
@@ -346,7 +355,7 @@ class ProjectHistory(RuleBasedStateMachine):
 
         assert {d.version.id for d in the_plan.decisions} == set(survivors_before)
         # One worker: the same example must replay the same way for hypothesis to shrink it.
-        result = ag.apply(the_plan, repo, journal=self._journal(), concurrency=1)
+        result = ag.apply(the_plan, repo, journal=self._journal(), concurrency=1, removed_runs=removed)
         assert result.ok, result.failed
         freed = fake.gc()
 
@@ -359,7 +368,7 @@ class ProjectHistory(RuleBasedStateMachine):
         assert not deleted & {d.version.id for d in the_plan.decisions if d.action is ag.Action.KEEP}
         # Invariant 4: idempotence. Same policy, same clock: nothing more to delete.
         try:
-            again = ag.plan(repo, PROJECT, policy, now=NOW, dedupe=self.dedupe)
+            again = ag.plan(repo, PROJECT, policy, now=NOW, dedupe=self.dedupe, removed_runs=removed)
         except NotFoundError:
             # Only when the plan emptied a collection named literally by the policy.
             assert policy.allow_empty_collection or "last-version" in policy.waive
