@@ -79,7 +79,6 @@ class _State:
     faults: Faults
     log: list[RequestRecord] = field(default_factory=list)
     log_lock: threading.Lock = field(default_factory=threading.Lock)
-    seeders: dict[str, Callable[[FakeWandb, Mapping[str, Any]], None]] = field(default_factory=dict)
 
 
 def _project_of(fake: FakeWandb, variables: Mapping[str, Any]) -> str | None:
