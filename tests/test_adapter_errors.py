@@ -137,7 +137,7 @@ def _listing(vid: str = "QXJ0aWZhY3Q6MQ==") -> dict[str, Any]:
         "createdAt": "2026-01-01T00:00:00",
         "ttlDurationSeconds": -2,
         "artifactType": {"name": "model"},
-        "artifactSequence": {"name": "c", "project": {"name": "p", "entityName": "e"}},
+        "artifactSequence": {"name": "c", "project": {"name": "p", "entity": {"name": "e"}}},
         "aliases": [],
         "createdBy": None,
         "usedBy": {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}},

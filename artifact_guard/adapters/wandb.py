@@ -107,7 +107,7 @@ _GET_BACKOFF = 0.2
 # ---------------------------------------------------------------------- documents
 
 _VERSION_FIELDS = """
-fragment AgRun on Run { name state project { name entityName } }
+fragment AgRun on Run { name state project { name entity { name } } }
 fragment AgVersion on Artifact {
   id
   versionIndex
@@ -117,15 +117,15 @@ fragment AgVersion on Artifact {
   createdAt
   ttlDurationSeconds
   artifactType { name }
-  artifactSequence { name project { name entityName } }
-  aliases { alias artifactCollection { __typename name project { name entityName } } }
+  artifactSequence { name project { name entity { name } } }
+  aliases { alias artifactCollection { __typename name project { name entity { name } } } }
   createdBy { __typename ... on Run { ...AgRun } }
   usedBy { edges { node { ...AgRun } } pageInfo { hasNextPage endCursor } }
   artifactMemberships {
     edges { node {
       versionIndex
       aliases { alias }
-      artifactCollection { __typename name project { name entityName } }
+      artifactCollection { __typename name project { name entity { name } } }
     } }
   }
 }
@@ -186,7 +186,7 @@ MORE_CONSUMERS = """
 query ArtifactGuardConsumers($id: ID!, $cursor: String) {
   artifact(id: $id) {
     usedBy(after: $cursor) {
-      edges { node { name state project { name entityName } } }
+      edges { node { name state project { name entity { name } } } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -413,7 +413,7 @@ def _int(value: Any, what: str) -> int:
 
 
 def _run(node: Any, what: str) -> Run:
-    entity = _get(node, "project", "entityName", what=what)
+    entity = _get(node, "project", "entity", "name", what=what)
     project = _get(node, "project", "name", what=what)
     name = _get(node, "name", what=what)
     return Run(f"{entity}/{project}/{name}", str(node.get("state") or "unknown").lower())
@@ -441,7 +441,7 @@ def _parse_version(node: Any, fetched_at: float) -> _Parsed:
     vid = _get(node, "id", what="an artifact")
     what = f"artifact {vid}"
     seq = _get(node, "artifactSequence", what=what)
-    entity = _get(seq, "project", "entityName", what=what)
+    entity = _get(seq, "project", "entity", "name", what=what)
     project = _get(seq, "project", "name", what=what)
     collection = _get(seq, "name", what=what)
     aliases = frozenset(
@@ -478,7 +478,7 @@ def _parse_version(node: Any, fetched_at: float) -> _Parsed:
         if coll.get("__typename") != "ArtifactPortfolio":
             continue
         ref = CollectionRef(
-            _get(coll, "project", "entityName", what=what),
+            _get(coll, "project", "entity", "name", what=what),
             _get(coll, "project", "name", what=what),
             _get(coll, "name", what=what),
             CollectionKind.PORTFOLIO,
