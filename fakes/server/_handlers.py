@@ -168,6 +168,20 @@ def _connection(
     return {"totalCount": len(items), "edges": edges, "pageInfo": info}
 
 
+def _newest_first(order: str | None, *, default: bool, what: str) -> bool:
+    """Whether a listing runs newest first, from an ``order`` argument (``+createdAt``, ``-created_at``, ...).
+
+    Only creation-time orders are modelled; any other is refused by name rather
+    than silently ignored.
+    """
+    if order is None or order == "":
+        return default
+    field = order.lstrip("+-")
+    if field not in ("createdAt", "created_at"):
+        raise ValueError(f"the fake server does not support ordering {what} by {field!r}")
+    return order.startswith("-")
+
+
 def _parse_filters(filters: str | None) -> dict[str, Any]:
     if not filters:
         return {}
@@ -190,6 +204,22 @@ def _version_matches(v: Version, filters: dict[str, Any]) -> bool:
                 return False
         else:
             raise ValueError(f"the fake server does not support the artifact filter {name!r}")
+    return True
+
+
+def _run_matches(run: Run, filters: dict[str, Any]) -> bool:
+    for name, wanted in filters.items():
+        if name == "state":
+            if run.state != wanted:
+                return False
+        elif name == "name":
+            if run.path.rsplit("/", 1)[1] != wanted:
+                return False
+        elif name == "$and" and isinstance(wanted, list):
+            if not all(_run_matches(run, sub) for sub in wanted if isinstance(sub, dict)):
+                return False
+        else:
+            raise ValueError(f"the fake server does not support the run filter {name!r}")
     return True
 
 
@@ -287,7 +317,8 @@ class ProjectView:
         return [r for r in self.ctx.fake.runs() if r.scope == self.scope]
 
     def runCount(self, filters: str | None = None) -> int:
-        return len(self._runs())
+        parsed = _parse_filters(filters)
+        return sum(1 for r in self._runs() if _run_matches(r, parsed))
 
     def run(self, name: str) -> RunView | None:
         try:
@@ -302,7 +333,10 @@ class ProjectView:
         first: int | None = None,
         order: str | None = None,
     ) -> dict[str, Any]:
-        runs = self._runs()
+        parsed = _parse_filters(filters)
+        runs = [r for r in self._runs() if _run_matches(r, parsed)]
+        if _newest_first(order, default=False, what="runs"):
+            runs.reverse()
         return _connection(self.ctx, runs, None, after, first, lambda r: RunView(self.ctx, r))
 
     def _collections(self) -> list[CollectionInfo]:
@@ -340,7 +374,7 @@ class ProjectView:
         collectionTypes: list[str] | None = None,
     ) -> dict[str, Any]:
         infos = _filter_collections(self._collections(), filters)
-        return _collections_connection(self.ctx, infos, after, first)
+        return _collections_connection(self.ctx, infos, after, first, order)
 
     def artifactCollection(self, name: str) -> CollectionView | None:
         for c in self._collections():
@@ -371,10 +405,14 @@ def _filter_collections(infos: list[CollectionInfo], filters: str | None) -> lis
 
 
 def _collections_connection(
-    ctx: Context, infos: list[CollectionInfo], after: str | None, first: int | None
+    ctx: Context, infos: list[CollectionInfo], after: str | None, first: int | None, order: str | None = None
 ) -> dict[str, Any]:
+    # ``infos`` come newest first.
+    newest = _newest_first(order, default=True, what="collections")
+    ordered = infos if newest else infos[::-1]
+    sign = -1 if newest else 1
     return _connection(
-        ctx, infos, lambda c: _counter(c.id) * -1, after, first, lambda c: CollectionView(ctx, c)
+        ctx, ordered, lambda c: _counter(c.id) * sign, after, first, lambda c: CollectionView(ctx, c)
     )
 
 
@@ -431,7 +469,7 @@ class ArtifactTypeView:
         order: str | None = None,
     ) -> dict[str, Any]:
         infos = _filter_collections(self._collections(), filters)
-        return _collections_connection(self.ctx, infos, after, first)
+        return _collections_connection(self.ctx, infos, after, first, order)
 
     def artifactSequences(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
         return _collections_connection(self.ctx, self._collections(CollectionKind.SEQUENCE), after, first)
@@ -509,10 +547,13 @@ class CollectionView:
     ) -> dict[str, Any]:
         parsed = _parse_filters(filters)
         members = [m for m in self._memberships() if _version_matches(m.version, parsed)]
+        newest = _newest_first(order, default=True, what="artifacts")
+        if not newest:
+            members.reverse()
         return _connection(
             self.ctx,
             members,
-            lambda m: -m.index,
+            (lambda m: -m.index) if newest else (lambda m: m.index),
             after,
             first,
             lambda m: m.artifact(),

@@ -352,3 +352,37 @@ def test_broken_framing_gets_a_one_line_400(fresh: FakeWandbServer) -> None:
     assert json.loads(resp.read())["errors"][0]["message"] == "Content-Length is not a number"
     conn.close()
     assert fresh.requests[-1].status == 400
+
+
+def test_listings_honour_creation_order_and_refuse_what_they_do_not_model(fresh: FakeWandbServer) -> None:
+    seed_versions(fresh.fake, 5)
+    fresh.fake.create_run("team/proj", "r2", state="running")
+    q = """query V($order: String, $cursor: String) { project(entityName: "team", name: "proj") {
+        artifactType(name: "model") { artifactCollection(name: "model") {
+          artifacts(order: $order, first: 2, after: $cursor) {
+            edges { version } pageInfo { endCursor hasNextPage } } } } } }"""
+
+    def versions(order: str) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            data = gql(fresh, q, {"order": order, "cursor": cursor})["data"]
+            conn = data["project"]["artifactType"]["artifactCollection"]["artifacts"]
+            seen += [e["version"] for e in conn["edges"]]
+            if not conn["pageInfo"]["hasNextPage"]:
+                return seen
+            cursor = conn["pageInfo"]["endCursor"]
+
+    assert versions("+createdAt") == ["v0", "v1", "v2", "v3", "v4"]
+    assert versions("-createdAt") == ["v4", "v3", "v2", "v1", "v0"]
+    body = gql(fresh, q, {"order": "-size"})
+    assert "does not support ordering artifacts by 'size'" in body["errors"][0]["message"]
+
+    runs = """query R($filters: JSONString, $order: String) { project(entityName: "team", name: "proj") {
+        runCount(filters: $filters) runs(filters: $filters, order: $order) { edges { node { name } } } } }"""
+    data = gql(fresh, runs, {"filters": '{"state": "running"}'})["data"]["project"]
+    assert data["runCount"] == 1 and [e["node"]["name"] for e in data["runs"]["edges"]] == ["r2"]
+    data = gql(fresh, runs, {"filters": "{}", "order": "-created_at"})["data"]["project"]
+    assert [e["node"]["name"] for e in data["runs"]["edges"]] == ["r2", "r1"]
+    body = gql(fresh, runs, {"filters": '{"config.lr": 0.1}'})
+    assert "run filter 'config.lr'" in body["errors"][0]["message"]
