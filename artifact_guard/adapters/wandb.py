@@ -873,9 +873,7 @@ class WandbRepository:
             known = self._manifests.get(version_id)
         if known is not None:
             return known
-        self.prefetch_manifests([version_id, *self._siblings(version_id)])
-        with self._lock:
-            found = self._manifests.get(version_id)
+        found = self._fetch_manifests([version_id, *self._siblings(version_id)]).get(version_id)
         if found is None:
             raise NotFoundError(f"artifact version {version_id!r} has no manifest at {self.base_url}")
         return found
@@ -896,18 +894,29 @@ class WandbRepository:
     @_mapped("read artifact manifests")
     def prefetch_manifests(self, version_ids: Iterable[str]) -> None:
         """Fetch the manifests of many versions at once: cache first, then batched, concurrent requests."""
-        wanted = [vid for vid in dict.fromkeys(version_ids)]
+        self._fetch_manifests(version_ids)
+
+    def _fetch_manifests(self, version_ids: Iterable[str]) -> dict[str, tuple[ManifestEntry, ...]]:
+        """Manifests of ``version_ids`` that exist (missing ones are absent).
+
+        Kept in memory and in the cache only when COMMITTED: a PENDING
+        version is still uploading and its manifest may still grow.
+        """
+        out: dict[str, tuple[ManifestEntry, ...]] = {}
+        wanted = list(dict.fromkeys(version_ids))
         with self._lock:
-            wanted = [vid for vid in wanted if vid not in self._manifests]
-        if not wanted:
-            return
-        if self._cache is not None:
+            for vid in wanted:
+                if vid in self._manifests:
+                    out[vid] = self._manifests[vid]
+        wanted = [vid for vid in wanted if vid not in out]
+        if wanted and self._cache is not None:
             cached = self._cache.manifests(wanted)
             with self._lock:
                 self._manifests.update(cached)
+            out.update(cached)
             wanted = [vid for vid in wanted if vid not in cached]
         if not wanted:
-            return
+            return out
         jobs: list[tuple[str, str, str]] = []
         for start in range(0, len(wanted), _MANIFEST_BATCH):
             chunk = wanted[start : start + _MANIFEST_BATCH]
@@ -922,7 +931,7 @@ class WandbRepository:
                     continue  # unknown here; manifest() names the one that was asked for
                 jobs.append((vid, str(node.get("state") or ""), url))
         if not jobs:
-            return
+            return out
 
         def fetch(job: tuple[str, str, str]) -> tuple[str, str, tuple[ManifestEntry, ...]]:
             vid, state, url = job
@@ -938,13 +947,13 @@ class WandbRepository:
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-manifest") as pool:
                 results = list(pool.map(fetch, jobs))
+        final = {vid: entries for vid, state, entries in results if state == VersionState.COMMITTED.value}
         with self._lock:
-            for vid, _, entries in results:
-                self._manifests[vid] = entries
+            self._manifests.update(final)
         if self._cache is not None:
-            # Only COMMITTED manifests are final; a PENDING one may still grow.
-            final = {vid: entries for vid, state, entries in results if state == VersionState.COMMITTED.value}
             self._cache.put_manifests(final, now=datetime.now(UTC))
+        out.update((vid, entries) for vid, _, entries in results)
+        return out
 
     # ------------------------------------------------------------------ writes
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from artifact_guard import Action, Policy, plan
+from artifact_guard import Action, Policy, Scope, plan
 from fakes.demo import DEMO_NOW, DEMO_PROJECT, seed_demo
 
 from .conftest import wandb_repository
@@ -82,3 +82,24 @@ def test_a_version_read_right_before_a_delete_sees_a_consumer_added_after_the_li
     fake_server.fake.use_artifact(reader, victim.id)
     repo.version(victim.id)
     assert [r.path for r in repo.lineage(victim.id).consumers] == [reader.path]
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
+def test_only_committed_manifests_are_cached(fake_server: Any, tmp_path: Path) -> None:
+    fake_server.reset()
+    run = fake_server.fake.create_run("team/proj", "r", state="running")
+    done = fake_server.fake.log_artifact(run, "m", "model", {"a": b"a"})
+    pending = fake_server.fake.log_artifact(run, "m", "model", {"b": b"b"}, state="PENDING")
+    repo = wandb_repository(fake_server, cache=tmp_path / "ws.sqlite3")
+    list(repo.versions(Scope("team", "proj")))
+    assert repo.manifest(pending.id) == fake_server.fake.manifest(pending.id)
+    assert repo.manifest(done.id) == fake_server.fake.manifest(done.id)
+    assert repo.cache is not None
+    assert set(repo.cache.manifests([done.id, pending.id])) == {done.id}
+
+    # A pending manifest is asked for again; a committed one never is.
+    fake_server.clear_requests()
+    repo.manifest(pending.id)
+    repo.manifest(done.id)
+    assert [r.operation for r in fake_server.requests] == ["ArtifactGuardManifestUrls", "GET manifest"]
