@@ -180,9 +180,9 @@ def _writing(path: Path) -> Iterator[None]:
 
 @app.command(epilog=_EPILOG)
 def inventory(
-    scope: Annotated[str, typer.Argument(help="entity/project")],
+    scope: Annotated[str, typer.Argument(metavar="SCOPE", help="entity/project")],
     dedupe: Annotated[
-        str, typer.Option(help="Scope in which W&B shares stored files: collection or project.")
+        str, typer.Option(metavar="collection|project", help="Scope in which W&B shares stored files.")
     ] = "collection",
     fake: FakeOpt = None,
     seed: SeedOpt = None,
@@ -214,7 +214,7 @@ def inventory(
 
 @app.command(epilog=_EPILOG)
 def plan(
-    scope: Annotated[str, typer.Argument(help="entity/project")],
+    scope: Annotated[str, typer.Argument(metavar="SCOPE", help="entity/project")],
     policy: Annotated[
         Path,
         typer.Option(
@@ -234,7 +234,7 @@ def plan(
         ),
     ] = False,
     dedupe: Annotated[
-        str, typer.Option(help="Scope in which W&B shares stored files: collection or project.")
+        str, typer.Option(metavar="collection|project", help="Scope in which W&B shares stored files.")
     ] = "collection",
     fake: FakeOpt = None,
     seed: SeedOpt = None,
@@ -506,7 +506,7 @@ def resume(
 
 @app.command(epilog=_EPILOG)
 def snapshot(
-    scope: Annotated[str, typer.Argument(help="entity/project")],
+    scope: Annotated[str, typer.Argument(metavar="SCOPE", help="entity/project")],
     output: Annotated[
         Path,
         typer.Option("--output", "-o", metavar="FILE", help="Snapshot file to write (.json or .json.gz)."),
@@ -547,7 +547,9 @@ def serve_fake(
     seed: Annotated[
         str | None, typer.Option(metavar="NAME|SNAPSHOT", help="'demo', or a snapshot file to load.")
     ] = None,
-    pagination: Annotated[str, typer.Option(help="Cursor style of listings: stable or offset.")] = "stable",
+    pagination: Annotated[
+        str, typer.Option(metavar="stable|offset", help="Cursor style of listings.")
+    ] = "stable",
     entity: Annotated[str | None, typer.Option(help="WANDB_ENTITY to print for clients.")] = None,
     project: Annotated[str | None, typer.Option(help="WANDB_PROJECT to print for clients.")] = None,
 ) -> None:
