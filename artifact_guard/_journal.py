@@ -473,7 +473,7 @@ class Journal:
         reasons: Iterable[Reason] = (),
     ) -> None:
         """Settle operations: done, failed (with the error) or skipped (with the reasons)."""
-        if state not in TERMINAL_STATES and state != "pending":
+        if state not in TERMINAL_STATES:
             raise ValueError(f"finish() needs a terminal state, not {state!r}")
         now = _now()
         reasons_json = _reasons_to_json(reasons)
