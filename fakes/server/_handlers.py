@@ -45,6 +45,7 @@ Pagination = Literal["stable", "offset"]
 # Features the fake reports as enabled; the SDK adapts its documents to them.
 _FEATURES = (
     "ARTIFACT_TAGS",
+    "ARTIFACT_MEMBERSHIP_IN_LINK_ARTIFACT_RESPONSE",
     "ARTIFACT_COLLECTIONS_FILTERING_SORTING",
     "ARTIFACT_DIGEST_ALGORITHM",
     "ARTIFACT_REGISTRY_SEARCH",
@@ -923,6 +924,26 @@ class MutationRoot:
             raise NotFoundError(f"artifact {vid!r} is not linked into {info.ref}")
         self.ctx.fake.unlink(link)
         return {"artifactID": vid, "success": True, "clientMutationId": None}
+
+    def linkArtifact(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        if not input.get("artifactID"):
+            raise ValueError("linkArtifact needs artifactID (linking by client id is not modelled)")
+        version = _require_version(self.ctx.fake, input["artifactID"])
+        if input.get("artifactPortfolioID"):
+            ref = self.ctx.fake.collection_by_id(input["artifactPortfolioID"]).ref
+        else:
+            entity, project = input.get("entityName"), input.get("projectName")
+            name = input.get("artifactPortfolioName")
+            if not (entity and project and name):
+                raise ValueError("linkArtifact needs artifactPortfolioID or entityName/projectName/name")
+            ref = CollectionRef(str(entity), str(project), str(name), CollectionKind.PORTFOLIO)
+        aliases = [a["alias"] for a in input.get("aliases") or ()]
+        try:
+            link = self.ctx.fake.link(version, f"{ref.entity}/{ref.project}/{ref.name}", aliases=aliases)
+        except ValueError as e:
+            raise ConflictError(str(e)) from None
+        membership = MembershipView(self.ctx, self.ctx.fake.version(version.id), link)
+        return {"versionIndex": link.index, "artifactMembership": membership, "clientMutationId": None}
 
     def deleteRun(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         decoded = decode_id(input["id"])

@@ -47,6 +47,7 @@ type Mutation {
   updateArtifact(input: UpdateArtifactInput!): UpdateArtifactPayload
   unlinkArtifact(input: UnlinkArtifactInput!): UnlinkArtifactPayload
   deleteRun(input: DeleteRunInput!): DeleteRunPayload
+  linkArtifact(input: LinkArtifactInput!): LinkArtifactPayload
 }
 
 type ServerInfo {
@@ -429,6 +430,23 @@ type UpdateArtifactPayload { artifact: Artifact!, clientMutationId: String }
 input UnlinkArtifactInput {
   artifactID: ID!
   artifactPortfolioID: ID!
+  clientMutationId: String
+}
+
+input LinkArtifactInput {
+  artifactID: ID
+  artifactPortfolioID: ID
+  artifactPortfolioName: String
+  entityName: String
+  projectName: String
+  aliases: [ArtifactAliasInput!]
+  clientID: ID
+  clientMutationId: String
+}
+
+type LinkArtifactPayload {
+  versionIndex: Int
+  artifactMembership: ArtifactCollectionMembership
   clientMutationId: String
 }
 

@@ -214,6 +214,19 @@ def test_mutation_answers_validate_against_the_sdks_models() -> None:
             art.UnlinkArtifact,
             {"input": {"artifactID": b.id, "artifactPortfolioID": portfolio}},
         ),
+        (
+            art.LINK_ARTIFACT_GQL,
+            art.LinkArtifact,
+            {
+                "input": {
+                    "artifactID": a.id,
+                    "artifactPortfolioName": "reg3",
+                    "entityName": E,
+                    "projectName": "wandb-registry-model",
+                    "aliases": [{"artifactCollectionName": "reg3", "alias": "candidate"}],
+                }
+            },
+        ),
         (art.DELETE_ARTIFACT_GQL, art.DeleteArtifact, {"input": {"artifactID": a.id, "deleteAliases": True}}),
         (
             art.DELETE_ARTIFACT_PORTFOLIO_GQL,
@@ -233,7 +246,9 @@ def test_mutation_answers_validate_against_the_sdks_models() -> None:
     assert fake.version(b.id).state.value == "DELETED"  # the sequence delete took it
     assert fake.version(c.id).state.value == "COMMITTED"  # deleting a portfolio only unlinks
     assert fake.portfolio_links(f"{E}/wandb-registry-model/reg2") == []
-    assert fake.version(a.id).ttl is not None
+    assert fake.version(a.id).ttl is None  # linking cleared the TTL set just before
+    (link,) = fake.portfolio_links(f"{E}/wandb-registry-model/reg3")
+    assert link.version_id == a.id and link.aliases == frozenset({"candidate", "latest"})
 
 
 def test_delete_run_with_its_artifacts() -> None:

@@ -129,15 +129,16 @@ REGISTRY_AND_RUNS = r"""
 import json
 import wandb
 api = wandb.Api(timeout=20)
+linked = api.artifact("team/proj/other:v0").link("team/wandb-registry-model/champions", aliases=["x"])
 registry = api.artifact_collection("model", "team/wandb-registry-model/champions")
-out = {"is_sequence": registry.is_sequence()}
+out = {"is_sequence": registry.is_sequence(), "linked": [linked.qualified_name, sorted(linked.aliases)]}
 registry.delete()
 api.run("team/proj/r2").delete(delete_artifacts=True)
 print(json.dumps(out))
 """
 
 
-def test_sdk_deletes_a_registry_collection_and_a_run_with_its_artifacts(
+def test_sdk_links_then_deletes_a_registry_collection_and_a_run_with_its_artifacts(
     fresh: FakeWandbServer, run_sdk: Callable[..., Any]
 ) -> None:
     # given two versions linked into a registry collection, and a second run with its own version
@@ -149,11 +150,14 @@ def test_sdk_deletes_a_registry_collection_and_a_run_with_its_artifacts(
     fake.link(a, "team/wandb-registry-model/champions")
     fake.link(b, "team/wandb-registry-model/champions", aliases=["prod-candidate"])
 
-    # when the SDK deletes the registry collection and the run with delete_artifacts=True
+    # when the SDK links a third, deletes the registry collection, and the run with delete_artifacts=True
     out = run_sdk(fresh, REGISTRY_AND_RUNS)
 
     # then the registry collection was a portfolio and only lost its links
-    assert out == {"is_sequence": False}
+    assert out == {
+        "is_sequence": False,
+        "linked": ["team/wandb-registry-model/champions:v2", ["latest", "x"]],
+    }
     assert fake.portfolio_links("team/wandb-registry-model/champions") == []
     assert fake.version(a.id).state is VersionState.COMMITTED
     assert fake.version(b.id).state is VersionState.COMMITTED
