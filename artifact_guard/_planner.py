@@ -262,12 +262,18 @@ class _Context:
         n = policy.keep_last or 0
         self._keep_last = [_reason("policy:keep-last", n=policy.keep_last, rank=rank) for rank in range(n)]
         self._selected: list[Reason] = []
+        # Equal reason tuples are shared between decisions: a large plan then holds one new object
+        # per version (its Decision) instead of two, which also spares the collector work.
+        self._tuples: dict[tuple[Reason, ...], tuple[Reason, ...]] = {}
 
     def selected(self, rank: int) -> Reason:
         cache = self._selected
         while len(cache) <= rank:
             cache.append(_reason("policy:selected", rank=len(cache)))
         return cache[rank]
+
+    def shared(self, reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
+        return self._tuples.setdefault(reasons, reasons)
 
     def decide_collection(self, name: str, versions: list[Version]) -> list[Decision]:
         """Decisions for one collection, newest first."""
@@ -279,7 +285,7 @@ class _Context:
         only_aliased = policy.aliases == "aliased"
         keep_last = policy.keep_last if policy.keep_last is not None else 0
         within, older = policy.keep_within, policy.older_than
-        lineage, links = self.lineage, self.links
+        lineage, links, shared = self.lineage, self.links, self.shared
         out: list[Decision] = []
         append = out.append
         for rank, v in enumerate(versions):
@@ -295,13 +301,13 @@ class _Context:
                 if older is not None and age <= older:
                     keep.append(self.older_reason)
             if keep:
-                append(Decision(v, Action.KEEP, tuple(keep)))
+                append(Decision(v, Action.KEEP, shared(tuple(keep))))
                 continue
             blocks = evaluate(Facts(v, lineage(v.id), links(v.id), now, removed), policy)
             if blocks:
                 append(Decision(v, Action.KEEP, (self.selected(rank), *blocks)))
             else:
-                append(Decision(v, Action.DELETE, (self.selected(rank),)))
+                append(Decision(v, Action.DELETE, shared((self.selected(rank),))))
         if not policy.waived("last-version") and all(d.action is Action.DELETE for d in out):
             newest = out[0]
             out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
