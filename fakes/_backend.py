@@ -210,11 +210,14 @@ class FakeWandb:
         return v
 
     def _dedupe_key(self, v: Version) -> str:
+        return self._dedupe_key_of(v.entity, v.project, v.collection)
+
+    def _dedupe_key_of(self, entity: str, project: str, collection: str) -> str:
         if self.dedupe == "collection":
-            return f"{v.entity}/{v.project}/{v.collection}"
+            return f"{entity}/{project}/{collection}"
         if self.dedupe == "project":
-            return f"{v.entity}/{v.project}"
-        return v.entity
+            return f"{entity}/{project}"
+        return entity
 
     def _set(self, v: Version) -> Version:
         self._versions[v.id] = v
@@ -333,6 +336,32 @@ class FakeWandb:
             raise ValueError("cannot log a version in state DELETED")
         if ":" in name or "/" in name or not name:
             raise ValueError(f"invalid artifact name {name!r}")
+        # Every check before any change: a refused log leaves no trace (no collection, no version).
+        alias_list = list(aliases)
+        for alias in alias_list:
+            self._check_alias_name(alias)
+        entries: list[ManifestEntry] = []
+        for path, spec in files.items():
+            if isinstance(spec, bytes):
+                entries.append(ManifestEntry(path, md5_b64(spec), len(spec)))
+            else:
+                digest, size = spec
+                entries.append(ManifestEntry(path, digest, int(size)))
+        ref_items = references.items() if isinstance(references, Mapping) else references
+        for item in ref_items:
+            path, uri = item[0], item[1]
+            size = int(item[2]) if len(item) > 2 else 0
+            entries.append(ManifestEntry(path, md5_b64(uri.encode()), size, uri))
+        dkey = self._dedupe_key_of(entity, project, name)
+        sizes: dict[str, int] = {}
+        for e in entries:
+            if e.ref is not None:
+                continue
+            held = sizes.setdefault(e.digest, self._stored.get((dkey, e.digest), e.size))
+            if held != e.size:
+                # A digest names its content: the same digest with another size is a broken fixture,
+                # and would make stored bytes and planned bytes disagree.
+                raise ValueError(f"digest {e.digest!r} is stored with size {held}, not {e.size} ({e.path!r})")
         now = created_at or self.now()
         key = (entity, project, name)
         coll = self._collections.get(key)
@@ -346,19 +375,6 @@ class FakeWandb:
             raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
         elif coll.type != type:
             raise ConflictError(f"artifact collection {coll.ref} has type {coll.type!r}, not {type!r}")
-
-        entries: list[ManifestEntry] = []
-        for path, spec in files.items():
-            if isinstance(spec, bytes):
-                entries.append(ManifestEntry(path, md5_b64(spec), len(spec)))
-            else:
-                digest, size = spec
-                entries.append(ManifestEntry(path, digest, int(size)))
-        ref_items = references.items() if isinstance(references, Mapping) else references
-        for item in ref_items:
-            path, uri = item[0], item[1]
-            size = int(item[2]) if len(item) > 2 else 0
-            entries.append(ManifestEntry(path, md5_b64(uri.encode()), size, uri))
 
         vid = self._next("Artifact")
         digest = md5_b64("\n".join(f"{e.path} {e.digest}" for e in entries).encode())
@@ -380,12 +396,10 @@ class FakeWandb:
         coll.version_ids.append(vid)
         self._set(v)
         self._manifests[vid] = tuple(entries)
-        dkey = self._dedupe_key(v)
         for e in entries:
             if e.ref is None:
                 self._stored[(dkey, e.digest)] = e.size
-        for alias in aliases:
-            self._check_alias_name(alias)
+        for alias in alias_list:
             self._assign_alias(coll, alias, vid)
         if state is VersionState.COMMITTED:
             self._assign_alias(coll, "latest", vid)
@@ -422,8 +436,10 @@ class FakeWandb:
         """Give aliases to a version; each moves from the version that held it."""
         v = self._live(version)
         coll = self._collection(v.collection_ref)
-        for alias in aliases:
+        wanted = list(aliases)
+        for alias in wanted:  # all or none
             self._check_alias_name(alias)
+        for alias in wanted:
             self._assign_alias(coll, alias, v.id)
         return self._versions[v.id]
 

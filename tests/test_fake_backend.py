@@ -491,3 +491,30 @@ def test_repository_records_writes_and_reads_the_same_state(fake: FakeWandb) -> 
     repo.delete_version(v.id, delete_aliases=True)
     assert repo.write_calls == [("delete_version", v.id)]
     assert fake.version(v.id).state is VersionState.DELETED
+
+
+def test_a_refused_log_leaves_no_trace(fake: FakeWandb) -> None:
+    run = fake.create_run(P)
+    with pytest.raises(ValueError, match="invalid alias"):
+        fake.log_artifact(run, "a", "model", {"x": blob("X")}, aliases=["best", "v7"])
+    assert fake.versions() == [] and fake.collections(P) == [] and fake.stored_bytes() == 0
+
+
+def test_a_digest_names_its_content_so_its_size_cannot_change(fake: FakeWandb) -> None:
+    run = fake.create_run(P)
+    fake.log_artifact(run, "a", "model", {"x": blob("X", 100)})
+    with pytest.raises(ValueError, match="size 100, not 5"):
+        fake.log_artifact(run, "a", "model", {"y": blob("X", 5)})
+    with pytest.raises(ValueError, match="'X2=='"):
+        fake.log_artifact(run, "b", "model", {"p": blob("X2", 1), "q": blob("X2", 2)})
+    assert len(fake.versions()) == 1
+    # another dedupe scope (collection b) stores its own copy and may say its own size
+    fake.log_artifact(run, "b", "model", {"y": blob("X", 5)})
+
+
+def test_adding_aliases_is_all_or_nothing(fake: FakeWandb) -> None:
+    run = fake.create_run(P)
+    v = fake.log_artifact(run, "a", "model", {"x": blob("X")})
+    with pytest.raises(ValueError, match="invalid alias"):
+        fake.add_aliases(v, ["best", "a/b"])
+    assert fake.version(v.id).aliases == {"latest"}
