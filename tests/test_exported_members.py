@@ -11,7 +11,7 @@ import inspect
 
 import pytest
 
-PACKAGES = ["artifact_guard", "fakes"]
+PACKAGES = ["artifact_guard", "fakes", "artifact_guard.testing.strategies"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
