@@ -595,6 +595,7 @@ class WandbRepository:
         self._lock = threading.RLock()
         self._details: dict[str, _Details] = {}
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
+        self._inflight: dict[str, threading.Event] = {}
         self._sessions = threading.local()
         self.base_url = ""
         self._api = self._connect(api_key, base_url)
@@ -888,7 +889,9 @@ class WandbRepository:
             return [
                 other.version.id
                 for other in self._details.values()
-                if other.version.collection_ref == ref and other.version.id not in self._manifests
+                if other.version.collection_ref == ref
+                and other.version.id not in self._manifests
+                and other.version.id not in self._inflight
             ][:_PREFETCH_LIMIT]
 
     @_mapped("read artifact manifests")
@@ -899,17 +902,49 @@ class WandbRepository:
     def _fetch_manifests(self, version_ids: Iterable[str]) -> dict[str, tuple[ManifestEntry, ...]]:
         """Manifests of ``version_ids`` that exist (missing ones are absent).
 
+        Threads asking at once share the work: a version another thread is
+        already fetching is waited for, not fetched twice.
+        """
+        out: dict[str, tuple[ManifestEntry, ...]] = {}
+        mine: list[str] = []
+        theirs: list[tuple[str, threading.Event]] = []
+        with self._lock:
+            for vid in dict.fromkeys(version_ids):
+                if vid in self._manifests:
+                    out[vid] = self._manifests[vid]
+                elif vid in self._inflight:
+                    theirs.append((vid, self._inflight[vid]))
+                else:
+                    self._inflight[vid] = threading.Event()
+                    mine.append(vid)
+        try:
+            if mine:
+                out.update(self._download_manifests(mine))
+        finally:
+            with self._lock:
+                for vid in mine:
+                    self._inflight.pop(vid).set()
+        late = []
+        for vid, done in theirs:
+            done.wait(timeout=4 * self._timeout)
+            with self._lock:
+                found = self._manifests.get(vid)
+            if found is not None:
+                out[vid] = found
+            else:
+                late.append(vid)  # PENDING (never kept), or the other thread failed
+        if late:
+            out.update(self._download_manifests(late))
+        return out
+
+    def _download_manifests(self, wanted: list[str]) -> dict[str, tuple[ManifestEntry, ...]]:
+        """Cache, then batched URL lookups and concurrent GETs.
+
         Kept in memory and in the cache only when COMMITTED: a PENDING
         version is still uploading and its manifest may still grow.
         """
         out: dict[str, tuple[ManifestEntry, ...]] = {}
-        wanted = list(dict.fromkeys(version_ids))
-        with self._lock:
-            for vid in wanted:
-                if vid in self._manifests:
-                    out[vid] = self._manifests[vid]
-        wanted = [vid for vid in wanted if vid not in out]
-        if wanted and self._cache is not None:
+        if self._cache is not None:
             cached = self._cache.manifests(wanted)
             with self._lock:
                 self._manifests.update(cached)

@@ -103,3 +103,28 @@ def test_only_committed_manifests_are_cached(fake_server: Any, tmp_path: Path) -
     repo.manifest(pending.id)
     repo.manifest(done.id)
     assert [r.operation for r in fake_server.requests] == ["ArtifactGuardManifestUrls", "GET manifest"]
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
+def test_threads_reading_at_once_get_right_answers_and_never_download_a_manifest_twice(
+    fake_server: Any,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake_server.reset()
+    seed_demo(fake_server.fake)
+    repo = wandb_repository(fake_server, page_size=100)
+    ids = [v.id for v in fake_server.fake.versions(scope=DEMO_PROJECT)]
+    list(repo.versions(Scope.parse(DEMO_PROJECT)))
+    fake_server.clear_requests()
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda vid: (repo.version(vid), repo.lineage(vid), repo.manifest(vid)), ids))
+    fake = fake_server.fake
+    assert all(
+        g == (fake.version(v), fake.lineage(v), fake.manifest(v)) for g, v in zip(got, ids, strict=True)
+    )
+    # A PENDING manifest is never kept, so a waiting thread may fetch it again; a committed one, never.
+    committed = {v.id for v in fake.versions(scope=DEMO_PROJECT) if v.state.value == "COMMITTED"}
+    downloads = [r.variables["id"] for r in fake_server.requests if r.operation == "GET manifest"]
+    assert sorted(d for d in downloads if d in committed) == sorted(committed)
