@@ -46,6 +46,7 @@ nightly: install
 
 bench: install
 	$(BIN)/python bench/plan_scale.py
+	$(BIN)/python bench/adapter_requests.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
