@@ -128,3 +128,23 @@ def test_threads_reading_at_once_get_right_answers_and_never_download_a_manifest
     committed = {v.id for v in fake.versions(scope=DEMO_PROJECT) if v.state.value == "COMMITTED"}
     downloads = [r.variables["id"] for r in fake_server.requests if r.operation == "GET manifest"]
     assert sorted(d for d in downloads if d in committed) == sorted(committed)
+
+
+@pytest.mark.server
+@pytest.mark.timeout(180)
+def test_a_plan_survives_rate_limits_and_server_errors(fake_server: Any) -> None:
+    from fakes.server import FaultRule
+
+    fake_server.reset()
+    seed_demo(fake_server.fake)
+    truth = plan(fake_server.fake.repository(), DEMO_PROJECT, POLICY, now=DEMO_NOW)
+    repo = wandb_repository(fake_server, page_size=25, timeout=30)
+    fake_server.faults.add_rule(FaultRule(operation="*", status=429, fraction=0.2, retry_after=0.05))
+    fake_server.faults.add_rule(FaultRule(operation="*", status=503, fraction=0.1))
+    try:
+        seen = plan(repo, DEMO_PROJECT, POLICY, now=DEMO_NOW)
+    finally:
+        fake_server.faults.clear()
+    assert [(d.version, d.action) for d in seen.decisions] == [(d.version, d.action) for d in truth.decisions]
+    assert seen.reclaimable_bytes == truth.reclaimable_bytes
+    assert any(r.status in (429, 503) for r in fake_server.requests)
