@@ -128,17 +128,7 @@ def guarded(
     """(b): plan, then artifact_guard.apply (timed: the apply)."""
     from artifact_guard.adapters.wandb import WandbRepository
 
-    class Fresh(WandbRepository):
-        """The adapter, plus the optional ``invalidate`` the executor calls before re-reading a version.
-
-        WandbRepository serves reads from its last listing for ``listing_max_age`` seconds; the
-        executor must judge each version on a fresh read, so it asks the cache to forget it.
-        """
-
-        def invalidate(self, version_ids: list[str]) -> None:
-            self._forget(version_ids)
-
-    repo = Fresh()
+    repo = WandbRepository()
     the_plan = ag.plan(repo, f"{ENTITY}/{project}", policy, now=fake.now())
     since = len(server.requests)
     started = time.perf_counter()

@@ -744,6 +744,15 @@ class WandbRepository:
             for vid in version_ids:
                 self._details.pop(vid, None)
 
+    def invalidate(self, version_ids: Iterable[str]) -> None:
+        """Forget the mutable facts (aliases, consumers, links, run states) last read for these versions.
+
+        The executor calls this before re-validating a version, so its check
+        never rests on a listing up to ``listing_max_age`` seconds old.
+        Immutable facts (manifests) stay cached.
+        """
+        self._forget(version_ids)
+
     def _complete(self, parsed: list[_Parsed], doing: str) -> list[_Details]:
         """Fetch the remaining pages of consumers for versions used by more runs than one page holds."""
         out = []

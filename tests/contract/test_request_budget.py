@@ -86,6 +86,26 @@ def test_a_version_read_right_before_a_delete_sees_a_consumer_added_after_the_li
 
 @pytest.mark.server
 @pytest.mark.timeout(120)
+def test_invalidate_makes_the_next_lineage_read_ask_the_server(fake_server: Any) -> None:
+    # given lineage answered from the listing, then a new consumer on the server
+    fake_server.reset()
+    seed_demo(fake_server.fake)
+    repo = wandb_repository(fake_server, page_size=100)
+    victim = next(v for v in repo.versions(fake_server.fake.versions()[0].scope) if not v.aliases)
+    assert repo.lineage(victim.id).consumers == ()
+    reader = fake_server.fake.create_run(DEMO_PROJECT, "after-listing")
+    fake_server.fake.use_artifact(reader, victim.id)
+    assert repo.lineage(victim.id).consumers == ()  # still the listing's answer
+
+    # when the executor's hook forgets it
+    repo.invalidate([victim.id])
+
+    # then the next read sees the consumer
+    assert [r.path for r in repo.lineage(victim.id).consumers] == [reader.path]
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
 def test_only_committed_manifests_are_cached(fake_server: Any, tmp_path: Path) -> None:
     fake_server.reset()
     run = fake_server.fake.create_run("team/proj", "r", state="running")
