@@ -206,7 +206,7 @@ def plan(
         )
         for name, ds in per_collection.items()
     )
-    digest = hashlib.sha256(f"{sc}|{policy!r}|{now.isoformat()}|{dedupe}".encode())
+    digest = hashlib.sha256(f"{sc}|{policy.fingerprint()}|{now.isoformat()}|{dedupe}".encode())
     for d in decisions:
         digest.update(f"{d.version.id}={d.action.value};".encode())
     return Plan(

@@ -173,6 +173,22 @@ class Policy:
             return False
         return not any(fnmatch.fnmatchcase(collection, g) for g in self.exclude_collections)
 
+    def fingerprint(self) -> str:
+        """A canonical text of every field, the same in every process.
+
+        ``repr`` is not: it prints frozensets in hash order, which Python
+        randomises per process, and plan ids must be reproducible.
+        """
+        parts = []
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, frozenset):
+                value = sorted(value)
+            elif isinstance(value, timedelta):
+                value = value.total_seconds()
+            parts.append(f"{name}={value!r}")
+        return ";".join(parts)
+
     def changed_defaults(self) -> dict[str, object]:
         """Fields whose value differs from the default: what the plan says was changed."""
         default = Policy.__dataclass_fields__

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -358,3 +361,23 @@ def test_a_naive_clock_is_refused_before_anything_is_read() -> None:
     with pytest.raises(PlanError, match="timezone-aware"):
         ag.plan(repo, P, Policy(keep_last=1), now=datetime(2026, 6, 1))
     assert repo.write_calls == []
+
+
+def test_plan_id_is_the_same_in_every_process() -> None:
+    # Python randomises str hashing per process; a plan id must not depend on it.
+    code = (
+        "import artifact_guard as ag; from fakes.demo import seed_demo; f = seed_demo(); "
+        "print(ag.plan(f.repository(), 'demo-team/vision', ag.Policy(keep_last=5), now=f.now()).id)"
+    )
+    ids = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(ids) == 1, ids
