@@ -744,6 +744,7 @@ class WandbRepository:
             for vid in version_ids:
                 self._details.pop(vid, None)
 
+    @_mapped("forget cached artifact facts")
     def invalidate(self, version_ids: Iterable[str]) -> None:
         """Forget the mutable facts (aliases, consumers, links, run states) last read for these versions.
 
