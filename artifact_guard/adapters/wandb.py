@@ -594,6 +594,8 @@ class WandbRepository:
         self._listing_max_age = listing_max_age
         self._lock = threading.RLock()
         self._details: dict[str, _Details] = {}
+        # collection -> ids seen in it (an ordered set): siblings are found without scanning every version
+        self._members: dict[CollectionRef, dict[str, None]] = {}
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
         self._inflight: dict[str, threading.Event] = {}
         self._sessions = threading.local()
@@ -729,6 +731,7 @@ class WandbRepository:
         with self._lock:
             for d in details:
                 self._details[d.version.id] = d
+                self._members.setdefault(d.version.collection_ref, {})[d.version.id] = None
         if self._cache is not None:
             self._cache.put_versions(d.version for d in details)
 
@@ -895,13 +898,10 @@ class WandbRepository:
             d = self._details.get(version_id)
             if d is None:
                 return []
-            ref = d.version.collection_ref
             return [
-                other.version.id
-                for other in self._details.values()
-                if other.version.collection_ref == ref
-                and other.version.id not in self._manifests
-                and other.version.id not in self._inflight
+                vid
+                for vid in self._members.get(d.version.collection_ref, {})
+                if vid in self._details and vid not in self._manifests and vid not in self._inflight
             ][:_PREFETCH_LIMIT]
 
     @_mapped("read artifact manifests")
@@ -1054,7 +1054,7 @@ class WandbRepository:
             self._gql(document, {"id": _get(node, "id", what=doing)}, doing)
         finally:
             with self._lock:
-                gone = [vid for vid, d in self._details.items() if d.version.collection_ref == collection]
+                gone = list(self._members.get(collection, {}))
             self._forget(gone)
 
     @_mapped("remove aliases")
