@@ -26,7 +26,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
+
+from sortedcontainers import SortedList
 
 from artifact_guard._errors import (
     AliasedVersionError,
@@ -71,6 +73,7 @@ def _locked(method: Callable[_P, _T]) -> Callable[_P, _T]:
 
 
 _NO_ALIASES: frozenset[str] = frozenset()
+_LIVE_STATES = (VersionState.PENDING, VersionState.COMMITTED)
 
 
 def _shared(aliases: frozenset[str]) -> frozenset[str]:
@@ -110,6 +113,28 @@ class _Collection:
     """Portfolio only: link index -> live link."""
     id: str = ""
     description: str = ""
+    by_index: dict[int, str] = field(default_factory=dict)
+    """Sequence only: version index -> version id (every version, deleted ones too)."""
+    live: dict[VersionState | None, Any] = field(default_factory=dict)
+    """Sequence only: ascending ``SortedList`` of the indices of live versions, per state
+    (``None``: every live state), so a listing page costs O(log n + page), not O(collection)."""
+    ordered: bool = True
+    last_index: int = -1
+    """Whether ``version_ids`` is in ascending index order (always, unless a snapshot was
+    restored into a collection that already had later versions); listings index only then."""
+
+    def index_state(self, index: int, old: VersionState | None, new: VersionState) -> None:
+        """Keep ``live`` in step with one version's state change (``old`` None: a new version)."""
+        if not self.live:
+            self.live = {state: SortedList() for state in (None, *_LIVE_STATES)}
+        if old is not None and old is not VersionState.DELETED:
+            self.live[old].remove(index)
+            if new is VersionState.DELETED:
+                self.live[None].remove(index)
+        if new is not VersionState.DELETED:
+            self.live[new].add(index)
+            if old is None or old is VersionState.DELETED:
+                self.live[None].add(index)
 
     def info(self) -> CollectionInfo:
         return CollectionInfo(self.ref, self.id, self.type, self.created_at, self.description)
@@ -220,8 +245,22 @@ class FakeWandb:
         return entity
 
     def _set(self, v: Version) -> Version:
+        old = self._versions.get(v.id)
         self._versions[v.id] = v
+        if old is None or old.state is not v.state:
+            self._index_version(v, old.state if old is not None else None)
         return v
+
+    def _index_version(self, v: Version, old: VersionState | None) -> None:
+        # Every version change goes through ``_set`` (or ``restore``): the listing
+        # index of its collection follows here, and only here.
+        coll = self._collections[(v.entity, v.project, v.collection)]
+        if old is None:
+            if v.index <= coll.last_index:
+                coll.ordered = False
+            coll.last_index = v.index
+            coll.by_index[v.index] = v.id
+        coll.index_state(v.index, old, v.state)
 
     def _collection(self, ref: CollectionRef | str, kind: CollectionKind | None = None) -> _Collection:
         if isinstance(ref, str):
@@ -715,6 +754,50 @@ class FakeWandb:
                 if self._versions[i].state is not VersionState.DELETED
             ]
 
+    def collection_page(
+        self,
+        collection: CollectionRef | str,
+        *,
+        limit: int,
+        states: frozenset[VersionState] | None = None,
+        newest_first: bool = True,
+        offset: int = 0,
+        after_index: int | None = None,
+    ) -> tuple[list[Version], int, int] | None:
+        """One page of a sequence's live versions in O(log n + limit), for paginated listings.
+
+        The listing is the live versions whose state is in ``states`` (None: any
+        live state), by index, newest first or oldest first. The page starts at
+        position ``offset`` of the listing or, when ``after_index`` is given,
+        just past that index along the listing order (strictly older when newest
+        first, strictly newer otherwise; it need not be a live version, so
+        deleting seen versions shifts nothing). Returns ``(page, total,
+        remaining)``: the listing's length, and how many items run from the
+        page's start to its end (more follow when ``remaining > len(page)``).
+        None when the collection's versions are not in index order (a snapshot
+        restored into a collection that already had later versions): list it
+        with :meth:`collection_versions` instead.
+        """
+        with self._lock:
+            coll = self._collection(collection, CollectionKind.SEQUENCE)
+            if not coll.ordered:
+                return None
+            chosen = [s for s in _LIVE_STATES if states is None or s in states]
+            if not coll.live or not chosen:
+                return [], 0, 0
+            indices = coll.live[None] if len(chosen) == len(_LIVE_STATES) else coll.live[chosen[0]]
+            n = len(indices)
+            limit = max(0, limit)
+            if newest_first:
+                end = indices.bisect_left(after_index) if after_index is not None else max(0, n - offset)
+                page = indices.islice(max(0, end - limit), end, reverse=True)
+                remaining = end
+            else:
+                begin = indices.bisect_right(after_index) if after_index is not None else min(n, offset)
+                page = indices.islice(begin, begin + limit)
+                remaining = n - begin
+            return [self._versions[coll.by_index[i]] for i in page], n, remaining
+
     def resolve(self, path: str) -> Version:
         """Resolve ``entity/project/name:vN`` or ``entity/project/name:alias`` to a source version.
 
@@ -732,7 +815,12 @@ class FakeWandb:
                     raise NotFoundError(f"artifact {path!r} not found")
                 return self._versions[link.version_id]
             index = self._tag_index(tag, None)
-            if index is not None:
+            if index is not None and coll.ordered:
+                # Indices are unique in an ordered collection: no scan.
+                found = coll.by_index.get(index)
+                if found is not None and self._versions[found].state is not VersionState.DELETED:
+                    return self._versions[found]
+            elif index is not None:
                 for vid in coll.version_ids:
                     v = self._versions[vid]
                     if v.index == index and v.state is not VersionState.DELETED:
@@ -843,6 +931,7 @@ class FakeWandb:
             for alias in v.aliases:
                 coll.aliases[alias] = v.id
             self._versions[v.id] = v
+            self._index_version(v, None)
             self._manifests[v.id] = entries
             dkey = self._dedupe_key(v)
             for e in entries:

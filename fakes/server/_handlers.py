@@ -109,6 +109,23 @@ def _page_info(end: str | None, has_next: bool) -> dict[str, Any]:
     return {"startCursor": None, "endCursor": end, "hasNextPage": has_next, "hasPreviousPage": False}
 
 
+def _page_size(first: int | None) -> int:
+    return _DEFAULT_PAGE if first is None else max(0, min(int(first), _MAX_PAGE))
+
+
+def _cursor_mark(ctx: Context, after: str | None) -> int | None:
+    """The number an ``after`` cursor carries (an offset, or a stable sort key), None for no cursor."""
+    if not after:
+        return None
+    decoded = decode_id(after)
+    if ctx.pagination == "offset":
+        if decoded is None or decoded[0] != "offset" or not decoded[1].isdigit():
+            raise ValueError(f"invalid cursor {after!r}")
+    elif decoded is None or decoded[0] != "after" or not decoded[1].lstrip("-").isdigit():
+        raise ValueError(f"invalid cursor {after!r}")
+    return int(decoded[1])
+
+
 def paginate(
     ctx: Context,
     items: Sequence[Any],
@@ -124,24 +141,16 @@ def paginate(
     current listing: deleting while paginating skips items, the hazard real
     cleanup scripts hit.
     """
-    size = _DEFAULT_PAGE if first is None else max(0, min(int(first), _MAX_PAGE))
+    size = _page_size(first)
+    mark = _cursor_mark(ctx, after)
     if ctx.pagination == "offset":
-        start = 0
-        if after:
-            decoded = decode_id(after)
-            if decoded is None or decoded[0] != "offset" or not decoded[1].isdigit():
-                raise ValueError(f"invalid cursor {after!r}")
-            start = int(decoded[1])
+        start = mark or 0
         chunk = list(items[start : start + size])
         cursors = [encode_id("offset", start + i + 1) for i in range(len(chunk))]
         has_next = start + len(chunk) < len(items)
     else:
         keyed = [(key(item) if key is not None else i, item) for i, item in enumerate(items)]
-        if after:
-            decoded = decode_id(after)
-            if decoded is None or decoded[0] != "after" or not decoded[1].lstrip("-").isdigit():
-                raise ValueError(f"invalid cursor {after!r}")
-            mark = int(decoded[1])
+        if mark is not None:
             keyed = [(k, item) for k, item in keyed if k > mark]
         chunk = [item for _, item in keyed[:size]]
         cursors = [encode_id("after", k) for k, _ in keyed[:size]]
@@ -167,6 +176,56 @@ def _connection(
             edge[name] = fn(item)
         edges.append(edge)
     return {"totalCount": len(items), "edges": edges, "pageInfo": info}
+
+
+def _sequence_connection(
+    ctx: Context,
+    ref: CollectionRef,
+    states: frozenset[VersionState] | None,
+    newest: bool,
+    after: str | None,
+    first: int | None,
+    wrap: Callable[[Version], Any],
+    **extra: Callable[[Version], Any],
+) -> dict[str, Any] | None:
+    """A sequence's versions as a connection, from the backend's listing index.
+
+    Exactly what :func:`_connection` answers over the whole filtered listing
+    (same cursors, ``hasNextPage``, ``totalCount``, and the same hazard for
+    offset cursors), but each page costs O(log n + page) instead of
+    O(collection): paging through 1M versions stays linear. None when the
+    backend cannot index this collection; the caller then lists it whole.
+    """
+    size = _page_size(first)
+    mark = _cursor_mark(ctx, after)
+    offset = ctx.pagination == "offset"
+    if offset:
+        found = ctx.fake.collection_page(
+            ref, limit=size, states=states, newest_first=newest, offset=mark or 0
+        )
+    else:
+        # Stable cursors carry the sort key: -index newest first, index oldest first.
+        after_index = None if mark is None else (-mark if newest else mark)
+        found = ctx.fake.collection_page(
+            ref, limit=size, states=states, newest_first=newest, after_index=after_index
+        )
+    if found is None:
+        return None
+    page, total, remaining = found
+    start = mark or 0
+    edges = []
+    for i, v in enumerate(page):
+        cursor = (
+            encode_id("offset", start + i + 1)
+            if offset
+            else encode_id("after", -v.index if newest else v.index)
+        )
+        edge = {"node": wrap(v), "cursor": cursor}
+        for name, fn in extra.items():
+            edge[name] = fn(v)
+        edges.append(edge)
+    end = edges[-1]["cursor"] if edges else after
+    return {"totalCount": total, "edges": edges, "pageInfo": _page_info(end, remaining > len(page))}
 
 
 def _newest_first(order: str | None, *, default: bool, what: str) -> bool:
@@ -196,12 +255,23 @@ def _parse_filters(filters: str | None) -> dict[str, Any]:
 
 
 def _version_matches(v: Version, filters: dict[str, Any]) -> bool:
+    return _state_matches(v.state.value, filters)
+
+
+def _filtered_states(filters: dict[str, Any]) -> frozenset[VersionState]:
+    """The live states an artifact filter admits (filters test nothing but the state)."""
+    return frozenset(
+        s for s in (VersionState.PENDING, VersionState.COMMITTED) if _state_matches(s.value, filters)
+    )
+
+
+def _state_matches(state: str, filters: dict[str, Any]) -> bool:
     for name, wanted in filters.items():
         if name == "state":
-            if v.state.value != wanted:
+            if state != wanted:
                 return False
         elif name == "$and" and isinstance(wanted, list):
-            if not all(_version_matches(v, sub) for sub in wanted if isinstance(sub, dict)):
+            if not all(_state_matches(state, sub) for sub in wanted if isinstance(sub, dict)):
                 return False
         else:
             raise ValueError(f"the fake server does not support the artifact filter {name!r}")
@@ -547,8 +617,21 @@ class CollectionView:
         filters: str | None = None,
     ) -> dict[str, Any]:
         parsed = _parse_filters(filters)
-        members = [m for m in self._memberships() if _version_matches(m.version, parsed)]
         newest = _newest_first(order, default=True, what="artifacts")
+        if self._is_sequence():
+            indexed = _sequence_connection(
+                self.ctx,
+                self.info.ref,
+                _filtered_states(parsed),
+                newest,
+                after,
+                first,
+                lambda v: ArtifactView(self.ctx, v),
+                version=lambda v: f"v{v.index}",
+            )
+            if indexed is not None:
+                return indexed
+        members = [m for m in self._memberships() if _version_matches(m.version, parsed)]
         if not newest:
             members.reverse()
         return _connection(
@@ -562,6 +645,12 @@ class CollectionView:
         )
 
     def artifactMemberships(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+        if self._is_sequence():
+            indexed = _sequence_connection(
+                self.ctx, self.info.ref, None, True, after, first, lambda v: MembershipView(self.ctx, v, None)
+            )
+            if indexed is not None:
+                return indexed
         members = self._memberships()
         return _connection(self.ctx, members, lambda m: -m.index, after, first, lambda m: m)
 
