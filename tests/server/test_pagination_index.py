@@ -1,0 +1,185 @@
+"""Indexed listing pages answer exactly what whole-listing pagination answers, in both cursor styles.
+
+``CollectionView.artifacts`` pages a sequence from FakeWandb's per-collection
+index (O(log n + page)); when the backend declines (``collection_page`` returns
+None) it lists the whole collection and slices it, the original path. These
+tests run both on the same state, page after page, with the collection
+modified between pages, and require identical answers; then they check over
+HTTP that a cursor kept across a modification behaves per its style.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from artifact_guard._model import VersionState
+from fakes import FakeWandb
+from fakes.server import FakeWandbServer
+from fakes.server._handlers import CollectionView, Context, Pagination
+
+pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]
+
+FILTERS = (None, json.dumps({"state": "COMMITTED"}), json.dumps({"$and": [{"state": "PENDING"}]}))
+
+
+def _snapshot(conn: dict[str, Any]) -> dict[str, Any]:
+    """A connection with its view objects replaced by what they name."""
+    return {
+        "totalCount": conn["totalCount"],
+        "pageInfo": conn["pageInfo"],
+        "edges": [(e["cursor"], e["node"].id, e["node"].state, e.get("version")) for e in conn["edges"]],
+    }
+
+
+def _whole_listing(fake: FakeWandb) -> Any:
+    """``fake.collection_page`` as a collection that cannot be indexed answers: the fallback path."""
+
+    def declined(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    return declined
+
+
+def _mutate(fake: FakeWandb, run: str, rng: random.Random) -> None:
+    """Delete a few live versions (seen or not), commit a pending one, log new ones."""
+    live = fake.collection_versions("team/proj/model")
+    for v in rng.sample(live, min(len(live), rng.randint(0, 4))):
+        fake.delete_version(v.id, delete_aliases=True)
+    pending = [v for v in fake.collection_versions("team/proj/model") if v.state is VersionState.PENDING]
+    if pending and rng.random() < 0.5:
+        fake.commit(rng.choice(pending).id)
+    for _ in range(rng.randint(0, 2)):
+        state = VersionState.PENDING if rng.random() < 0.3 else VersionState.COMMITTED
+        fake.log_artifact(run, "model", "model", {"w": rng.randbytes(4)}, state=state)
+
+
+@pytest.mark.parametrize("pagination", ["stable", "offset"])
+@pytest.mark.parametrize("order", [None, "+createdAt"])
+@pytest.mark.parametrize("filters", FILTERS)
+def test_indexed_pages_equal_whole_listing_pages_while_modified(
+    pagination: Pagination, order: str | None, filters: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for seed in range(4):
+        rng = random.Random(seed)
+        fake = FakeWandb()
+        run = fake.create_run("team/proj", "r1").path
+        for i in range(rng.randint(0, 40)):
+            state = VersionState.PENDING if i % 7 == 3 else VersionState.COMMITTED
+            fake.log_artifact(run, "model", "model", {"w": bytes([i])}, state=state)
+        if not fake.collections("team/proj"):
+            fake.log_artifact(run, "model", "model", {"w": b"first"})
+        view = CollectionView(Context(fake, "", pagination), fake.collection_info("team/proj/model"))
+        indexed = fake.collection_page
+        cursor: str | None = None
+        for _ in range(30):
+            first = rng.choice([0, 1, 3, 7, None])
+            got = _snapshot(view.artifacts(after=cursor, first=first, order=order, filters=filters))
+            monkeypatch.setattr(fake, "collection_page", _whole_listing(fake))
+            want = _snapshot(view.artifacts(after=cursor, first=first, order=order, filters=filters))
+            monkeypatch.setattr(fake, "collection_page", indexed)
+            assert got == want, (seed, cursor, first)
+            if not got["pageInfo"]["hasNextPage"]:
+                break
+            cursor = got["pageInfo"]["endCursor"]
+            _mutate(fake, run, rng)
+
+
+def test_memberships_and_resolve_use_the_index_and_agree() -> None:
+    fake = FakeWandb()
+    run = fake.create_run("team/proj", "r1")
+    versions = [fake.log_artifact(run, "model", "model", {"w": bytes([i])}) for i in range(12)]
+    fake.delete_version(versions[4].id)
+    view = CollectionView(Context(fake, ""), fake.collection_info("team/proj/model"))
+    conn = view.artifactMemberships(first=5)
+    assert [e["node"].index for e in conn["edges"]] == [11, 10, 9, 8, 7]
+    assert conn["totalCount"] == 11 and conn["pageInfo"]["hasNextPage"]
+    conn = view.artifactMemberships(after=conn["pageInfo"]["endCursor"], first=5)
+    assert [e["node"].index for e in conn["edges"]] == [6, 5, 3, 2, 1]
+    assert fake.resolve("team/proj/model:v3").id == versions[3].id
+    with pytest.raises(Exception, match="not found"):
+        fake.resolve("team/proj/model:v4")  # deleted
+    with pytest.raises(Exception, match="not found"):
+        fake.resolve("team/proj/model:v12")  # never made
+
+
+def test_restored_out_of_order_collection_falls_back_to_the_whole_listing() -> None:
+    fake = FakeWandb()
+    run = fake.create_run("team/proj", "r1")
+    late = fake.log_artifact(run, "model", "model", {"w": b"a"})
+    early = fake.log_artifact(run, "model", "model", {"w": b"b"})
+    other = FakeWandb()
+    from dataclasses import replace
+
+    # Restore v1 then v0 of the same collection: insertion order is not index order.
+    other.restore(runs=[run], versions=[(replace(early), ())], consumers={}, links=[])
+    other.restore(runs=[], versions=[(replace(late, id="QXJ0aWZhY3Q6OTk="), ())], consumers={}, links=[])
+    assert other.collection_page("team/proj/model", limit=5) is None
+    view = CollectionView(Context(other, ""), other.collection_info("team/proj/model"))
+    conn = view.artifacts(first=5)
+    assert conn["totalCount"] == 2 and len(conn["edges"]) == 2
+
+
+# ---------------------------------------------------------------------- over HTTP, per style
+
+VERSIONS = """
+query Versions($cursor: String, $perPage: Int) {
+  project(entityName: "team", name: "proj") {
+    artifactType(name: "model") {
+      artifactCollection(name: "model") {
+        artifacts(after: $cursor, first: $perPage) {
+          totalCount
+          pageInfo { endCursor hasNextPage }
+          edges { version }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def _page(server: FakeWandbServer, cursor: str | None, per_page: int) -> dict[str, Any]:
+    import urllib.request
+
+    body = json.dumps({"query": VERSIONS, "variables": {"cursor": cursor, "perPage": per_page}}).encode()
+    req = urllib.request.Request(server.url + "/graphql", data=body, method="POST")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Bearer " + server.api_key)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        conn: dict[str, Any] = json.loads(resp.read())["data"]["project"]["artifactType"][
+            "artifactCollection"
+        ]["artifacts"]
+    return conn
+
+
+@pytest.mark.parametrize("pagination", ["stable", "offset"])
+def test_a_cursor_kept_across_a_modification_behaves_per_its_style(
+    fresh: FakeWandbServer, pagination: Pagination
+) -> None:
+    fake = fresh.fake
+    run = fake.create_run("team/proj", "r1")
+    ids = [fake.log_artifact(run, "model", "model", {"w": bytes([i])}).id for i in range(20)]
+    fresh.set_pagination(pagination)
+    try:
+        first = _page(fresh, None, 5)
+        assert [e["version"] for e in first["edges"]] == ["v19", "v18", "v17", "v16", "v15"]
+        # Between pages: delete three seen versions and one unseen (v13), log a new one (v20).
+        for i in (19, 17, 16, 13):
+            fake.delete_version(ids[i], delete_aliases=True)
+        fake.log_artifact(run, "model", "model", {"w": b"new"})
+        second = _page(fresh, first["pageInfo"]["endCursor"], 5)
+    finally:
+        fresh.set_pagination("stable")
+    got = [e["version"] for e in second["edges"]]
+    assert second["totalCount"] == 17
+    if pagination == "stable":
+        # Right after v15, the last item seen: nothing skipped, nothing repeated, v20 not pulled in.
+        assert got == ["v14", "v12", "v11", "v10", "v9"]
+    else:
+        # Offset 5 of the listing as it is now (v20 v18 v15 v14 v12 | v11 ...): v14 and v12 skipped.
+        assert got == ["v11", "v10", "v9", "v8", "v7"]
+    assert second["pageInfo"]["hasNextPage"]
