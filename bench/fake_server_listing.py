@@ -1,7 +1,7 @@
 """Benchmark listing (pagination) of the fake W&B server at project scale.
 
 Builds a :class:`fakes.FakeWandb` per size (default 10k and 100k versions: half
-in one big collection ``big``, the rest spread over three others), serves it,
+in one big collection ``big``, the rest spread over ``--collections`` others, 3 by default), serves it,
 and pages through
 
 - the big collection, with the adapter's ``ArtifactGuardCollectionVersions``
@@ -46,16 +46,15 @@ from fakes import FakeWandb
 from fakes.server import FakeWandbServer
 
 ENTITY, PROJECT, TYPE = "bench", "proj", "model"
-OTHERS = ("small-a", "small-b", "small-c")
 
 
-def build(total: int) -> FakeWandb:
-    """``total`` versions: half in ``big``, the rest round-robin over three other collections."""
+def build(total: int, others: int) -> FakeWandb:
+    """``total`` versions: half in ``big``, the rest round-robin over ``others`` other collections."""
     fake = FakeWandb()
     run = fake.create_run(f"{ENTITY}/{PROJECT}", "producer")
     big = total // 2
     for i in range(total):
-        name = "big" if i < big else OTHERS[i % len(OTHERS)]
+        name = "big" if i < big else f"other-{i % others}"
         # (digest, size) files: no hashing, the build stays fast at 300k versions.
         fake.log_artifact(run, name, TYPE, {"w.bin": (f"d{i}", 4)})
     return fake
@@ -200,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", type=int, default=50)
     parser.add_argument("--max-pages", type=int, default=0, help="0: page to the end")
     parser.add_argument("--pagination", choices=("stable", "offset"), default="stable")
+    parser.add_argument("--collections", type=int, default=3, help="collections besides the big one")
     parser.add_argument("--sdk-max", type=int, default=10_000, help="largest size paged through the SDK")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -208,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     per_item: dict[str, dict[int, float]] = {}
     for size in sizes:
         t0 = time.perf_counter()
-        fake = build(size)
-        print(f"{size} versions (big collection: {size // 2}); built in {time.perf_counter() - t0:.1f} s")
+        fake = build(size, args.collections)
+        built = time.perf_counter() - t0
+        shape = f"big: {size // 2}, {args.collections} other collections"
+        print(f"{size} versions ({shape}); built in {built:.1f} s")
         with FakeWandbServer(fake, pagination=args.pagination) as server:
             client = Client(server)
             cases: list[tuple[str, Callable[[], Iterator[int]], int]] = [
