@@ -182,6 +182,9 @@ class FakeWandb:
         self._links_by_source: dict[str, list[tuple[str, str, str, int]]] = {}
         self._stored: dict[tuple[str, str], int] = {}
         self._projects: set[Scope] = set()
+        self._by_project: dict[Scope, list[_Collection]] = {}
+        """Each project's collections in creation order (= id order): no scan of other projects."""
+        self._by_id: dict[str, _Collection] = {}
         """Projects that exist: made by their first run or collection; deleting runs keeps them."""
         self._counter = 0
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
@@ -269,6 +272,13 @@ class FakeWandb:
         if coll is None or (kind is not None and coll.ref.kind is not kind):
             raise NotFoundError(f"artifact collection {ref} not found")
         return coll
+
+    def _add_collection(self, coll: _Collection) -> None:
+        ref = coll.ref
+        self._collections[(ref.entity, ref.project, ref.name)] = coll
+        self._projects.add(ref.scope)
+        self._by_project.setdefault(ref.scope, []).append(coll)
+        self._by_id[coll.id] = coll
 
     def _assign_alias(self, coll: _Collection, alias: str, vid: str) -> None:
         previous = coll.aliases.get(alias)
@@ -408,8 +418,7 @@ class FakeWandb:
             coll = _Collection(
                 CollectionRef(entity, project, name), type, now, id=self._next("ArtifactSequence")
             )
-            self._collections[key] = coll
-            self._projects.add(coll.ref.scope)
+            self._add_collection(coll)
         elif coll.ref.kind is not CollectionKind.SEQUENCE:
             raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
         elif coll.type != type:
@@ -529,8 +538,7 @@ class FakeWandb:
                     raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
         else:
             coll = _Collection(ref, v.type, self.now(), id=self._next("ArtifactPortfolio"))
-            self._collections[key] = coll
-            self._projects.add(coll.ref.scope)
+            self._add_collection(coll)
         index = coll.next_index
         coll.next_index += 1
         link = Link(ref, v.id, index, frozenset(), protected_set)
@@ -637,10 +645,11 @@ class FakeWandb:
     def expire_ttl(self) -> list[Version]:
         """Soft-delete every version whose TTL has run out; returns them."""
         now = self.now()
+        # now - created_at, not created_at + ttl: a TTL of centuries must not overflow datetime.
         expired = [
             v
             for v in self._versions.values()
-            if v.state is not VersionState.DELETED and v.ttl is not None and v.created_at + v.ttl <= now
+            if v.state is not VersionState.DELETED and v.ttl is not None and now - v.created_at >= v.ttl
         ]
         for v in expired:
             self._delete(v, delete_aliases=True)
@@ -699,8 +708,8 @@ class FakeWandb:
             self._require_project(scope)
             found = [
                 self._versions[vid]
-                for (e, p, _), coll in self._collections.items()
-                if e == scope.entity and p == scope.project and coll.ref.kind is CollectionKind.SEQUENCE
+                for coll in self._by_project.get(scope, ())
+                if coll.ref.kind is CollectionKind.SEQUENCE
                 for vid in coll.version_ids
             ]
         return (v for v in found if v.state is not VersionState.DELETED)
@@ -734,11 +743,20 @@ class FakeWandb:
         """Every collection of a project (sequences and portfolios)."""
         sc = Scope.parse(scope) if isinstance(scope, str) else scope
         with self._lock:
-            return [
-                c.ref
-                for (e, p, _), c in self._collections.items()
-                if e == sc.entity and p == sc.project and (type is None or c.type == type)
-            ]
+            return [c.ref for c in self._by_project.get(sc, ()) if type is None or c.type == type]
+
+    def collection_infos(self, scope: Scope | str) -> list[CollectionInfo]:
+        """Every collection of a project as the wire shows it, oldest first (creation and id order)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        with self._lock:
+            return [c.info() for c in self._by_project.get(sc, ())]
+
+    def find_collection(self, scope: Scope | str, name: str) -> CollectionInfo | None:
+        """A project's collection by name (sequence or portfolio), or None; no scan."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        with self._lock:
+            coll = self._collections.get((sc.entity, sc.project, name))
+            return coll.info() if coll is not None else None
 
     def collection_type(self, collection: CollectionRef | str) -> str:
         with self._lock:
@@ -851,9 +869,9 @@ class FakeWandb:
     def collection_by_id(self, collection_id: str) -> CollectionInfo:
         """One collection's record, by its W&B-style id."""
         with self._lock:
-            for coll in self._collections.values():
-                if coll.id == collection_id:
-                    return coll.info()
+            coll = self._by_id.get(collection_id)
+            if coll is not None:
+                return coll.info()
             raise NotFoundError(f"artifact collection {collection_id!r} not found")
 
     def scopes(self) -> list[Scope]:
@@ -923,8 +941,7 @@ class FakeWandb:
             coll = self._collections.get(key)
             if coll is None:
                 coll = _Collection(v.collection_ref, v.type, v.created_at, id=self._next("ArtifactSequence"))
-                self._collections[key] = coll
-                self._projects.add(v.scope)
+                self._add_collection(coll)
             coll.next_index = max(coll.next_index, v.index + 1)
             coll.created_at = min(coll.created_at, v.created_at)
             coll.version_ids.append(v.id)
@@ -948,8 +965,7 @@ class FakeWandb:
                 coll = _Collection(
                     link.portfolio, source.type, source.created_at, id=self._next("ArtifactPortfolio")
                 )
-                self._collections[key] = coll
-                self._projects.add(link.portfolio.scope)
+                self._add_collection(coll)
             coll.links[link.index] = link
             coll.next_index = max(coll.next_index, link.index + 1)
             for alias in link.aliases:

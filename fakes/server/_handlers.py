@@ -411,14 +411,12 @@ class ProjectView:
         return _connection(self.ctx, runs, None, after, first, lambda r: RunView(self.ctx, r))
 
     def _collections(self) -> list[CollectionInfo]:
-        fake = self.ctx.fake
-        infos = [fake.collection_info(ref) for ref in fake.collections(self.scope)]
+        infos = self.ctx.fake.collection_infos(self.scope)
         # Newest first, as W&B lists them.
         return sorted(infos, key=lambda c: -_counter(c.id))
 
     def artifactType(self, name: str) -> ArtifactTypeView | None:
-        infos = [c for c in self._collections() if c.type == name]
-        if not infos:
+        if not self.ctx.fake.collections(self.scope, type=name):
             return None
         return ArtifactTypeView(self.ctx, self.scope, name)
 
@@ -448,10 +446,8 @@ class ProjectView:
         return _collections_connection(self.ctx, infos, after, first, order)
 
     def artifactCollection(self, name: str) -> CollectionView | None:
-        for c in self._collections():
-            if c.ref.name == name:
-                return CollectionView(self.ctx, c)
-        return None
+        info = self.ctx.fake.find_collection(self.scope, name)
+        return CollectionView(self.ctx, info) if info is not None else None
 
     def artifactCollectionMembership(self, name: str) -> MembershipView | None:
         return _membership_by_name(self.ctx, self.scope, name)
@@ -496,9 +492,10 @@ def _membership_by_name(ctx: Context, scope: Scope, name: str) -> MembershipView
     """Resolve ``collection:vN`` / ``collection:alias`` within a project, sequence or portfolio."""
     fake = ctx.fake
     collection, tag = _split_tag(name)
-    ref = next((r for r in fake.collections(scope) if r.name == collection), None)
-    if ref is None:
+    info = fake.find_collection(scope, collection)
+    if info is None:
         return None
+    ref = info.ref
     if ref.kind is CollectionKind.PORTFOLIO:
         for link in fake.portfolio_links(ref):
             if tag == f"v{link.index}" or tag in link.aliases:
@@ -546,10 +543,8 @@ class ArtifactTypeView:
         return _collections_connection(self.ctx, self._collections(CollectionKind.SEQUENCE), after, first)
 
     def artifactCollection(self, name: str) -> CollectionView | None:
-        for c in self._collections():
-            if c.ref.name == name:
-                return CollectionView(self.ctx, c)
-        return None
+        info = self.ctx.fake.find_collection(self.scope, name)
+        return CollectionView(self.ctx, info) if info is not None and info.type == self.name else None
 
     def artifactSequence(self, name: str) -> CollectionView | None:
         view = self.artifactCollection(name)
