@@ -358,6 +358,10 @@ def _read_runs(items: list[Any]) -> tuple[dict[str, Run], set[str]]:
     return runs, deleted
 
 
+_MAX_TTL_SECONDS = timedelta.max.total_seconds() - 86_400  # exact max rounds up and overflows
+"""The longest TTL a :class:`~datetime.timedelta` holds."""
+
+
 def _read_version(
     r: _Reader, scope: Scope, runs: Mapping[str, Run], deleted_runs: set[str]
 ) -> tuple[Version, tuple[ManifestEntry, ...], tuple[Run, ...], tuple[Link, ...]]:
@@ -376,8 +380,16 @@ def _read_version(
     ttl_raw = r.obj.get("ttl_seconds")
     ttl: timedelta | None = None
     if ttl_raw is not None:
-        if not isinstance(ttl_raw, int | float) or isinstance(ttl_raw, bool) or ttl_raw <= 0:
-            raise SnapshotError(f"{where}.ttl_seconds must be a positive number or null, not {ttl_raw!r}")
+        # "not 0 < x <= max" also refuses NaN; max keeps timedelta() from overflowing (2**70, 1e308, inf).
+        if (
+            not isinstance(ttl_raw, int | float)
+            or isinstance(ttl_raw, bool)
+            or not 0 < ttl_raw <= _MAX_TTL_SECONDS
+        ):
+            raise SnapshotError(
+                f"{where}.ttl_seconds must be a positive number of seconds (at most {_MAX_TTL_SECONDS:.0f})"
+                f" or null, not {ttl_raw!r}"
+            )
         ttl = timedelta(seconds=ttl_raw)
     producer = r.text("producer", nullable=True)
     if producer is not None and producer not in runs and producer not in deleted_runs:

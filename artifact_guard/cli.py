@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
 from typer.core import TyperGroup
 
 from ._errors import ArtifactGuardError
@@ -56,6 +57,12 @@ class _Guarded(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # click.Context (typer vendors its own click)
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise  # `artifact-guard policy`: the help, as asked
+        except UsageError as exc:
+            # click would print Usage/Try/Error over four lines; the promise is one.
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            _fail(f"{exc.format_message()} (see '{where} --help')")
         except ArtifactGuardError as exc:
             _fail(str(exc))
         except OSError as exc:
@@ -335,6 +342,10 @@ def apply(
     from . import apply as run_apply
     from ._plan_io import load_plan
 
+    if rate is not None and not rate >= 0:  # also NaN; negative must not silently mean "no limit"
+        raise typer.BadParameter(
+            f"expected operations per second >= 0 (0: no limit), got {rate}", param_hint="--rate"
+        )
     the_plan = load_plan(plan_file)
     source = _open_source(fake, seed, workspace)
     err = Console(stderr=True) if as_json else Console()

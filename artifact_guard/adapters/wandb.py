@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import threading
 import time
@@ -61,6 +62,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from .._cache import MetadataCache
 from .._errors import (
@@ -259,10 +261,26 @@ _FOREIGN_MODULES = (
     "urllib3",
     "google.protobuf",
     "pydantic",
+    "pydantic_core",
     "http.client",
     "socket",
     "ssl",
 )
+
+
+def _check_base_url(url: str, *, source: str) -> None:
+    """Refuse a W&B base URL that is not ``http(s)://host[:port]``, in one line naming where it came from."""
+    try:
+        parts = urlsplit(url.strip())
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        shown = re.sub(r"//[^/@]*@", "//<redacted>@", url)  # user:password@ never reaches a message
+        raise RepositoryError(
+            f"W&B base URL {shown!r} (from {source}) is not an http:// or https:// URL with a host"
+        )
 
 
 def _is_foreign(exc: BaseException) -> bool:
@@ -625,6 +643,10 @@ class WandbRepository:
         )
 
     def _connect(self, api_key: str | None, base_url: str | None) -> Any:
+        # Checked before wandb reads it: the SDK's settings would fail with a multi-line pydantic error.
+        given = base_url if base_url is not None else os.environ.get("WANDB_BASE_URL")
+        if given:
+            _check_base_url(given, source="base_url" if base_url is not None else "WANDB_BASE_URL")
         try:
             import wandb
             from wandb.sdk import wandb_setup

@@ -1,0 +1,223 @@
+"""Red-team regressions: hostile input gets one clear line and exit 2, never a traceback or a deletion.
+
+Each test here reproduces a defect found by feeding the product broken input
+(see the report of helper H); the fix lives in the module that owns the behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+import artifact_guard as ag
+import fakes
+from artifact_guard import capture
+from artifact_guard._snapshot_file import write_snapshot
+from artifact_guard.cli import app
+from fakes.demo import seed_demo
+
+SENTINEL_KEY = "SENTINEL-hardening-" + "k" * 40
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARTIFACT_GUARD_WORKSPACE", str(tmp_path / "ws"))
+    (tmp_path / "pol.toml").write_text("keep-last = 2\n")
+    return CliRunner()
+
+
+def _run(runner: CliRunner, *args: str, input: str | None = None) -> Result:  # noqa: A002 - CliRunner's name
+    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+def _one_error_line(result: Result) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+# ---------------------------------------------------------------- usage errors: one line, not click's four
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plan", "demo-team", "--seed", "demo", "-p", "pol.toml"], "expected entity/project"),
+        (["plan", "a/b/c", "--seed", "demo", "-p", "pol.toml"], "expected entity/project"),
+        (["plan", "demo-team/vision", "--seed", "nope", "-p", "pol.toml"], "unknown seed 'nope'"),
+        (["plan", "demo-team/vision", "--seed", "demo"], "--policy"),
+        (["plan", "--seed", "demo", "-p", "pol.toml"], "SCOPE"),
+        (["inventory", "demo-team/vision", "--seed", "demo", "--dedupe", "bogus"], "--dedupe"),
+        (["inventory", "demo-team/vision", "--seed", "demo", "--bogus-option"], "--bogus-option"),
+        (["serve-fake", "--pagination", "bogus"], "--pagination"),
+        (["simulate", "x.py", "--seed", "demo", "--pagination", "bogus"], "--pagination"),
+        (["apply", "plan.json", "--rate", "fast"], "--rate"),
+        (["no-such-command"], "no-such-command"),
+        (["policy", "no-such-command"], "no-such-command"),
+    ],
+)
+def test_usage_errors_are_one_line(cli: CliRunner, args: list[str], expected: str) -> None:
+    line = _one_error_line(_run(cli, *args))
+    assert expected in line
+    assert "--help" in line  # still points to the help
+
+
+def test_a_group_without_arguments_still_shows_its_help(cli: CliRunner) -> None:
+    result = _run(cli, "policy")
+    assert "explain" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+# ------------------------------------------------ apply --rate: nonsense is refused, not "no limit"
+
+
+@pytest.mark.parametrize("rate", ["-1", "-0.5", "nan", "-inf"])
+def test_apply_refuses_a_nonsense_rate_before_deleting(cli: CliRunner, rate: str) -> None:
+    assert (
+        _run(cli, "plan", "demo-team/vision", "--seed", "demo", "-p", "pol.toml", "-o", "plan.json").exit_code
+        == 0
+    )
+    result = _run(cli, "apply", "plan.json", "--seed", "demo", "--yes", "--rate", rate)
+    assert "--rate" in _one_error_line(result)
+    assert "deleted" not in result.stdout
+
+
+def test_apply_rate_zero_still_means_no_limit(cli: CliRunner) -> None:
+    assert (
+        _run(cli, "plan", "demo-team/vision", "--seed", "demo", "-p", "pol.toml", "-o", "plan.json").exit_code
+        == 0
+    )
+    result = _run(cli, "apply", "plan.json", "--seed", "demo", "--yes", "--rate", "0")
+    assert result.exit_code == 0, result.stderr
+
+
+# ---------------------------------------------------------------- snapshots with absurd numbers
+
+
+@pytest.fixture(scope="module")
+def demo_snapshot() -> dict[str, object]:
+    from artifact_guard._snapshot_file import snapshot_to_json
+
+    fake = seed_demo()
+    data: dict[str, object] = snapshot_to_json(capture(fake.repository(), "demo-team/vision", now=fake.now()))
+    return json.loads(json.dumps(data))  # type: ignore[no-any-return]
+
+
+# JSON (as Python reads it) allows NaN and Infinity literals; 2**70 and 1e308 overflow a timedelta.
+ABSURD_SECONDS = ["2**70", "1e308", "NaN", "Infinity"]
+
+
+@pytest.mark.parametrize("value", ABSURD_SECONDS)
+def test_snapshot_with_absurd_ttl_is_a_snapshot_error(
+    tmp_path: Path, demo_snapshot: dict[str, object], value: str, cli: CliRunner
+) -> None:
+    versions = demo_snapshot["versions"]
+    assert isinstance(versions, list)
+    text = json.dumps({**demo_snapshot, "versions": [{**versions[0], "ttl_seconds": 12345}, *versions[1:]]})
+    literal = str(2**70) if value == "2**70" else value
+    text = text.replace('"ttl_seconds": 12345', f'"ttl_seconds": {literal}', 1)
+    path = tmp_path / "absurd.json"
+    path.write_text(text)
+    with pytest.raises(ag.SnapshotError, match="ttl_seconds"):
+        ag.read_snapshot(path)
+    with pytest.raises(ag.SnapshotError, match="ttl_seconds"):
+        fakes.load_snapshot(path)
+    line = _one_error_line(_run(cli, "plan", "demo-team/vision", "--fake", str(path), "-p", "pol.toml"))
+    assert "ttl_seconds" in line
+
+
+def test_snapshot_with_a_long_but_finite_ttl_still_reads(
+    tmp_path: Path, demo_snapshot: dict[str, object]
+) -> None:
+    versions = demo_snapshot["versions"]
+    assert isinstance(versions, list)
+    data = {**demo_snapshot, "versions": [{**versions[0], "ttl_seconds": 10 * 365 * 86400}, *versions[1:]]}
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(data))
+    assert fakes.load_snapshot(path) is not None
+
+
+def test_a_ttl_of_millennia_neither_expires_nor_overflows(
+    tmp_path: Path, demo_snapshot: dict[str, object]
+) -> None:
+    versions = demo_snapshot["versions"]
+    assert isinstance(versions, list)
+    data = {**demo_snapshot, "versions": [{**versions[0], "ttl_seconds": 1e13}, *versions[1:]]}
+    path = tmp_path / "millennia.json"
+    path.write_text(json.dumps(data))
+    fake = fakes.load_snapshot(path)
+    assert fake.expire_ttl() == []
+
+
+# ---------------------------------------------------------------- a base URL that is not a URL
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not a url", "ftp://127.0.0.1:9", "http://", "http://host:port", f"ftp://user:{SENTINEL_KEY}@host"],
+)
+def test_wandb_repository_refuses_a_base_url_that_is_not_http(url: str) -> None:
+    from artifact_guard.adapters.wandb import WandbRepository
+
+    with pytest.raises(ag.ArtifactGuardError) as info:
+        WandbRepository(api_key=SENTINEL_KEY, base_url=url, timeout=2)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "base URL" in message
+    assert SENTINEL_KEY not in message + repr(info.value)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("url", ["not a url", "ftp://127.0.0.1:9"])
+def test_cli_with_a_bad_wandb_base_url_is_one_line(tmp_path: Path, url: str) -> None:
+    env = {
+        **os.environ,
+        "WANDB_BASE_URL": url,
+        "WANDB_API_KEY": SENTINEL_KEY,
+        "WANDB_CONFIG_DIR": str(tmp_path / "config"),
+        "WANDB_CACHE_DIR": str(tmp_path / "cache"),
+        "WANDB_DIR": str(tmp_path / "runs"),
+        "WANDB_ERROR_REPORTING": "false",
+        "NETRC": os.devnull,
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "artifact_guard.cli",
+            "inventory",
+            "a/b",
+            "--workspace",
+            str(tmp_path / "ws.sqlite3"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert "WANDB_BASE_URL" in lines[0] or "base URL" in lines[0]
+    assert SENTINEL_KEY not in proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- used by the checks above
+
+
+def test_write_snapshot_round_trip_still_works(tmp_path: Path) -> None:
+    # Guards the helpers above: a clean demo snapshot still plans.
+    fake = seed_demo()
+    path = write_snapshot(capture(fake.repository(), "demo-team/vision", now=fake.now()), tmp_path / "s.json")
+    assert ag.read_snapshot(path).scope == ag.Scope.parse("demo-team/vision")
