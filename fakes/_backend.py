@@ -20,6 +20,7 @@ switches it).
 from __future__ import annotations
 
 import base64
+import bisect
 import fnmatch
 import hashlib
 import threading
@@ -185,6 +186,9 @@ class FakeWandb:
         self._by_project: dict[Scope, list[_Collection]] = {}
         """Each project's collections in creation order (= id order): no scan of other projects."""
         self._by_id: dict[str, _Collection] = {}
+        self._by_project_type: dict[tuple[Scope, str], list[_Collection]] = {}
+        self._unordered_projects: set[Scope] = set()
+        """Projects whose collections were not made in id order (never, with ids from ``_next``)."""
         """Projects that exist: made by their first run or collection; deleting runs keeps them."""
         self._counter = 0
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
@@ -277,7 +281,13 @@ class FakeWandb:
         ref = coll.ref
         self._collections[(ref.entity, ref.project, ref.name)] = coll
         self._projects.add(ref.scope)
-        self._by_project.setdefault(ref.scope, []).append(coll)
+        for listing in (
+            self._by_project.setdefault(ref.scope, []),
+            self._by_project_type.setdefault((ref.scope, coll.type), []),
+        ):
+            if listing and _decode_counter(coll.id) <= _decode_counter(listing[-1].id):
+                self._unordered_projects.add(ref.scope)
+            listing.append(coll)
         self._by_id[coll.id] = coll
 
     def _assign_alias(self, coll: _Collection, alias: str, vid: str) -> None:
@@ -750,6 +760,53 @@ class FakeWandb:
         sc = Scope.parse(scope) if isinstance(scope, str) else scope
         with self._lock:
             return [c.info() for c in self._by_project.get(sc, ())]
+
+    def collections_page(
+        self,
+        scope: Scope | str,
+        *,
+        limit: int,
+        type: str | None = None,  # noqa: A002 - W&B's own name
+        newest_first: bool = True,
+        offset: int = 0,
+        after_counter: int | None = None,
+    ) -> tuple[list[CollectionInfo], int, int] | None:
+        """One page of a project's collections (of one type, if given) by id, in O(log n + limit).
+
+        The listing runs newest first (descending id number) or oldest first;
+        the page starts at position ``offset``, or just past id number
+        ``after_counter`` along that order. Returns ``(page, total,
+        remaining)`` as :meth:`collection_page` does; None if the project's
+        collections are not in id order (then list :meth:`collection_infos`).
+        """
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        with self._lock:
+            if sc in self._unordered_projects:
+                return None
+            listing: list[_Collection] = (
+                self._by_project.get(sc, []) if type is None else self._by_project_type.get((sc, type), [])
+            )
+            n = len(listing)
+            limit = max(0, limit)
+
+            def number(c: _Collection) -> int:
+                return _decode_counter(c.id)
+
+            if newest_first:
+                if after_counter is not None:
+                    end = bisect.bisect_left(listing, after_counter, key=number)
+                else:
+                    end = max(0, n - offset)
+                chosen = listing[max(0, end - limit) : end][::-1]
+                remaining = end
+            else:
+                if after_counter is not None:
+                    begin = bisect.bisect_right(listing, after_counter, key=number)
+                else:
+                    begin = min(n, offset)
+                chosen = listing[begin : begin + limit]
+                remaining = n - begin
+            return [c.info() for c in chosen], n, remaining
 
     def find_collection(self, scope: Scope | str, name: str) -> CollectionInfo | None:
         """A project's collection by name (sequence or portfolio), or None; no scan."""

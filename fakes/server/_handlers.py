@@ -442,6 +442,10 @@ class ProjectView:
         order: str | None = None,
         collectionTypes: list[str] | None = None,
     ) -> dict[str, Any]:
+        if not _parse_filters(filters):
+            indexed = _indexed_collections(self.ctx, self.scope, None, after, first, order)
+            if indexed is not None:
+                return indexed
         infos = _filter_collections(self._collections(), filters)
         return _collections_connection(self.ctx, infos, after, first, order)
 
@@ -481,6 +485,49 @@ def _collections_connection(
     return _connection(
         ctx, ordered, lambda c: _counter(c.id) * sign, after, first, lambda c: CollectionView(ctx, c)
     )
+
+
+def _indexed_collections(
+    ctx: Context,
+    scope: Scope,
+    type_name: str | None,
+    after: str | None,
+    first: int | None,
+    order: str | None,
+) -> dict[str, Any] | None:
+    """An unfiltered collection listing from the backend's per-project index, O(log n + page) per page.
+
+    Answers exactly what :func:`_collections_connection` answers over the
+    whole listing (stable cursors carry the id number, negated newest first);
+    None when the backend declines, and the caller lists everything.
+    """
+    newest = _newest_first(order, default=True, what="collections")
+    size = _page_size(first)
+    mark = _cursor_mark(ctx, after)
+    offset = ctx.pagination == "offset"
+    if offset:
+        found = ctx.fake.collections_page(
+            scope, limit=size, type=type_name, newest_first=newest, offset=mark or 0
+        )
+    else:
+        after_counter = None if mark is None else (-mark if newest else mark)
+        found = ctx.fake.collections_page(
+            scope, limit=size, type=type_name, newest_first=newest, after_counter=after_counter
+        )
+    if found is None:
+        return None
+    page, total, remaining = found
+    start = mark or 0
+    sign = -1 if newest else 1
+    cursors = [
+        encode_id("offset", start + i + 1) if offset else encode_id("after", _counter(c.id) * sign)
+        for i, c in enumerate(page)
+    ]
+    edges = [
+        {"node": CollectionView(ctx, c), "cursor": cursor} for c, cursor in zip(page, cursors, strict=True)
+    ]
+    end = cursors[-1] if cursors else after
+    return {"totalCount": total, "edges": edges, "pageInfo": _page_info(end, remaining > len(page))}
 
 
 def _split_tag(name: str) -> tuple[str, str]:
@@ -536,6 +583,10 @@ class ArtifactTypeView:
         filters: str | None = None,
         order: str | None = None,
     ) -> dict[str, Any]:
+        if not _parse_filters(filters):
+            indexed = _indexed_collections(self.ctx, self.scope, self.name, after, first, order)
+            if indexed is not None:
+                return indexed
         infos = _filter_collections(self._collections(), filters)
         return _collections_connection(self.ctx, infos, after, first, order)
 

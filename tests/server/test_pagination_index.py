@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from artifact_guard._model import VersionState
+from artifact_guard._model import Scope, VersionState
 from fakes import FakeWandb
 from fakes.server import FakeWandbServer
-from fakes.server._handlers import CollectionView, Context, Pagination
+from fakes.server._handlers import ArtifactTypeView, CollectionView, Context, Pagination, ProjectView
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]
 
@@ -86,6 +86,47 @@ def test_indexed_pages_equal_whole_listing_pages_while_modified(
                 break
             cursor = got["pageInfo"]["endCursor"]
             _mutate(fake, run, rng)
+
+
+def _add_collections(fake: FakeWandb, run: str, rng: random.Random, count: int) -> None:
+    for _ in range(count):
+        kind = rng.choice(["model", "dataset"])
+        name = f"{kind}-{rng.randrange(10**6)}"
+        fake.log_artifact(run, name, kind, {"w": rng.randbytes(3)})
+        # A collection of another project in between: listings stay per project.
+        fake.log_artifact("team/other/r2", name, kind, {"w": b"x"})
+
+
+@pytest.mark.parametrize("pagination", ["stable", "offset"])
+@pytest.mark.parametrize("order", [None, "+createdAt", "-createdAt"])
+@pytest.mark.parametrize("level", ["project", "type"])
+def test_indexed_collection_pages_equal_whole_listing_pages_while_added_to(
+    pagination: Pagination, order: str | None, level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for seed in range(4):
+        rng = random.Random(seed)
+        fake = FakeWandb()
+        run = fake.create_run("team/proj", "r1").path
+        fake.create_run("team/other", "r2")
+        _add_collections(fake, run, rng, rng.randint(0, 25))
+        scope = Scope("team", "proj")
+        ctx = Context(fake, "", pagination)
+        listing = ProjectView(ctx, scope) if level == "project" else ArtifactTypeView(ctx, scope, "model")
+        indexed = fake.collections_page
+        cursor: str | None = None
+        for _ in range(30):
+            first = rng.choice([0, 1, 2, 5, None])
+            got = listing.artifactCollections(after=cursor, first=first, order=order)
+            monkeypatch.setattr(fake, "collections_page", lambda *a, **k: None)
+            want = listing.artifactCollections(after=cursor, first=first, order=order)
+            monkeypatch.setattr(fake, "collections_page", indexed)
+            for conn in (got, want):
+                conn["edges"] = [(e["cursor"], e["node"].id) for e in conn["edges"]]
+            assert got == want, (seed, cursor, first)
+            if not got["pageInfo"]["hasNextPage"]:
+                break
+            cursor = got["pageInfo"]["endCursor"]
+            _add_collections(fake, run, rng, rng.randint(0, 2))
 
 
 def test_memberships_and_resolve_use_the_index_and_agree() -> None:
