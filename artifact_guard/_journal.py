@@ -90,6 +90,14 @@ CREATE TABLE journal_ops (
 );
 CREATE INDEX journal_ops_state ON journal_ops (plan_id, state);
 """
+_SCHEMA_PROBES = (
+    "SELECT plan_id, format, scope, policy, plan_created_at, dedupe, reclaimable_bytes, kept, options,"
+    " status, stop_reason, created_at, updated_at FROM journal_plans LIMIT 0",
+    "SELECT plan_id, op_id, kind, target, collection, label, parent, planned, state, attempts, calls,"
+    " outcome, error_class, error_message, reasons, created_at, started_at, finished_at"
+    " FROM journal_ops LIMIT 0",
+)
+"""Every column of the two journal tables, read once when a journal is opened."""
 
 
 # ---------------------------------------------------------------------- policy as JSON
@@ -220,6 +228,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _integer(value: object) -> int:
+    """``value``, or ValueError: SQLite keeps text in an INTEGER column if that is what was written."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected an integer, found {value!r}")
+    return value
+
+
 def _reasons_from_json(text: str | None) -> tuple[Reason, ...]:
     if not text:
         return ()
@@ -249,6 +264,10 @@ class Journal:
         try:
             conn = connect(p)
             ensure_schema(conn, "journal", JOURNAL_FORMAT, _DDL)
+            # A file that claims the journal schema but lacks its tables or columns (a hand-edited or
+            # half-copied database) is refused here, in one line, not by a query halfway through a command.
+            for probe in _SCHEMA_PROBES:
+                conn.execute(probe)
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{p} is not a readable workspace database: {exc}") from None
         except OSError as exc:
@@ -357,6 +376,8 @@ class Journal:
         if row is None:
             raise JournalError(f"journal {self.path} has no record of plan {plan_id[:12]}")
         (pid, fmt, scope, policy, plan_at, dedupe, freed, kept, options, status, why, created, updated) = row
+        if not isinstance(fmt, int):  # SQLite keeps whatever was written, whatever the column type
+            raise JournalError(f"journal of plan {str(pid)[:12]} is broken: format is {fmt!r}")
         if fmt > JOURNAL_FORMAT:
             raise JournalError(
                 f"journal of plan {pid[:12]} has format {fmt}, newer than this artifact-guard "
@@ -370,7 +391,7 @@ class Journal:
                 policy=policy_from_json(json.loads(policy)),
                 plan_created_at=datetime.fromisoformat(plan_at),
                 dedupe=dedupe,
-                reclaimable_bytes=freed,
+                reclaimable_bytes=_integer(freed),
                 kept={k: tuple(v) for k, v in json.loads(kept).items()},
                 options=json.loads(options),
                 status=status,
@@ -402,16 +423,16 @@ class Journal:
         try:
             return [
                 OpRecord(
-                    op_id=r[0],
+                    op_id=_integer(r[0]),
                     kind=r[1],
                     target=r[2],
                     collection=r[3],
                     label=r[4],
-                    parent=r[5],
+                    parent=None if r[5] is None else _integer(r[5]),
                     planned=json.loads(r[6]),
                     state=r[7],
-                    attempts=r[8],
-                    calls=r[9],
+                    attempts=_integer(r[8]),
+                    calls=_integer(r[9]),
                     outcome=r[10],
                     error_class=r[11],
                     error_message=r[12],

@@ -221,3 +221,47 @@ def test_write_snapshot_round_trip_still_works(tmp_path: Path) -> None:
     fake = seed_demo()
     path = write_snapshot(capture(fake.repository(), "demo-team/vision", now=fake.now()), tmp_path / "s.json")
     assert ag.read_snapshot(path).scope == ag.Scope.parse("demo-team/vision")
+
+
+# ---------------------------------------------------------------- hand-edited or half-copied journals
+
+
+@pytest.fixture(scope="module")
+def finished_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    fake = seed_demo()
+    the_plan = ag.plan(fake.repository(), "demo-team/vision", ag.Policy(keep_last=2), now=fake.now())
+    path = tmp_path_factory.mktemp("journal") / "journal.sqlite3"
+    ag.apply(the_plan, seed_demo().repository(), journal=path, now=fake.now())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("DROP TABLE journal_ops", "no such table: journal_ops"),
+        ("ALTER TABLE journal_plans DROP COLUMN stop_reason", "stop_reason"),
+        ("UPDATE journal_plans SET format = 'x'", "format is 'x'"),
+        ("UPDATE journal_plans SET reclaimable_bytes = 'abc'", "expected an integer"),
+        ("UPDATE journal_ops SET attempts = 'q' WHERE op_id = 1", "expected an integer"),
+        ("UPDATE journal_ops SET parent = 'p' WHERE op_id = 1", "expected an integer"),
+    ],
+)
+@pytest.mark.parametrize("command", ["status", "resume"])
+def test_a_broken_journal_is_one_line_and_deletes_nothing(
+    cli: CliRunner, tmp_path: Path, finished_journal: Path, sql: str, expected: str, command: str
+) -> None:
+    import shutil
+    import sqlite3
+
+    path = tmp_path / "broken.sqlite3"
+    shutil.copy(finished_journal, path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE journal_plans SET status = 'open'")
+        conn.execute("UPDATE journal_ops SET state = 'pending' WHERE op_id < 5")
+        conn.execute(sql)
+    conn.close()
+    args = ["--journal", str(path)] + (["--seed", "demo", "--yes"] if command == "resume" else [])
+    result = _run(cli, command, *args)
+    assert expected in _one_error_line(result)
+    with pytest.raises(ag.JournalError):
+        ag.journal_status(path)
