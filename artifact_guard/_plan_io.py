@@ -230,8 +230,9 @@ class _Reader:
 
     def int_(self, obj: Mapping[str, Any], key: str, where: str) -> int:
         value = obj[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.fail(f"{where}.{key}", f"expected an integer >= 0, got {_kind(value)}")
+        # At most Int64, like W&B's sizes: the journal (SQLite) cannot hold more.
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**63 - 1:
+            raise self.fail(f"{where}.{key}", f"expected an integer >= 0 and < 2**63, got {_kind(value)}")
         return value
 
     def time(self, obj: Mapping[str, Any], key: str, where: str) -> datetime:

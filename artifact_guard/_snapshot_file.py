@@ -244,6 +244,10 @@ class _Reader:
             raise SnapshotError(f"{self.where}.{name} must be an integer, not {_kind(value)}")
         if value < minimum:
             raise SnapshotError(f"{self.where}.{name} must be at least {minimum}, not {value}")
+        if value > _MAX_INT64:
+            raise SnapshotError(
+                f"{self.where}.{name} must be at most {_MAX_INT64} (W&B's Int64), not {value}"
+            )
         return value
 
     def items(self, name: str, *, required: bool = True) -> list[Any]:
@@ -273,6 +277,10 @@ class _Reader:
         if when.tzinfo is None:
             raise SnapshotError(f"{self.where}.{name} has no UTC offset: {value!r}")
         return when
+
+
+_MAX_INT64 = 2**63 - 1
+"""W&B sizes and indexes are Int64; larger numbers would also overflow the SQLite journal."""
 
 
 def _kind(value: Any) -> str:

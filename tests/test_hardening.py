@@ -265,3 +265,40 @@ def test_a_broken_journal_is_one_line_and_deletes_nothing(
     assert expected in _one_error_line(result)
     with pytest.raises(ag.JournalError):
         ag.journal_status(path)
+
+
+# ---------------------------------------------------------------- numbers beyond W&B's Int64
+
+
+@pytest.mark.parametrize("field", ["manifest-size", "size", "index"])
+def test_a_snapshot_number_beyond_int64_is_a_snapshot_error(
+    cli: CliRunner, tmp_path: Path, demo_snapshot: dict[str, object], field: str
+) -> None:
+    data = json.loads(json.dumps(demo_snapshot))
+    version = data["versions"][0]
+    if field == "manifest-size":
+        version["manifest"][0]["size"] = 2**70
+    else:
+        version[field] = 2**63
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ag.SnapshotError, match="Int64"):
+        fakes.load_snapshot(path)
+    assert "Int64" in _one_error_line(
+        _run(cli, "plan", "demo-team/vision", "--fake", str(path), "-p", "pol.toml")
+    )
+
+
+def test_a_plan_number_beyond_int64_is_a_plan_error(cli: CliRunner, tmp_path: Path) -> None:
+    from artifact_guard._plan_io import _checksum
+
+    assert (
+        _run(cli, "plan", "demo-team/vision", "--seed", "demo", "-p", "pol.toml", "-o", "plan.json").exit_code
+        == 0
+    )
+    data = json.loads((tmp_path / "plan.json").read_text())
+    data["decisions"][0]["size"] = 2**70  # then the checksum recomputed: a forgery, not a typo
+    data["checksum"] = _checksum({k: v for k, v in data.items() if k != "checksum"})
+    (tmp_path / "forged.json").write_text(json.dumps(data))
+    line = _one_error_line(_run(cli, "apply", "forged.json", "--seed", "demo", "--yes"))
+    assert "decisions[0].size" in line
