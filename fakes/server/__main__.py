@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import threading
+from types import FrameType
 
 from .._backend import FakeWandb
 from ._http import FakeWandbServer
@@ -28,13 +30,25 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as e:
                 print(f"error: cannot seed: {e}", file=sys.stderr)
                 return 2
-        print(f"fake W&B server at {server.url}", flush=True)
-        print(f"API key: {server.api_key}", flush=True)
-        print("environment for clients:", flush=True)
-        for name, value in server.env().items():
-            print(f"  export {name}={value}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        stop = threading.Event()
+
+        def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+            # A service manager (or `kill`) stops us with SIGTERM: leave the same
+            # way as Ctrl-C, so the server closes and removes its temporary folder.
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            # Ctrl-C may come at any moment, even while we still print.
+            with contextlib.suppress(KeyboardInterrupt):
+                print(f"fake W&B server at {server.url}", flush=True)
+                print(f"API key: {server.api_key}", flush=True)
+                print("environment for clients:", flush=True)
+                for name, value in server.env().items():
+                    print(f"  export {name}={value}", flush=True)
+                stop.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
