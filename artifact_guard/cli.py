@@ -117,8 +117,8 @@ WorkspaceOpt = Annotated[
     typer.Option(
         "--workspace",
         metavar="FILE",
-        help="Workspace database (cache, journal); default $ARTIFACT_GUARD_WORKSPACE or "
-        ".artifact-guard/workspace.sqlite3.",
+        help="Workspace database file (cache, journal); default workspace.sqlite3 in the folder "
+        "$ARTIFACT_GUARD_WORKSPACE, else .artifact-guard/workspace.sqlite3.",
     ),
 ]
 
