@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import zlib
@@ -93,11 +94,18 @@ def _counter(gid: str) -> int:
     return int(decoded[1])
 
 
+@functools.lru_cache(maxsize=4096)
 def _iso(when: datetime) -> str:
     # W&B answers naive UTC timestamps without offset, e.g. 2024-01-02T03:04:05.
+    # Cached: a listing page formats each version's time twice and the fixed times below ~10 times.
     return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
+_FIXED_TIME = _iso(datetime(2020, 1, 1, tzinfo=UTC))
+"""Creation time shown for projects, types and runs (the fake does not model theirs)."""
+
+
+@functools.lru_cache(maxsize=4096)
 def _project_number(scope: Scope) -> int:
     return zlib.crc32(str(scope).encode()) & 0x7FFFFFFF
 
@@ -379,7 +387,7 @@ class ProjectView:
         self.name = scope.project
         self.entityName = scope.entity
         self.entity = EntityView(ctx, scope.entity)
-        self.createdAt = _iso(datetime(2020, 1, 1, tzinfo=UTC))
+        self.createdAt = _FIXED_TIME
         self.readOnly = False
         self.isBenchmark = False
         self.user = None
@@ -564,7 +572,7 @@ class ArtifactTypeView:
         self.id = encode_id("ArtifactType", f"{scope}/{name}")
         self.name = name
         self.description = None
-        self.createdAt = _iso(datetime(2020, 1, 1, tzinfo=UTC))
+        self.createdAt = _FIXED_TIME
 
     def project(self) -> ProjectView:
         return ProjectView(self.ctx, self.scope)
@@ -894,7 +902,7 @@ class RunView:
         self.jobType = None
         self.commit = None
         self.readOnly = False
-        self.createdAt = _iso(datetime(2020, 1, 1, tzinfo=UTC))
+        self.createdAt = _FIXED_TIME
         self.heartbeatAt = self.createdAt
         self.description = None
         self.notes = None
@@ -902,7 +910,10 @@ class RunView:
         self.summaryMetrics = "{}"
         self.historyLineCount = 0
         self.historyKeys = {"lastStep": -1, "keys": {}}
-        self.user = UserView(ctx)
+
+    def user(self) -> UserView:
+        # Made on demand: most run selections never ask for it.
+        return UserView(self.ctx)
 
     def project(self) -> ProjectView:
         return ProjectView(self.ctx, self.run.scope)
