@@ -302,3 +302,48 @@ def test_a_plan_number_beyond_int64_is_a_plan_error(cli: CliRunner, tmp_path: Pa
     (tmp_path / "forged.json").write_text(json.dumps(data))
     line = _one_error_line(_run(cli, "apply", "forged.json", "--seed", "demo", "--yes"))
     assert "decisions[0].size" in line
+
+
+# -------------------------------------------- a script under simulate cannot reach real credentials
+
+_FINDS_REAL_CREDENTIALS = """
+import os
+from wandb.sdk.lib.wbauth import authenticate
+# Where a script that hard-codes the real base URL gets its key: $WANDB_API_KEY (the fake's), else netrc.
+os.environ.pop("WANDB_API_KEY", None)
+found = authenticate.authenticate_session(
+    host="https://api.wandb.ai", source="probe", no_offline=True, prompt=False, update_session=False
+)
+raise SystemExit(3 if found is not None else 0)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_simulated_script_cannot_find_the_users_netrc_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
+) -> None:
+    # A script that hard-codes the real base URL must not find real credentials: it would delete real data.
+    home = tmp_path / "home"
+    home.mkdir()
+    netrc = home / ".netrc"
+    netrc.write_text(f"machine api.wandb.ai\n  login user\n  password {SENTINEL_KEY}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("NETRC", raising=False)
+    script = tmp_path / "probe.py"
+    script.write_text(_FINDS_REAL_CREDENTIALS)
+    result = _run(cli, "simulate", str(script), "--seed", "demo", "--json", "--timeout", "60")
+    report = json.loads(result.stdout)
+    assert [run["returncode"] for run in report["runs"]] == [0], report["runs"]
+    assert SENTINEL_KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_fake_server_env_points_netrc_away_from_the_users(tmp_path: Path) -> None:
+    from fakes.server import FakeWandbServer
+
+    with FakeWandbServer() as server:
+        env = server.env()
+        netrc = Path(env["NETRC"])
+        assert netrc.exists()
+        assert netrc.read_text() == ""

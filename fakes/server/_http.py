@@ -475,7 +475,9 @@ class FakeWandbServer:
         """The environment a (sub)process needs to use this server through the wandb SDK.
 
         Every wandb folder points into a temporary directory owned by the
-        server, so nothing touches the user's own settings or caches.
+        server, so nothing touches the user's own settings or caches, and
+        ``NETRC`` names an empty file, so the user's ``~/.netrc`` credentials
+        are out of reach.
         """
         if self._tmp is None:
             raise RuntimeError("the fake W&B server is not running; use it as a context manager")
@@ -501,6 +503,13 @@ class FakeWandbServer:
             path = os.path.join(self._tmp, sub)
             os.makedirs(path, exist_ok=True)
             env[name] = path
+        # An empty netrc: a script that hard-codes the real base URL must not find the user's
+        # real credentials in ~/.netrc (wandb reads $NETRC first) and delete real data.
+        netrc = os.path.join(self._tmp, "netrc")
+        if not os.path.exists(netrc):
+            with open(netrc, "w"):
+                pass
+        env["NETRC"] = netrc
         if self.entity:
             env["WANDB_ENTITY"] = self.entity
         if self.project:
