@@ -362,7 +362,22 @@ def apply(
     if not the_plan.deletions:
         err.print("nothing to delete")
         if as_json:
-            _print_json({"plan_id": the_plan.id, "deleted": [], "ok": True})
+            # The same documented document as any apply, so that scripts need no special case.
+            _print_json(
+                {
+                    "format": "artifact-guard-apply-result",
+                    "format_version": 1,
+                    "plan_id": the_plan.id,
+                    "scope": str(the_plan.scope),
+                    "ok": True,
+                    "complete": True,
+                    **{key: [] for key in ("done", "already_deleted", "skipped", "failed", "pending")},
+                    "stopped": None,
+                    "write_calls": 0,
+                    "predicted_bytes": 0,
+                    "journal": None,
+                }
+            )
         return
     if not yes and not typer.confirm(
         f"Delete {len(the_plan.deletions)} version(s) from {the_plan.scope}?", default=False, err=as_json

@@ -347,3 +347,20 @@ def test_fake_server_env_points_netrc_away_from_the_users(tmp_path: Path) -> Non
         netrc = Path(env["NETRC"])
         assert netrc.exists()
         assert netrc.read_text() == ""
+
+
+# ---------------------------------------------------------------- apply --json keeps its documented shape
+
+
+def test_apply_json_with_nothing_to_delete_is_the_documented_document(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "keep-all.toml").write_text("keep-last = 100000\n")
+    for policy, out in (("keep-all.toml", "nothing.json"), ("pol.toml", "some.json")):
+        assert _run(cli, "plan", "demo-team/vision", "--seed", "demo", "-p", policy, "-o", out).exit_code == 0
+    empty = _run(cli, "apply", "nothing.json", "--seed", "demo", "--json")
+    full = _run(cli, "apply", "some.json", "--seed", "demo", "--json", "--yes")
+    assert empty.exit_code == 0 and full.exit_code == 0, (empty.stderr, full.stderr)
+    empty_doc, full_doc = json.loads(empty.stdout), json.loads(full.stdout)
+    assert empty_doc["format"] == "artifact-guard-apply-result"
+    assert empty_doc["format_version"] == 1
+    assert set(empty_doc) == set(full_doc) - {"freed_bytes"}
+    assert (empty_doc["ok"], empty_doc["complete"], empty_doc["done"]) == (True, True, [])
