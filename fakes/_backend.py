@@ -186,6 +186,8 @@ class FakeWandb:
         self._by_project: dict[Scope, list[_Collection]] = {}
         """Each project's collections in creation order (= id order): no scan of other projects."""
         self._by_id: dict[str, _Collection] = {}
+        self._by_producer: dict[str, list[str]] = {}
+        """Run path -> ids of the versions it logged, in creation order (a run's outputs without a scan)."""
         self._by_project_type: dict[tuple[Scope, str], list[_Collection]] = {}
         self._unordered_projects: set[Scope] = set()
         """Projects whose collections were not made in id order (never, with ids from ``_next``)."""
@@ -263,6 +265,8 @@ class FakeWandb:
         # index of its collection follows here, and only here.
         coll = self._collections[(v.entity, v.project, v.collection)]
         if old is None:
+            if v.producer:
+                self._by_producer.setdefault(v.producer, []).append(v.id)
             if v.index <= coll.last_index:
                 coll.ordered = False
             coll.last_index = v.index
@@ -344,8 +348,8 @@ class FakeWandb:
         if delete_artifacts:
             logged = [
                 v
-                for v in self._versions.values()
-                if v.producer == r.path and v.state is not VersionState.DELETED
+                for v in (self._versions[vid] for vid in self._by_producer.get(r.path, ()))
+                if v.state is not VersionState.DELETED
             ]
             # Refuse before deleting anything: never half a run's artifacts.
             blocked = [v for v in logged if self._protected_links(v.id)]
@@ -958,7 +962,7 @@ class FakeWandb:
         """Versions a run logged (including since-deleted ones), oldest first."""
         with self._lock:
             path = self._run(run).path
-            return [v for v in self._versions.values() if v.producer == path]
+            return [self._versions[vid] for vid in self._by_producer.get(path, ())]
 
     @_locked
     def set_ttl(self, version: Version | str, ttl: timedelta | None) -> Version:

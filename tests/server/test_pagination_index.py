@@ -224,3 +224,26 @@ def test_a_cursor_kept_across_a_modification_behaves_per_its_style(
         # Offset 5 of the listing as it is now (v20 v18 v15 v14 v12 | v11 ...): v14 and v12 skipped.
         assert got == ["v11", "v10", "v9", "v8", "v7"]
     assert second["pageInfo"]["hasNextPage"]
+
+
+def test_run_outputs_index_agrees_with_a_scan_after_logs_deletes_and_restore() -> None:
+    fake = FakeWandb()
+    a = fake.create_run("team/proj", "a")
+    b = fake.create_run("team/proj", "b")
+    for i in range(9):
+        fake.log_artifact(a if i % 3 else b, f"c{i % 2}", "model", {"w": bytes([i])})
+    fake.delete_run(b, delete_artifacts=True)
+    restored = FakeWandb()
+    restored.restore(
+        runs=fake.runs(),
+        versions=[(v, fake.manifest(v.id)) for v in fake.versions(include_deleted=True)],
+        consumers={},
+        links=[],
+    )
+    for f in (fake, restored):
+        for path in ("team/proj/a", "team/proj/b"):
+            scan = [v for v in f.versions(include_deleted=True) if v.producer == path]
+            if path == "team/proj/b":
+                assert scan and all(v.state is VersionState.DELETED for v in scan)
+                continue  # the run is gone: run_outputs refuses it
+            assert f.run_outputs(path) == scan
