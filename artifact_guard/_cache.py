@@ -57,6 +57,12 @@ CREATE TABLE cache_versions (
     PRIMARY KEY (namespace, version_id)
 );
 """
+_SCHEMA_PROBES = (
+    "SELECT namespace, version_id, entries, fetched_at FROM cache_manifests LIMIT 0",
+    "SELECT namespace, version_id, entity, project, collection, type, idx, created_at, producer, digest, size"
+    " FROM cache_versions LIMIT 0",
+)
+"""Every column of the cache tables, read once when the cache is opened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +91,7 @@ class CacheStats:
 
 
 class CacheCorruptError(ArtifactGuardError):
-    """A cache row cannot be decoded; the row is dropped and fetched again."""
+    """A cache row cannot be decoded (the row is dropped and fetched again), or the workspace is unusable."""
 
 
 class MetadataCache:
@@ -96,13 +102,22 @@ class MetadataCache:
     """
 
     def __init__(self, path: str | os.PathLike[str] | sqlite3.Connection, *, namespace: str) -> None:
-        self._conn = path if isinstance(path, sqlite3.Connection) else connect(path)
         self._owns = not isinstance(path, sqlite3.Connection)
         self._lock = threading.Lock()
         self.namespace = namespace
         self.stats = CacheStats()
-        with self._lock:
-            ensure_schema(self._conn, _COMPONENT, _SCHEMA_VERSION, _DDL)
+        try:
+            self._conn = path if isinstance(path, sqlite3.Connection) else connect(path)
+            with self._lock:
+                ensure_schema(self._conn, _COMPONENT, _SCHEMA_VERSION, _DDL)
+                # A database that claims the cache schema but lacks its tables fails here, not mid-listing.
+                for probe in _SCHEMA_PROBES:
+                    self._conn.execute(probe)
+        except sqlite3.DatabaseError as exc:
+            where = "the workspace database" if isinstance(path, sqlite3.Connection) else os.fspath(path)
+            raise CacheCorruptError(
+                f"{where} is not a usable workspace database ({exc}); give another --workspace or remove it"
+            ) from None
 
     def close(self) -> None:
         """Close the connection if this cache opened it."""

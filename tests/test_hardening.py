@@ -364,3 +364,58 @@ def test_apply_json_with_nothing_to_delete_is_the_documented_document(cli: CliRu
     assert empty_doc["format_version"] == 1
     assert set(empty_doc) == set(full_doc) - {"freed_bytes"}
     assert (empty_doc["ok"], empty_doc["complete"], empty_doc["done"]) == (True, True, [])
+
+
+# ------------------------------------------------------------ a workspace that is not a workspace database
+
+
+def _unusable_workspaces(tmp_path: Path) -> dict[str, Path]:
+    import sqlite3
+
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    text = tmp_path / "not-a-database"
+    text.write_text("hello " * 100)
+    half = tmp_path / "half.sqlite3"  # claims the cache schema, lacks its tables
+    with sqlite3.connect(half) as conn:
+        conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_versions VALUES ('cache', 1)")
+    conn.close()
+    return {"directory": directory, "text": text, "half": half}
+
+
+@pytest.mark.parametrize("kind", ["directory", "text", "half"])
+def test_metadata_cache_refuses_an_unusable_workspace_in_one_line(tmp_path: Path, kind: str) -> None:
+    from artifact_guard._cache import MetadataCache
+
+    path = _unusable_workspaces(tmp_path)[kind]
+    with pytest.raises(ag.ArtifactGuardError) as info:
+        MetadataCache(path, namespace="http://127.0.0.1:1")
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.timeout(120)
+def test_cli_against_wandb_with_an_unusable_workspace_is_one_line(tmp_path: Path) -> None:
+    from fakes.server import FakeWandbServer
+
+    workspace = _unusable_workspaces(tmp_path)["text"]
+    with FakeWandbServer(seed_demo(), api_key=SENTINEL_KEY) as server:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "artifact_guard.cli"),
+                "inventory",
+                "demo-team/vision",
+                "--workspace",
+                str(workspace),
+            ],
+            env={**os.environ, **server.env()},
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and str(workspace) in lines[0], proc.stderr
+    assert SENTINEL_KEY not in proc.stdout + proc.stderr
