@@ -163,10 +163,14 @@ def _open_source(fake: Path | None, seed: str | None, workspace: Path | None = N
 def _scope(text: str) -> Any:
     from ._model import Scope
 
+    refused = typer.BadParameter(f"expected entity/project, got {text!r}", param_hint="SCOPE")
+    # W&B names hold no whitespace: "team/proj\n" from a script must not read "team/proj not found".
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise refused
     try:
         return Scope.parse(text)
     except ArtifactGuardError:
-        raise typer.BadParameter(f"expected entity/project, got {text!r}", param_hint="SCOPE") from None
+        raise refused from None
 
 
 def _print_json(data: object) -> None:

@@ -54,6 +54,9 @@ def _one_error_line(result: Result) -> str:
     [
         (["plan", "demo-team", "--seed", "demo", "-p", "pol.toml"], "expected entity/project"),
         (["plan", "a/b/c", "--seed", "demo", "-p", "pol.toml"], "expected entity/project"),
+        (["plan", "demo-team/vision\n", "--seed", "demo", "-p", "pol.toml"], "'demo-team/vision\\n'"),
+        (["inventory", "demo-team/vision ", "--seed", "demo"], "'demo-team/vision '"),
+        (["snapshot", "demo team/vision", "--seed", "demo", "-o", "s.json"], "'demo team/vision'"),
         (["plan", "demo-team/vision", "--seed", "nope", "-p", "pol.toml"], "unknown seed 'nope'"),
         (["plan", "demo-team/vision", "--seed", "demo"], "--policy"),
         (["plan", "--seed", "demo", "-p", "pol.toml"], "SCOPE"),
