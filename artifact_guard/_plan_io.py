@@ -491,4 +491,9 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise PlanError(
             f"{p}: not a plan file: invalid JSON at line {exc.lineno}, column {exc.colno}"
         ) from None
-    return plan_from_json(data, source=str(p))
+    except RecursionError:
+        raise PlanError(f"{p}: not a plan file: JSON nested too deeply") from None
+    try:
+        return plan_from_json(data, source=str(p))
+    except RecursionError:  # a deep value where a plan has a flat one (reason params, say)
+        raise PlanError(f"{p}: not a plan file: JSON nested too deeply") from None

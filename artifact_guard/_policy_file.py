@@ -370,6 +370,8 @@ def parse_policy_toml(text: str, *, source: str = "policy.toml", pyproject: bool
         document: Mapping[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyFileError(source, "(syntax)", f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise PolicyFileError(source, "(syntax)", "invalid TOML: nested too deeply") from None
     if pyproject:
         table: object = document
         for part in PYPROJECT_TABLE:

@@ -200,6 +200,8 @@ def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     except json.JSONDecodeError as e:
         hint = "truncated" if e.pos >= len(text.rstrip()) - 1 else "not valid JSON"
         raise SnapshotError(f"snapshot {p} is {hint}: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise SnapshotError(f"snapshot {p} is not a snapshot: JSON nested too deeply") from None
     try:
         return snapshot_from_json(data)
     except SnapshotError as e:

@@ -422,3 +422,49 @@ def test_cli_against_wandb_with_an_unusable_workspace_is_one_line(tmp_path: Path
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and str(workspace) in lines[0], proc.stderr
     assert SENTINEL_KEY not in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------ nesting deeper than Python's recursion limit
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "text", "expected"),
+    [
+        (
+            ["plan", "demo-team/vision", "-p", "pol.toml", "--fake", "deep.json"],
+            "deep.json",
+            "[" * 100_000,
+            "deep",
+        ),
+        (["apply", "deep.json", "--seed", "demo", "--yes"], "deep.json", "[" * 100_000, "deep"),
+        (["policy", "explain", "deep.toml"], "deep.toml", "a = " + "[" * 100_000, "deep"),
+        (
+            ["plan", "demo-team/vision", "--seed", "demo", "-p", "deep.toml"],
+            "deep.toml",
+            "a = " + "[" * 100_000,
+            "deep",
+        ),
+    ],
+)
+def test_deeply_nested_files_are_one_line(
+    cli: CliRunner, tmp_path: Path, args: list[str], name: str, text: str, expected: str
+) -> None:
+    (tmp_path / name).write_text(text)
+    assert expected in _one_error_line(_run(cli, *args))
+
+
+def test_a_deep_value_inside_a_plan_is_a_plan_error(cli: CliRunner, tmp_path: Path) -> None:
+    assert (
+        _run(cli, "plan", "demo-team/vision", "--seed", "demo", "-p", "pol.toml", "-o", "plan.json").exit_code
+        == 0
+    )
+    data = json.loads((tmp_path / "plan.json").read_text())
+    deep: object = 0
+    for _ in range(900):  # parses (json's limit is ~1000), but recursion while reading it would not
+        deep = [deep]
+    data["decisions"][0]["reasons"][0]["params"]["rank"] = deep
+    (tmp_path / "deep-plan.json").write_text(json.dumps(data))
+    with pytest.raises(ag.PlanError, match="nested too deeply"):
+        from artifact_guard._plan_io import load_plan
+
+        load_plan(tmp_path / "deep-plan.json")
