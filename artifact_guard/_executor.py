@@ -751,6 +751,7 @@ def apply(
     j = Journal.memory() if journal is None else Journal.open(journal)
     path = j.path
     try:
+        j.claim()
         known = dict(j.plan_ids())
         if plan.id in known:
             header = j.header(plan.id)
@@ -844,6 +845,7 @@ def resume(
     _refuse_read_only(repository)
     j = Journal.open(journal_path, create=False)
     try:
+        j.claim()
         pid = _pick_plan(j, plan_id)
         header = j.header(pid)
         retry_policy = retry or RetryPolicy()

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from ._errors import JournalError, PolicyError
 from ._policy import Policy
@@ -251,6 +251,7 @@ class Journal:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self._claim: IO[bytes] | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Journal:
@@ -292,9 +293,36 @@ class Journal:
             target.close()
         self.path = Path(path)
 
+    def claim(self) -> None:
+        """Hold this journal for one apply or resume at a time (until :meth:`close`).
+
+        Two applies sharing a journal would overwrite each other's outcomes and
+        send duplicate write calls. An advisory lock on the database file (not
+        SQLite's own byte-range locks: flock is separate) refuses the second.
+        """
+        if self._claim is not None or str(self.path) == ":memory:":
+            return
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory file locks
+            return
+        handle = self.path.open("rb")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise JournalError(
+                f"journal {self.path} is in use by another apply or resume; wait for it to finish "
+                "(artifact-guard status shows its progress)"
+            ) from None
+        self._claim = handle
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._claim is not None:
+                self._claim.close()  # releases the flock
+                self._claim = None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

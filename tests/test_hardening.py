@@ -468,3 +468,36 @@ def test_a_deep_value_inside_a_plan_is_a_plan_error(cli: CliRunner, tmp_path: Pa
         from artifact_guard._plan_io import load_plan
 
         load_plan(tmp_path / "deep-plan.json")
+
+
+# ---------------------------------------------------------------- one apply or resume per journal at a time
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="advisory file locks are POSIX")
+@pytest.mark.parametrize("operation", ["apply", "resume"])
+def test_a_journal_in_use_by_another_apply_is_refused(tmp_path: Path, operation: str) -> None:
+    from artifact_guard._journal import Journal
+
+    # Two applies sharing a journal both ran, overwrote each other's outcomes ("239 already gone"
+    # when this plan deleted them) and sent duplicate delete calls.
+    fake = seed_demo()
+    the_plan = ag.plan(fake.repository(), "demo-team/vision", ag.Policy(keep_last=2), now=fake.now())
+    path = tmp_path / "journal.sqlite3"
+    if operation == "resume":
+        ag.apply(the_plan, seed_demo().repository(), journal=path, now=fake.now())
+    target = seed_demo()
+    before = sorted(v.id for v in target.repository().versions(the_plan.scope))
+    holder = Journal.open(path)
+    holder.claim()
+    try:
+        with pytest.raises(ag.JournalError, match="in use"):
+            if operation == "apply":
+                ag.apply(the_plan, target.repository(), journal=path, now=fake.now())
+            else:
+                ag.resume(path, target.repository())
+    finally:
+        holder.close()
+    assert sorted(v.id for v in target.repository().versions(the_plan.scope)) == before
+    # Released on close: the next one goes ahead.
+    result = ag.apply(the_plan, target.repository(), journal=path, now=fake.now())
+    assert result.complete
