@@ -501,3 +501,76 @@ def test_a_journal_in_use_by_another_apply_is_refused(tmp_path: Path, operation:
     # Released on close: the next one goes ahead.
     result = ag.apply(the_plan, target.repository(), journal=path, now=fake.now())
     assert result.complete
+
+
+# ---------------------------------------------------------------- the API key, end to end
+
+
+def _files_holding(root: Path, needle: str) -> list[str]:
+    import sqlite3
+
+    hits = []
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        if needle.encode() in path.read_bytes():
+            hits.append(str(path))
+        if path.suffix == ".sqlite3":
+            conn = sqlite3.connect(path)
+            try:
+                tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+                for table in tables:
+                    rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+                    if needle in repr(rows):
+                        hits.append(f"{path}:{table}")
+            finally:
+                conn.close()
+    return hits
+
+
+@pytest.mark.timeout(180)
+def test_the_api_key_reaches_no_output_file_journal_or_wandb_folder(tmp_path: Path) -> None:
+    from fakes.server import FakeWandbServer
+
+    (tmp_path / "pol.toml").write_text("keep-last = 2\ngrace-period = '0s'\n")
+    workspace = ["--workspace", str(tmp_path / "ws.sqlite3")]
+    commands = [
+        ["inventory", "demo-team/vision", "--json"],
+        ["plan", "demo-team/vision", "-p", "pol.toml", "-o", "plan.json", "--html", "plan.html"],
+        ["snapshot", "demo-team/vision", "-o", "snap.json.gz"],
+        ["apply", "plan.json", "--yes", "--journal", "journal.sqlite3", "--json", "--rate", "0"],
+        ["status", "--journal", "journal.sqlite3"],
+    ]
+    outputs = []
+    with FakeWandbServer(seed_demo(), api_key=SENTINEL_KEY) as server:
+        env = {**os.environ, **server.env()}
+        for args in commands:
+            proc = subprocess.run(
+                [sys.executable, "-m", "artifact_guard.cli", *args, *workspace],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert proc.returncode == 0, (args, proc.stderr)
+            outputs.append(proc.stdout + proc.stderr)
+        refused = subprocess.run(
+            [sys.executable, "-m", "artifact_guard.cli", "inventory", "demo-team/vision", *workspace],
+            env={**env, "WANDB_API_KEY": SENTINEL_KEY[::-1]},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert refused.returncode == 2, refused.stderr
+        outputs.append(refused.stdout + refused.stderr)
+        wandb_dirs = {Path(v) for k, v in server.env().items() if k.endswith("_DIR")}
+        leaks = [f for d in wandb_dirs for f in _files_holding(d, SENTINEL_KEY)]
+        leaks += [f for d in wandb_dirs for f in _files_holding(d, SENTINEL_KEY[::-1])]
+    assert all(SENTINEL_KEY not in o and SENTINEL_KEY[::-1] not in o for o in outputs), outputs
+    assert (tmp_path / "journal.sqlite3").exists() and (tmp_path / "plan.html").exists()
+    leaks += _files_holding(tmp_path, SENTINEL_KEY) + _files_holding(tmp_path, SENTINEL_KEY[::-1])
+    assert leaks == []
