@@ -408,7 +408,7 @@ def load_policy(path: str | Path) -> Policy:
     except OSError as exc:
         raise PolicyFileError(str(p), "(file)", f"cannot read: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a BOM (Windows editors write one) is not part of the TOML
     except UnicodeDecodeError:
         raise PolicyFileError(str(p), "(file)", "not UTF-8 text: TOML files must be UTF-8") from None
     return parse_policy_toml(text, source=str(p), pyproject=p.name == "pyproject.toml")

@@ -574,3 +574,14 @@ def test_the_api_key_reaches_no_output_file_journal_or_wandb_folder(tmp_path: Pa
     assert (tmp_path / "journal.sqlite3").exists() and (tmp_path / "plan.html").exists()
     leaks += _files_holding(tmp_path, SENTINEL_KEY) + _files_holding(tmp_path, SENTINEL_KEY[::-1])
     assert leaks == []
+
+
+# ------------------------------------------------------------ a policy saved by an editor that writes a BOM
+
+
+def test_a_policy_file_with_a_utf8_bom_reads_like_one_without(cli: CliRunner, tmp_path: Path) -> None:
+    # Windows editors save UTF-8 with a BOM; tomllib then said "Invalid statement (at line 1, column 1)".
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbfkeep-last = 2\n")
+    assert ag.load_policy(tmp_path / "bom.toml") == ag.load_policy(tmp_path / "pol.toml")
+    result = _run(cli, "policy", "explain", "bom.toml")
+    assert result.exit_code == 0, result.stderr
