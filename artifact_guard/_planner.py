@@ -130,6 +130,15 @@ def format_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+def refuse_empty(policy: Policy) -> None:
+    """Raise :class:`EmptyPolicyError` for a policy that keeps nothing, unless it says ``allow_empty``."""
+    if not policy.keeps_something and not policy.allow_empty:
+        raise EmptyPolicyError(
+            "the policy keeps nothing (no keep_last, keep_within, older_than or alias selection); "
+            "set allow_empty=True if you mean to delete every eligible version"
+        )
+
+
 def plan(
     repository: ArtifactRepository,
     scope: Scope | str,
@@ -161,11 +170,7 @@ def plan(
     versions may select the new holder on the next plan, and an apply refuses
     (skips) a version whose aliases changed after planning.
     """
-    if not policy.keeps_something and not policy.allow_empty:
-        raise EmptyPolicyError(
-            "the policy keeps nothing (no keep_last, keep_within, older_than or alias selection); "
-            "set allow_empty=True if you mean to delete every eligible version"
-        )
+    refuse_empty(policy)
     if dedupe not in ("collection", "project"):
         raise PlanError(f"dedupe must be 'collection' or 'project', not {dedupe!r}")
     if now is not None and now.utcoffset() is None:

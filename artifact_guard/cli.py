@@ -614,9 +614,11 @@ def policy_explain(
     \b
     Example: artifact-guard policy explain artifact-guard.toml
     """
+    from ._planner import refuse_empty
     from ._policy_file import explain_policy, load_policy, policy_to_dict
 
     p = load_policy(file)
+    refuse_empty(p)  # `plan` would refuse it: say so now, not at plan time
     if as_json:
         _print_json({"policy": policy_to_dict(p), "explanation": explain_policy(p)})
         return
@@ -670,6 +672,13 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
+        # An interrupted apply leaves its journal consistent (each operation is
+        # marked in flight before its call): say how to finish.
+        print(
+            "interrupted; if an apply was running, `artifact-guard status` shows where it stopped "
+            "and `artifact-guard resume` finishes it",
+            file=sys.stderr,
+        )
         sys.exit(130)
 
 

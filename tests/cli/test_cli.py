@@ -173,8 +173,7 @@ def test_bad_policy_files_give_one_line_and_exit_2(
     (tmp_path / "p.toml").write_text(policy_text)
     line = one_error_line(cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", "p.toml"))
     assert line.startswith(expected), line
-    if policy_text:
-        assert one_error_line(cli("policy", "explain", "p.toml")).startswith(expected)
+    assert one_error_line(cli("policy", "explain", "p.toml")).startswith(expected)
 
 
 def test_a_snapshot_from_a_newer_format_is_refused(
@@ -343,3 +342,19 @@ def test_apply_revalidates_a_plan_older_than_the_state(cli: Invoke, tmp_path: Pa
     outcome = json.loads(result.stdout)
     assert [s["id"] for s in outcome["skipped"]] == [versions[1].id]
     assert sorted(outcome["done"]) == sorted(v.id for v in versions[:4] if v is not versions[1])
+
+
+def test_ctrl_c_exits_130_and_says_how_to_finish_an_apply(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from artifact_guard import cli as cli_module
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module, "app", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        cli_module.main()
+    assert stopped.value.code == 130
+    err = capsys.readouterr().err
+    assert "artifact-guard resume" in err and "Traceback" not in err
