@@ -158,7 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._body()
         if self.headers.get("Content-Encoding", "").lower() == "gzip":
             raw = gzip.decompress(raw)
-        return json.loads(raw) if raw else {}
+        try:
+            return json.loads(raw) if raw else {}
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
 
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization", "")

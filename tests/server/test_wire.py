@@ -121,11 +121,13 @@ def test_unknown_field_and_undeclared_variable_are_named(fresh: FakeWandbServer)
 def test_malformed_requests_never_get_a_500(fresh: FakeWandbServer) -> None:
     status, body, _ = http(fresh, "/graphql", raw=b"{not json")
     assert status == 400 and "not valid JSON" in body["errors"][0]["message"]
+    status, body, _ = http(fresh, "/graphql", raw=b"[" * 100_000)
+    assert status == 400 and "nested too deeply" in body["errors"][0]["message"]
     body = gql(fresh, "query Broken { viewer { id ")
     assert "Syntax Error" in body["errors"][0]["message"]
     body = gql(fresh, "{ artifact(id: 42) { id } }")
     assert body["data"]["artifact"] is None  # an id that is not one resolves to nothing
-    assert [r.operation for r in fresh.requests] == ["malformed", "malformed", "anonymous"]
+    assert [r.operation for r in fresh.requests] == ["malformed", "malformed", "malformed", "anonymous"]
 
 
 def test_operation_name_is_parsed_when_not_given(fresh: FakeWandbServer) -> None:
