@@ -244,6 +244,11 @@ def _reasons_from_json(text: str | None) -> tuple[Reason, ...]:
     return tuple(out)
 
 
+def _has_journal(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM schema_versions WHERE component = 'journal'").fetchone()
+    return row is not None
+
+
 class Journal:
     """One workspace database's journal tables. Thread-safe: one connection, one lock."""
 
@@ -264,6 +269,10 @@ class Journal:
             raise JournalError(f"no journal at {p}")
         try:
             conn = connect(p)
+            if not create and not _has_journal(conn):
+                # Reading (status, resume) must not turn a cache-only workspace into a journal.
+                conn.close()
+                raise JournalError(f"no apply is recorded in {p}")
             ensure_schema(conn, "journal", JOURNAL_FORMAT, _DDL)
             # A file that claims the journal schema but lacks its tables or columns (a hand-edited or
             # half-copied database) is refused here, in one line, not by a query halfway through a command.

@@ -585,3 +585,24 @@ def test_a_policy_file_with_a_utf8_bom_reads_like_one_without(cli: CliRunner, tm
     assert ag.load_policy(tmp_path / "bom.toml") == ag.load_policy(tmp_path / "pol.toml")
     result = _run(cli, "policy", "explain", "bom.toml")
     assert result.exit_code == 0, result.stderr
+
+
+def test_status_of_a_cache_only_workspace_says_so_and_writes_no_journal(tmp_path: Path) -> None:
+    # given a workspace that holds only the metadata cache
+    import sqlite3
+
+    from artifact_guard._cache import MetadataCache
+    from artifact_guard._executor import journal_status
+
+    workspace = tmp_path / "workspace.sqlite3"
+    MetadataCache(workspace, namespace="http://127.0.0.1:1").close()
+
+    # when status reads it
+    with pytest.raises(ag.JournalError, match="no apply is recorded"):
+        journal_status(workspace)
+
+    # then no journal tables were created by a read
+    conn = sqlite3.connect(workspace)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert not any(t.startswith("journal_") for t in tables), tables
