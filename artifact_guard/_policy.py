@@ -200,16 +200,21 @@ class Policy:
                 changed[name] = value
         return changed
 
+    def scope_words(self) -> str:
+        """Which versions the policy considers, in words (empty when it considers all)."""
+        clauses = []
+        if self.types:
+            clauses.append(f"of type {', '.join(self.types)}")
+        if self.collections:
+            clauses.append(f"in collections matching {', '.join(self.collections)}")
+        if self.exclude_collections:
+            clauses.append(f"except collections matching {', '.join(self.exclude_collections)}")
+        return " ".join(clauses)
+
     def __str__(self) -> str:
         parts: list[str] = []
-        scope = []
-        if self.types:
-            scope.append(f"of type {', '.join(self.types)}")
-        if self.collections:
-            scope.append(f"in collections matching {', '.join(self.collections)}")
-        if self.exclude_collections:
-            scope.append(f"except collections matching {', '.join(self.exclude_collections)}")
-        parts.append("consider versions " + (" ".join(scope) if scope else "of every collection"))
+        scope = self.scope_words()
+        parts.append("consider versions " + (scope or "of every collection"))
         if self.aliases == "unaliased":
             parts.append("only versions without aliases")
         elif self.aliases == "aliased":

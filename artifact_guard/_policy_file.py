@@ -430,14 +430,7 @@ def _words(d: timedelta) -> str:
 def explain_policy(policy: Policy) -> list[str]:
     """The policy in words, one sentence per line: what ``artifact-guard policy explain`` prints."""
     lines: list[str] = []
-    where = []
-    if policy.types:
-        where.append(f"of type {', '.join(policy.types)}")
-    if policy.collections:
-        where.append(f"in collections matching {', '.join(policy.collections)}")
-    if policy.exclude_collections:
-        where.append(f"except collections matching {', '.join(policy.exclude_collections)}")
-    lines.append("Considers versions " + (" ".join(where) if where else "of every collection and type") + ".")
+    lines.append("Considers versions " + (policy.scope_words() or "of every collection and type") + ".")
     keeps = []
     if policy.keep_last is not None:
         keeps.append(f"the newest {policy.keep_last} of each collection")
