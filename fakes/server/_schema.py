@@ -656,7 +656,12 @@ input RenameProjectInput {
 
 input CreateProjectMembersInput { projectId: ID!, userIds: [ID!], teamIds: [ID!] }
 input DeleteProjectMembersInput { projectId: ID!, userIds: [ID!], teamIds: [ID!] }
-input UpdateProjectMemberInput { projectId: ID!, userId: ID!, userProjectRole: String!, clientMutationId: String }
+input UpdateProjectMemberInput {
+  projectId: ID!
+  userId: ID!
+  userProjectRole: String!
+  clientMutationId: String
+}
 input UpdateProjectTeamMemberInput {
   projectId: ID!
   teamId: ID!
