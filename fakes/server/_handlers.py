@@ -18,7 +18,6 @@ import base64
 import binascii
 import functools
 import json
-import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -245,7 +244,9 @@ def _newest_first(order: str | None, *, default: bool, what: str) -> bool:
     if order is None or order == "":
         return default
     field = order.lstrip("+-")
-    if field not in ("createdAt", "created_at"):
+    # A sequence's versions are numbered in creation order, so the index orders them the same way.
+    by_index = what == "artifacts" and field in ("versionIndex", "version_index")
+    if field not in ("createdAt", "created_at") and not by_index:
         raise ValueError(f"the fake server does not support ordering {what} by {field!r}")
     return order.startswith("-")
 
@@ -310,6 +311,7 @@ class UserView:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.typename = "User"
         self.id = encode_id("User", 1)
         self.name = ctx.viewer
         self.username = ctx.viewer
@@ -348,6 +350,10 @@ class OrganizationView:
     def orgEntity(self) -> EntityView:
         return EntityView(self.ctx, self.name)
 
+    def advancedRegistryFeatures(self) -> dict[str, Any]:
+        # The fake filters and pages registry listings itself: no advanced (ClickHouse) search.
+        return {"advancedSearch": False}
+
 
 class EntityView:
     """An entity: the viewer's own (personal), or a team that is its own organization."""
@@ -358,6 +364,16 @@ class EntityView:
         self.name = name
         self.isTeam = name != ctx.default_entity
         self.entityType = "team" if self.isTeam else "user"
+        # Team fields the SDK's registry member listings select; the fake models none of them.
+        self.available = True
+        self.photoUrl = None
+        self.readOnly = False
+        self.readOnlyAdmin = False
+        self.privateOnly = False
+        self.storageBytes = 0
+        self.codeSavingEnabled = False
+        self.defaultAccess = "PRIVATE"
+        self.isPaid = False
 
     def organization(self) -> OrganizationView | None:
         return OrganizationView(self.ctx, self.name) if self.isTeam else None
@@ -365,8 +381,58 @@ class EntityView:
     def user(self) -> UserView | None:
         return None if self.isTeam else UserView(self.ctx)
 
-    def projects(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def projects(
+        self,
+        after: str | None = None,
+        first: int | None = None,
+        filters: str | None = None,
+        order: str | None = None,
+    ) -> dict[str, Any]:
+        if filters or order:
+            from ._registries import entity_projects
+
+            return entity_projects(self.ctx, self.name, after, first, filters, order)
         return _projects_connection(self.ctx, self.name, after, first)
+
+    def members(self) -> list[dict[str, Any]]:
+        viewer = self.ctx.viewer
+        return [
+            {
+                "id": encode_id("User", 1),
+                "name": viewer,
+                "username": viewer,
+                "email": f"{viewer}@example.invalid",
+                "role": "admin" if self.ctx.fake.is_admin(self.name) else "member",
+                "pending": False,
+                "photoUrl": None,
+                "accountType": "USER",
+                "apiKey": None,
+            }
+        ]
+
+    def project(self, name: str | None = None) -> ProjectView | None:
+        return QueryRoot(self.ctx).project(name, self.name)
+
+    def protectedAliases(self, adminType: str) -> list[str]:
+        return sorted(self.ctx.fake.protected_aliases(self.name, admin_type=adminType))
+
+    def artifactCollections(self, **args: Any) -> dict[str, Any]:
+        from ._registries import entity_collections
+
+        return entity_collections(
+            self.ctx,
+            self.name,
+            **{
+                k: args.get(k)
+                for k in ("projectFilters", "filters", "collectionTypes", "after", "first", "order")
+            },
+        )
+
+    def artifactMemberships(self, **args: Any) -> dict[str, Any]:
+        from ._registries import entity_memberships
+
+        keys = ("projectFilters", "collectionFilters", "filters", "after", "first", "order")
+        return entity_memberships(self.ctx, self.name, **{k: args.get(k) for k in keys})
 
 
 def _projects_connection(
@@ -391,6 +457,38 @@ class ProjectView:
         self.readOnly = False
         self.isBenchmark = False
         self.user = None
+
+    def _registry(self) -> Any:
+        from ._registries import registry_project
+
+        return registry_project(self.ctx, self.scope)
+
+    def description(self) -> str | None:
+        info = self._registry()
+        return info.description if info is not None else None
+
+    def updatedAt(self) -> str:
+        info = self._registry()
+        when = info.updated_at or info.created_at if info is not None else None
+        return _iso(when) if when is not None else _FIXED_TIME
+
+    def access(self) -> str:
+        info = self._registry()
+        return str(info.access) if info is not None else "PRIVATE"
+
+    def allowAllArtifactTypesInRegistry(self) -> bool:
+        info = self._registry()
+        return bool(info.allow_all_types) if info is not None else True
+
+    def members(self) -> list[dict[str, Any]]:
+        from ._registries import project_members
+
+        return project_members(self.ctx, self.scope)
+
+    def teamMembers(self) -> list[dict[str, Any]]:
+        from ._registries import project_team_members
+
+        return project_team_members(self.ctx, self.scope)
 
     def _runs(self) -> list[Run]:
         return [r for r in self.ctx.fake.runs() if r.scope == self.scope]
@@ -428,11 +526,16 @@ class ProjectView:
             return None
         return ArtifactTypeView(self.ctx, self.scope, name)
 
-    def artifactTypes(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def artifactTypes(
+        self, after: str | None = None, first: int | None = None, includeAll: bool | None = None
+    ) -> dict[str, Any]:
         names: list[str] = []
         for c in sorted(self._collections(), key=lambda c: _counter(c.id)):
             if c.type not in names:
                 names.append(c.type)
+        registry = self._registry()
+        if includeAll and registry is not None:
+            names.extend(t for t in registry.types if t not in names)
         return _connection(
             self.ctx,
             names,
@@ -450,11 +553,14 @@ class ProjectView:
         order: str | None = None,
         collectionTypes: list[str] | None = None,
     ) -> dict[str, Any]:
-        if not _parse_filters(filters):
+        kinds = {CollectionKind(t.lower()) for t in collectionTypes} if collectionTypes else None
+        if not _parse_filters(filters) and (kinds is None or len(kinds) == 2):
             indexed = _indexed_collections(self.ctx, self.scope, None, after, first, order)
             if indexed is not None:
                 return indexed
         infos = _filter_collections(self._collections(), filters)
+        if kinds is not None:
+            infos = [c for c in infos if c.ref.kind in kinds]
         return _collections_connection(self.ctx, infos, after, first, order)
 
     def artifactCollection(self, name: str) -> CollectionView | None:
@@ -470,23 +576,24 @@ class ProjectView:
 
 
 def _filter_collections(infos: list[CollectionInfo], filters: str | None) -> list[CollectionInfo]:
+    from ._registries import collection_field, matches
+
     parsed = _parse_filters(filters)
-    for name, wanted in parsed.items():
-        if name == "name":
-            if isinstance(wanted, dict) and "$regex" in wanted:
-                pattern = re.compile(str(wanted["$regex"]))
-                infos = [c for c in infos if pattern.search(c.ref.name)]
-            else:
-                infos = [c for c in infos if c.ref.name == wanted]
-        else:
-            raise ValueError(f"the fake server does not support the collection filter {name!r}")
-    return infos
+    if not parsed:
+        return infos
+    return [c for c in infos if matches(collection_field(c), parsed, "collection")]
 
 
 def _collections_connection(
     ctx: Context, infos: list[CollectionInfo], after: str | None, first: int | None, order: str | None = None
 ) -> dict[str, Any]:
     # ``infos`` come newest first.
+    if order and order.lstrip("+-") not in ("createdAt", "created_at"):
+        from ._registries import order_collections
+
+        # Name and update-time orders: positions are the cursors (the listing is not indexed by them).
+        ranked = order_collections(infos, order, default_newest=True)
+        return _connection(ctx, ranked, None, after, first, lambda c: CollectionView(ctx, c))
     newest = _newest_first(order, default=True, what="collections")
     ordered = infos if newest else infos[::-1]
     sign = -1 if newest else 1
@@ -509,6 +616,8 @@ def _indexed_collections(
     whole listing (stable cursors carry the id number, negated newest first);
     None when the backend declines, and the caller lists everything.
     """
+    if order and order.lstrip("+-") not in ("createdAt", "created_at"):
+        return None  # the index runs in creation order only
     newest = _newest_first(order, default=True, what="collections")
     size = _page_size(first)
     mark = _cursor_mark(ctx, after)
@@ -629,9 +738,13 @@ class CollectionView:
         self.name = info.ref.name
         self.description = info.description or None
         self.createdAt = _iso(info.created_at)
-        self.updatedAt = _iso(info.created_at)
+        self.updatedAt = _iso(info.updated_at or info.created_at)
         self.state = state
-        self.tags = {"edges": [], "pageInfo": _page_info(None, False)}
+
+    def tags(self) -> dict[str, Any]:
+        from ._registries import collection_tags
+
+        return collection_tags(self.ctx, self.info)
 
     def project(self) -> ProjectView:
         return ProjectView(self.ctx, self.info.ref.scope)
@@ -861,7 +974,8 @@ class ArtifactView:
                 "displayName": "wandb_manifest.json",
                 "digest": None,
                 "md5": None,
-                "sizeBytes": None,
+                # The size of the manifest file this server sends (W&B's sizeBytes is never null).
+                "sizeBytes": len(json.dumps(manifest_json(self.ctx.fake, vid)).encode()),
                 "mimetype": "application/json",
                 "url": url,
                 "directUrl": url,
@@ -877,9 +991,10 @@ class ArtifactView:
         runs = list(self.ctx.fake.lineage(self.version.id).consumers)
         return _connection(self.ctx, runs, None, after, first, lambda r: RunView(self.ctx, r))
 
-    def createdBy(self) -> RunView | None:
+    def createdBy(self) -> RunView | UserView:
         producer = self.ctx.fake.lineage(self.version.id).producer
-        return RunView(self.ctx, producer) if producer is not None else None
+        # W&B's createdBy is never null: a version no run logged (or whose run is gone) shows its user.
+        return RunView(self.ctx, producer) if producer is not None else UserView(self.ctx)
 
 
 class RunView:
@@ -893,7 +1008,7 @@ class RunView:
         self.id = encode_id("Run", run.path)
         self.name = run.path.rsplit("/", 1)[1]
         self.displayName = self.name
-        self.projectId = _project_number(scope)
+        self.projectId = str(_project_number(scope))
         self.state = run.state
         self.tags: list[str] = []
         self.sweepName = None
