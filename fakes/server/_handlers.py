@@ -348,7 +348,11 @@ class OrganizationView:
         self.name = name
 
     def orgEntity(self) -> EntityView:
-        return EntityView(self.ctx, self.name)
+        entity = EntityView(self.ctx, self.name)
+        # The organization's entity holds the registries: its project listing shows those only.
+        entity.registries_only = True
+        entity.entityType = "organization"
+        return entity
 
     def advancedRegistryFeatures(self) -> dict[str, Any]:
         # The fake filters and pages registry listings itself: no advanced (ClickHouse) search.
@@ -364,6 +368,7 @@ class EntityView:
         self.name = name
         self.isTeam = name != ctx.default_entity
         self.entityType = "team" if self.isTeam else "user"
+        self.registries_only = False
         # Team fields the SDK's registry member listings select; the fake models none of them.
         self.available = True
         self.photoUrl = None
@@ -388,10 +393,12 @@ class EntityView:
         filters: str | None = None,
         order: str | None = None,
     ) -> dict[str, Any]:
-        if filters or order:
+        if filters or order or self.registries_only:
             from ._registries import entity_projects
 
-            return entity_projects(self.ctx, self.name, after, first, filters, order)
+            return entity_projects(
+                self.ctx, self.name, after, first, filters, order, registries_only=self.registries_only
+            )
         return _projects_connection(self.ctx, self.name, after, first)
 
     def members(self) -> list[dict[str, Any]]:

@@ -259,10 +259,12 @@ def entity_projects(
     first: int | None,
     filters: str | None,
     order: str | None,
+    *,
+    registries_only: bool = False,
 ) -> dict[str, Any]:
-    """``Entity.projects``: the entity's projects (registries included), filtered and ordered."""
+    """``Entity.projects``: the entity's projects (registries included, or only), filtered and ordered."""
     parsed = parse_filters(filters)
-    scopes = {s for s in ctx.fake.scopes() if s.entity == entity}
+    scopes = set() if registries_only else {s for s in ctx.fake.scopes() if s.entity == entity}
     scopes.update(r.scope for r in ctx.fake.registries(entity))
     chosen = [s for s in sorted(scopes, key=str) if matches(_registry_field(ctx, s), parsed, "project")]
     if order:

@@ -176,3 +176,33 @@ def test_registry_versions_list_links_of_the_entitys_registries(world: tuple[Fak
     assert "version filter 'color'" in refused(
         fake, art.REGISTRY_VERSIONS_GQL, {"organization": E, "artifactFilter": '{"color": 1}'}
     )
+
+
+@pytest.mark.timeout(120)
+def test_the_real_sdk_lists_registries_their_collections_and_versions(run_sdk: Any) -> None:
+    # given the demo world served over HTTP, when an unmodified SDK script walks the Registry
+    from fakes.demo import seed_demo
+    from fakes.server import FakeWandbServer
+
+    with FakeWandbServer(seed_demo()) as server:
+        out = run_sdk(
+            server,
+            """
+            import json, wandb
+            api = wandb.Api()
+            regs = api.registries(organization="demo-team")
+            print(json.dumps({
+                "registries": [r.name for r in regs],
+                "collections": [c.name for c in api.registries(organization="demo-team").collections()],
+                "versions": sorted(a.qualified_name for a in api.registries(organization="demo-team").versions()),
+                "registry": api.registry("model", organization="demo-team").full_name,
+            }))
+            """,
+        )
+        errors = [r for r in server.requests if r.errors]
+    # then it sees the registry, its collection and the linked versions, and no request failed
+    assert out["registries"] == ["model"]
+    assert out["collections"] == ["resnet50"]
+    assert out["registry"] == "wandb-registry-model"
+    assert out["versions"] == [f"demo-team/wandb-registry-model/resnet50:v{i}" for i in (0, 1)]
+    assert errors == []
