@@ -66,6 +66,10 @@ class Context:
     default_entity: str = "fake-user"
     fast: bool = True
     """Answer queries with the lean executor (:mod:`fakes.server._fast`), else graphql-core only."""
+    features: frozenset[str] = frozenset(_FEATURES)
+    """Server features reported as enabled. Without ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` the
+    server behaves as an older W&B Server: ``filters``/``order`` on ``Project.artifactCollections``
+    are refused as unknown arguments, as such a server's schema refuses them."""
 
 
 # ---------------------------------------------------------------------- ids
@@ -560,6 +564,10 @@ class ProjectView:
         order: str | None = None,
         collectionTypes: list[str] | None = None,
     ) -> dict[str, Any]:
+        if "ARTIFACT_COLLECTIONS_FILTERING_SORTING" not in self.ctx.features:
+            for name, value in (("filters", filters), ("order", order)):
+                if value is not None:
+                    raise ValueError(f"Unknown argument {name!r} on field 'Project.artifactCollections'")
         kinds = {CollectionKind(t.lower()) for t in collectionTypes} if collectionTypes else None
         if not _parse_filters(filters) and (kinds is None or len(kinds) == 2):
             indexed = _indexed_collections(self.ctx, self.scope, None, after, first, order)
@@ -1073,7 +1081,7 @@ class QueryRoot:
 
     def serverInfo(self) -> dict[str, Any]:
         return {
-            "features": [{"name": name, "isEnabled": True} for name in _FEATURES],
+            "features": [{"name": name, "isEnabled": name in self.ctx.features} for name in _FEATURES],
             "cliVersionInfo": {"max_cli_version": "99.0.0"},
             "latestLocalVersionInfo": None,
             "frontendHost": self.ctx.base_url,

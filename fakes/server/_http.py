@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
@@ -406,6 +406,7 @@ class FakeWandbServer:
         entity: str | None = None,
         project: str | None = None,
         fault_seed: int = 0,
+        features: Iterable[str] | None = None,
     ) -> None:
         if pagination not in ("stable", "offset"):
             raise ValueError(f"pagination must be 'stable' or 'offset', not {pagination!r}")
@@ -417,6 +418,8 @@ class FakeWandbServer:
         self.entity = entity
         self.project = project
         self.faults = Faults(seed=fault_seed)
+        self.features = frozenset(features) if features is not None else None
+        """Server features to report enabled (None: all the fake models); see ``Context.features``."""
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: str | None = None
@@ -429,6 +432,8 @@ class FakeWandbServer:
         if self._httpd is not None:
             return self
         ctx = Context(self.fake, base_url="", pagination=self.pagination)
+        if self.features is not None:
+            ctx.features = self.features
         if self.entity:
             ctx.default_entity = self.entity
         self._state = _State(ctx, self.api_key, self.faults)
