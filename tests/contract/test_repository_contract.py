@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from artifact_guard import (
+    Action,
     AliasedVersionError,
     CollectionKind,
     CollectionRef,
@@ -169,8 +170,34 @@ def test_links_name_portfolio_index_and_aliases(world: World) -> None:
         (str(champion), 1, frozenset({"baseline", "latest"}))
     ]
     assert world.repo.links(ids["model:v0"]) == ()
-    if world.name == "fake":
-        assert world.repo.links(ids["model:v3"])[0].protected_aliases == frozenset({"production"})
+    # W&B shows which registry aliases are protected (Entity.protectedAliases): both repositories report them
+    assert world.repo.links(ids["model:v3"])[0].protected_aliases == frozenset({"production"})
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset()
+
+
+def test_an_alias_the_entity_protects_later_is_protected_on_every_link_holding_it(world: World) -> None:
+    # given a registry link whose alias an admin protects after linking (per entity, not per link)
+    ids = _project(world.fake)
+    world.fake.add_protected_aliases("team", ["baseline"])
+    list(world.repo.versions(SCOPE))
+    (link,) = world.repo.links(ids["model:v1"])
+    assert link.protected_aliases == frozenset({"baseline"})
+    # then the protected-alias rule blocks it in a plan, before any server refusal
+    the_plan = plan(world.repo, SCOPE, Policy(keep_last=1, grace_period=timedelta(0)), now=NOW)
+    decision = next(d for d in the_plan.decisions if d.version.id == ids["model:v1"])
+    assert decision.action is Action.KEEP
+    assert "protected-alias" in {r.rule for r in decision.reasons}
+
+
+def test_a_version_linked_into_more_collections_than_one_page_reports_every_link(world: World) -> None:
+    # given one version linked into 55 registry collections (the fake's page holds 50)
+    ids = _project(world.fake)
+    for i in range(55):
+        world.fake.link(ids["model:v0"], f"team/wandb-registry-model/many-{i:02d}")
+    list(world.repo.versions(SCOPE))
+    # then every link is reported
+    names = sorted(link.portfolio.name for link in world.repo.links(ids["model:v0"]))
+    assert names == [f"many-{i:02d}" for i in range(55)]
 
 
 def test_given_a_listing_when_a_consumer_appears_then_the_next_listing_reports_it(world: World) -> None:
@@ -286,3 +313,30 @@ def test_the_demo_plans_to_the_same_decisions_and_bytes(world: World) -> None:
     assert [(d.version, d.action) for d in seen.decisions] == [(d.version, d.action) for d in truth.decisions]
     assert seen.reclaimable_bytes == truth.reclaimable_bytes
     assert seen.id == truth.id
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_an_older_server_without_collection_filtering_still_deletes_a_collection() -> None:
+    # given a server lacking ARTIFACT_COLLECTIONS_FILTERING_SORTING (it refuses `filters`, as those do)
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    ids = _project(fake)
+    run = fake.create_run(str(SCOPE), "extra")
+    for i in range(5):  # more collections than one page of the adapter's lookup would need
+        fake.log_artifact(run, f"other-{i}", "model", {"w": bytes([i])})
+    with FakeWandbServer(fake, features=()) as server:
+        repo = wandb_repository(server)
+        # when deleting a collection, then the adapter finds it without `filters`, reading features once
+        repo.delete_collection(CollectionRef("team", "proj", "data"))
+        repo.delete_collection(CollectionRef("team", "proj", "other-0"))
+        operations = [r.operation for r in server.requests]
+        errors = [r.errors for r in server.requests if r.errors]
+    assert fake.version(ids["data:v0"]).state is VersionState.DELETED
+    assert fake.collection_versions("team/proj/other-0") == []
+    assert operations.count("ServerFeaturesQuery") <= 1
+    assert "ArtifactGuardCollection" not in operations
+    assert errors == []

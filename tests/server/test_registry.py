@@ -191,10 +191,11 @@ def test_the_real_sdk_lists_registries_their_collections_and_versions(run_sdk: A
             import json, wandb
             api = wandb.Api()
             regs = api.registries(organization="demo-team")
+            versions = api.registries(organization="demo-team").versions()
             print(json.dumps({
                 "registries": [r.name for r in regs],
                 "collections": [c.name for c in api.registries(organization="demo-team").collections()],
-                "versions": sorted(a.qualified_name for a in api.registries(organization="demo-team").versions()),
+                "versions": sorted(a.qualified_name for a in versions),
                 "registry": api.registry("model", organization="demo-team").full_name,
             }))
             """,
