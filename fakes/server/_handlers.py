@@ -971,9 +971,10 @@ class ArtifactView:
     def aliases(self) -> list[AliasView]:
         return [alias for m in self._memberships() for alias in m.aliases()]
 
-    def artifactMemberships(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def artifactMemberships(self) -> dict[str, Any]:
+        # W&B's Artifact.artifactMemberships takes no paging arguments: every membership, one page.
         members = self._memberships()
-        return _connection(self.ctx, members, None, after, first, lambda m: m)
+        return _connection(self.ctx, members, None, None, len(members), lambda m: m)
 
     def currentManifest(self) -> dict[str, Any]:
         vid = self.version.id

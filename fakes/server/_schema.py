@@ -393,7 +393,7 @@ type Artifact {
   updatedAt: DateTime
   aliases: [ArtifactAlias!]!
   labels: JSONString
-  artifactMemberships(after: String, first: Int): ArtifactCollectionMembershipConnection!
+  artifactMemberships: ArtifactCollectionMembershipConnection!
   currentManifest: ArtifactManifest
   usedBy(after: String, first: Int): RunConnection!
   createdBy: Initiator!

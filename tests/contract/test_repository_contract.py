@@ -7,6 +7,7 @@ knows (which registry aliases are protected), the test says so explicitly.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -340,3 +341,52 @@ def test_an_older_server_without_collection_filtering_still_deletes_a_collection
     assert operations.count("ServerFeaturesQuery") <= 1
     assert "ArtifactGuardCollection" not in operations
     assert errors == []
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_a_server_that_pages_memberships_gets_asked_for_every_page(fake_server: Any) -> None:
+    # W&B's schema gives Artifact.artifactMemberships no paging arguments (the fake answers all at once),
+    # but a server that truncates them and says hasNextPage must be paged, not silently cut short.
+    from artifact_guard.adapters import wandb as adapter
+
+    from .conftest import wandb_repository
+
+    fake_server.reset()
+    ids = _project(fake_server.fake)
+    for i in range(3):
+        fake_server.fake.link(ids["model:v0"], f"team/wandb-registry-model/paged-{i}")
+    repo = wandb_repository(fake_server)
+    real = repo._gql
+    asked: list[str | None] = []
+
+    def truncating(document: str, variables: Any, doing: str) -> Any:
+        data = real(document, variables, doing)
+        if document == adapter.VERSION_BY_ID:
+            conn = data["artifact"]["artifactMemberships"]
+            rest = conn["edges"][2:]
+            conn["edges"] = conn["edges"][:2]
+            conn["pageInfo"] = {"hasNextPage": bool(rest), "endCursor": "page-2"}
+            truncating.rest = rest  # type: ignore[attr-defined]
+        if document == adapter.MORE_MEMBERSHIPS:
+            raise AssertionError("the fake's schema has no paging arguments here; the stub answers")
+        return data
+
+    def answer(document: str, variables: Any, doing: str) -> Any:
+        if document == adapter.MORE_MEMBERSHIPS:
+            asked.append(variables["cursor"])
+            return {
+                "artifact": {
+                    "artifactMemberships": {
+                        "edges": truncating.rest,  # type: ignore[attr-defined]
+                        "pageInfo": {"hasNextPage": False, "endCursor": None},
+                    }
+                }
+            }
+        return truncating(document, variables, doing)
+
+    repo._gql = answer  # type: ignore[method-assign]
+    repo.version(ids["model:v0"])
+    names = sorted(link.portfolio.name for link in repo.links(ids["model:v0"]))
+    assert names == [f"paged-{i}" for i in range(3)]
+    assert asked == ["page-2"]

@@ -46,6 +46,14 @@ DELIBERATE: dict[str, str] = {
     "ArtifactDigestAlgorithm": (
         "newer than the reference: wandb/sdk/artifacts/_generated/enums.py lists MANIFEST_XXH128"
     ),
+    "Entity.projects(filters)": "newer: the SDK's FetchRegistries sends it (operations.py)",
+    "Entity.artifactCollections(projectFilters)": "newer: the SDK's RegistryCollections sends it",
+    "Project.artifactTypes(includeAll)": "newer: the SDK's RegistryFragment selects it (includeAll: true)",
+    "Project.artifactCollections(filters)": (
+        "newer: the SDK's ProjectArtifactCollections sends it where the server reports "
+        "ARTIFACT_COLLECTIONS_FILTERING_SORTING (wandb/apis/public/artifacts.py); the fake refuses it "
+        "when that feature is switched off"
+    ),
 }
 
 
@@ -83,7 +91,10 @@ def _differences(fake: GraphQLSchema, ref: GraphQLSchema) -> dict[str, str]:
                     found[key] = f"{field.type} here, {ref_field.type} in W&B's"
                 for arg_name, arg in getattr(field, "args", {}).items():
                     ref_arg = getattr(ref_field, "args", {}).get(arg_name)
-                    if ref_arg is not None and str(arg.type) != str(ref_arg.type):
+                    if ref_arg is None:
+                        # A client relying on it (the adapter, a script) would fail on W&B.
+                        found[f"{key}({arg_name})"] = "accepted here, absent from W&B's"
+                    elif str(arg.type) != str(ref_arg.type):
                         found[f"{key}({arg_name})"] = f"{arg.type} here, {ref_arg.type} in W&B's"
     return found
 
