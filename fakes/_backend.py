@@ -126,6 +126,29 @@ class _Collection:
     tags: tuple[str, ...] = ()
     updated_at: datetime | None = None
     """Last change of the collection's own record (description, tags, type); None: never changed."""
+    _link_order: Any = None
+
+    def link_order(self) -> Any:
+        """Portfolio only: a ``SortedList`` of the live link indices, kept in step with ``links``.
+
+        Made on first use, then updated by every link and unlink (see
+        :meth:`links_changed`), so paging a portfolio costs O(log n + page),
+        not a sort per page.
+        """
+        if self._link_order is None:
+            self._link_order = SortedList(self.links)
+        return self._link_order
+
+    def links_changed(self, added: int | None = None, removed: int | None = None) -> None:
+        """Keep :meth:`link_order` in step with one link added or removed (neither: rebuild later)."""
+        if self._link_order is None:
+            return
+        if added is not None:
+            self._link_order.add(added)
+        elif removed is not None:
+            self._link_order.discard(removed)
+        else:
+            self._link_order = None
 
     def index_state(self, index: int, old: VersionState | None, new: VersionState) -> None:
         """Keep ``live`` in step with one version's state change (``old`` None: a new version)."""
@@ -603,6 +626,7 @@ class FakeWandb:
         coll.next_index += 1
         link = Link(ref, v.id, index, frozenset())
         coll.links[index] = link
+        coll.links_changed(added=index)
         if protected_set:
             # As an admin protecting them: W&B protects aliases per entity, not per link.
             self._protected.setdefault((ref.entity, "MODEL"), set()).update(protected_set)
@@ -637,6 +661,7 @@ class FakeWandb:
                 f"link {link.name} holds protected aliases {sorted(current.protected_aliases)}"
             )
         del coll.links[link.index]
+        coll.links_changed(removed=link.index)
         for alias in current.aliases:
             coll.aliases.pop(alias, None)
         key = (link.portfolio.entity, link.portfolio.project, link.portfolio.name, link.index)
@@ -1082,12 +1107,73 @@ class FakeWandb:
                     link.protected_aliases
                 )
             coll.links[link.index] = replace(link, protected_aliases=frozenset())
+            coll.links_changed()
             coll.next_index = max(coll.next_index, link.index + 1)
             for alias in link.aliases:
                 coll.aliases[alias] = str(link.index)
             self._links_by_source.setdefault(link.version_id, []).append((*key, link.index))
         # New ids made after a restore must not collide with restored ones.
         self._counter = max(self._counter, highest)
+
+    # ------------------------------------------------------------------ paged wire reads
+
+    def consumers_page(
+        self, version_id: str, *, limit: int, after: int | None = None
+    ) -> tuple[list[tuple[int, Run]], bool]:
+        """One page of a version's consumers (``usedBy``) in O(page), in the order they used it.
+
+        Each consumer comes with its position in the version's use record,
+        which only grows, so a position is a stable cursor: deleting a run
+        seen earlier shifts nothing. Starts just past position ``after`` (None:
+        at the start); deleted runs are skipped. Returns the page and whether
+        more follow.
+        """
+        with self._lock:
+            self._version(version_id)
+            users = self._consumers.get(version_id, [])
+            start = 0 if after is None else max(0, after + 1)
+            page: list[tuple[int, Run]] = []
+            for position in range(start, len(users)):
+                run = self._runs.get(users[position])
+                if run is None:
+                    continue
+                if len(page) == max(0, limit):
+                    return page, True
+                page.append((position, run))
+            return page, False
+
+    def portfolio_links_page(
+        self, portfolio: CollectionRef | str, *, limit: int, before_index: int | None = None
+    ) -> tuple[list[Link], bool]:
+        """One page of a registry collection's links, newest first, in O(log n + page).
+
+        Starts just below link index ``before_index`` (None: the newest).
+        Returns the page and whether more follow.
+        """
+        with self._lock:
+            coll = self._collection(portfolio, CollectionKind.PORTFOLIO)
+            order = coll.link_order()
+            end = len(order) if before_index is None else order.bisect_left(before_index)
+            chosen = order.islice(max(0, end - max(0, limit)), end, reverse=True)
+            return [self._effective(coll.links[i]) for i in chosen], end > max(0, limit)
+
+    def registry_portfolios(self, entity: str) -> list[CollectionInfo]:
+        """Every registry collection of ``entity``'s registries, in creation (id) order, without links."""
+        with self._lock:
+            found = [
+                c
+                for s in self._projects
+                if s.entity == entity and s.project.startswith(REGISTRY_PREFIX)
+                for c in self._by_project.get(s, ())
+                if c.ref.kind is CollectionKind.PORTFOLIO
+            ]
+            found.sort(key=lambda c: _decode_counter(c.id))
+            return [c.info() for c in found]
+
+    def link_count(self, portfolio: CollectionRef | str) -> int:
+        """How many live links a registry collection holds."""
+        with self._lock:
+            return len(self._collection(portfolio, CollectionKind.PORTFOLIO).links)
 
     # ------------------------------------------------------------------ protected aliases
 

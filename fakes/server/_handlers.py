@@ -439,7 +439,7 @@ class EntityView:
             },
         )
 
-    def artifactMemberships(self, **args: Any) -> dict[str, Any]:
+    def artifactMemberships(self, **args: Any) -> Any:
         from ._registries import entity_memberships
 
         keys = ("projectFilters", "collectionFilters", "filters", "after", "first", "order")
@@ -1003,7 +1003,11 @@ class ArtifactView:
     ) -> dict[str, Any]:
         return _files_connection(self.ctx, self.version, names, after, first)
 
-    def usedBy(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def usedBy(self, after: str | None = None, first: int | None = None) -> Any:
+        if self.ctx.pagination == "stable":
+            from ._registries import used_by
+
+            return used_by(self.ctx, self.version, after, first)
         runs = list(self.ctx.fake.lineage(self.version.id).consumers)
         return _connection(self.ctx, runs, None, after, first, lambda r: RunView(self.ctx, r))
 

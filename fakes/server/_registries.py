@@ -32,15 +32,19 @@ from ._handlers import (
     MembershipView,
     MutationRoot,
     ProjectView,
+    RunView,
     _connection,
+    _cursor_mark,
     _iso,
+    _page_info,
+    _page_size,
     _project_number,
     _require_version,
     decode_id,
     encode_id,
 )
 
-__all__ = ["RegistryMutations", "matches"]
+__all__ = ["LazyConnection", "RegistryMutations", "matches", "used_by"]
 
 # ---------------------------------------------------------------------- filters
 
@@ -330,6 +334,53 @@ def entity_collections(
     return _connection(ctx, ordered, None, after, first, lambda c: CollectionView(ctx, c))
 
 
+class LazyConnection:
+    """A connection whose ``totalCount`` is counted only when a client selects it.
+
+    Paged listings build their page in O(page); counting the whole listing
+    would make every page O(listing) again, and most documents never ask.
+    """
+
+    def __init__(
+        self, edges: list[dict[str, Any]], page_info: dict[str, Any], count: Callable[[], int]
+    ) -> None:
+        self.edges = edges
+        self.pageInfo = page_info
+        self._count = count
+
+    def totalCount(self) -> int:
+        return self._count()
+
+
+def used_by(ctx: Context, version: Version, after: str | None, first: int | None) -> LazyConnection:
+    """``Artifact.usedBy`` with stable cursors, from the backend's use record: O(page) per page."""
+    size = _page_size(first)
+    mark = _cursor_mark(ctx, after)
+    page, more = ctx.fake.consumers_page(version.id, limit=size, after=mark)
+    edges: list[dict[str, Any]] = [
+        {"node": RunView(ctx, run), "cursor": encode_id("after", pos)} for pos, run in page
+    ]
+    end = edges[-1]["cursor"] if edges else after
+    return LazyConnection(edges, _page_info(end, more), lambda: len(ctx.fake.lineage(version.id).consumers))
+
+
+def _membership_cursor(after: str | None) -> tuple[int, int] | None:
+    """(collection id number, link index) a stable registry-versions cursor names."""
+    if not after:
+        return None
+    decoded = decode_id(after)
+    if decoded is not None and decoded[0] == "membership":
+        counter, _, index = decoded[1].partition(".")
+        if counter.isdigit() and index.lstrip("-").isdigit():
+            return int(counter), int(index)
+    raise ValueError(f"invalid cursor {after!r}")
+
+
+def _counter_of(info: CollectionInfo) -> int:
+    decoded = decode_id(info.id)
+    return int(decoded[1]) if decoded is not None and decoded[1].isdigit() else 0
+
+
 def entity_memberships(
     ctx: Context,
     entity: str,
@@ -339,26 +390,81 @@ def entity_memberships(
     after: str | None,
     first: int | None,
     order: str | None,
-) -> dict[str, Any]:
-    """``Entity.artifactMemberships``: the versions linked into the entity's registries."""
+) -> LazyConnection:
+    """``Entity.artifactMemberships``: the versions linked into the entity's registries.
+
+    Listed by registry collection in creation order, each collection's links
+    newest first. A page costs O(collections + page) from the backend's
+    per-collection link index (plus whatever a version filter rejects), not
+    O(every link): stable cursors name (collection, link index), offset
+    cursors skip whole collections by their link count.
+    """
     if order:
         # The SDK only orders registry versions where advanced search is on; the fake says it is off.
         raise ValueError(f"the fake server does not support ordering registry versions (order {order!r})")
     coll_filters = parse_filters(collectionFilters)
     version_filters = parse_filters(filters)
     fake = ctx.fake
-    found: list[tuple[Link, Version]] = []
-    for scope in _registry_scopes(ctx, entity, projectFilters):
-        for info in fake.collection_infos(scope):
-            if info.ref.kind is not CollectionKind.PORTFOLIO:
-                continue
-            if not matches(collection_field(info), coll_filters, "collection"):
-                continue
-            for link in fake.portfolio_links(info.ref):
-                version = fake.version(link.version_id)
-                if matches(_version_field(version, link.aliases), version_filters, "version"):
-                    found.append((link, version))
-    return _connection(ctx, found, None, after, first, lambda pair: MembershipView(ctx, pair[1], pair[0]))
+    scopes = set(_registry_scopes(ctx, entity, projectFilters))
+    portfolios = [
+        info
+        for info in fake.registry_portfolios(entity)
+        if info.ref.scope in scopes and matches(collection_field(info), coll_filters, "collection")
+    ]
+    size = _page_size(first)
+    offset_mode = ctx.pagination == "offset"
+
+    def keep(link: Link) -> Version | None:
+        version = fake.version(link.version_id)
+        ok = matches(_version_field(version, link.aliases), version_filters, "version")
+        return version if ok else None
+
+    found: list[tuple[Link, Version, str]] = []
+    more = False
+    skip = (_cursor_mark(ctx, after) or 0) if offset_mode else 0
+    mark = None if offset_mode else _membership_cursor(after)
+    position = 0  # offset mode: items before the current one
+    for info in portfolios:
+        counter = _counter_of(info)
+        if mark is not None and counter < mark[0]:
+            continue
+        before = mark[1] if mark is not None and counter == mark[0] else None
+        if offset_mode and not version_filters and position + fake.link_count(info.ref) <= skip:
+            position += fake.link_count(info.ref)  # the whole collection lies before the page
+            continue
+        while True:
+            want = size + 1 - len(found) + (max(0, skip - position) if offset_mode else 0)
+            links, has_more = fake.portfolio_links_page(info.ref, limit=want, before_index=before)
+            for link in links:
+                version = keep(link)
+                if version is None:
+                    continue
+                position += 1
+                if offset_mode and position <= skip:
+                    continue
+                if len(found) == size:
+                    more = True
+                    break
+                cursor = (
+                    encode_id("offset", position)
+                    if offset_mode
+                    else encode_id("membership", f"{counter}.{link.index}")
+                )
+                found.append((link, version, cursor))
+            if more or not has_more or not links:
+                break
+            before = links[-1].index
+        if more:
+            break
+
+    def count() -> int:
+        return sum(
+            1 for info in portfolios for link in fake.portfolio_links(info.ref) if keep(link) is not None
+        )
+
+    edges: list[dict[str, Any]] = [{"node": MembershipView(ctx, v, lk), "cursor": c} for lk, v, c in found]
+    end = edges[-1]["cursor"] if edges else after
+    return LazyConnection(edges, _page_info(end, more), count)
 
 
 def registry_project(ctx: Context, scope: Scope) -> RegistryInfo | None:
