@@ -392,8 +392,13 @@ def translate_error(
     type_name = type(exc).__name__
     if kind is None and type_name in ("AuthenticationError",) and "did not respond in time" not in raw:
         kind = AuthenticationError
+    worded = next((k for pattern, k in _MESSAGE_RULES if pattern.search(raw)), None)
+    if kind is not None and worded is not None and worded is not kind and issubclass(worded, kind):
+        # A refusal sent as a 4xx (409, 403) rather than 200-with-errors: the wording still says which
+        # (an aliased version, a protected alias), and callers act on the precise class.
+        kind = worded
     if kind is None:
-        kind = next((k for pattern, k in _MESSAGE_RULES if pattern.search(raw)), None)
+        kind = worded
     if kind is None and type_name in ("UsageError", "UnsupportedError"):
         kind = RepositoryError
     if kind is None and type(exc).__module__.startswith("requests"):

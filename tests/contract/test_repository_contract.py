@@ -390,3 +390,27 @@ def test_a_server_that_pages_memberships_gets_asked_for_every_page(fake_server: 
     names = sorted(link.portfolio.name for link in repo.links(ids["model:v0"]))
     assert names == [f"paged-{i}" for i in range(3)]
     assert asked == ["page-2"]
+
+
+@pytest.mark.server
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("graphql_errors", ["200", "status"])
+def test_refusals_keep_their_precise_error_whether_sent_as_200_or_as_4xx(graphql_errors: str) -> None:
+    # W&B's way of answering GraphQL errors is unconfirmed (see README): both must map the same.
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    ids = _project(fake)
+    with FakeWandbServer(fake, graphql_errors=graphql_errors) as server:
+        repo = wandb_repository(server)
+        with pytest.raises(AliasedVersionError):
+            repo.delete_version(ids["model:v4"])
+        with pytest.raises(ProtectedAliasError):
+            repo.delete_version(ids["model:v3"], delete_aliases=True)
+        with pytest.raises(NotFoundError):
+            repo.delete_version("QXJ0aWZhY3Q6OTk5OTk=")
+        statuses = {r.status for r in server.requests if r.operation == "DeleteArtifact"}
+    assert statuses == ({200} if graphql_errors == "200" else {404, 403, 409})
+    assert fake.version(ids["model:v4"]).state is VersionState.COMMITTED
