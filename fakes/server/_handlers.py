@@ -9,10 +9,11 @@ no state of their own; they read :class:`FakeWandb` when a field is asked for.
 The areas, each holding its views and its root fields:
 
 - :mod:`._handlers_projects`: viewer, entities, projects, server info;
-- :mod:`._handlers_runs`: runs;
+- :mod:`._handlers_runs`: runs (``wandb.init``'s upsert, run files);
 - :mod:`._handlers_artifacts`: versions, collections, aliases, artifact types;
+- :mod:`._handlers_artifacts_write`: artifacts logged through the SDK (create, manifest, commit, use);
 - :mod:`._handlers_registries`: organizations, registry portfolios, links;
-- :mod:`._handlers_storage`: stored files and manifests;
+- :mod:`._handlers_storage`: stored files, manifests, upload slots;
 - :mod:`._handlers_common`: the request context, ids, times, paging, filters.
 
 Domain errors (``artifact_guard._errors``) propagate out of resolvers and
@@ -30,11 +31,12 @@ from ._handlers_artifacts import (
     CollectionView,
     MembershipView,
 )
+from ._handlers_artifacts_write import ArtifactWriteMutations, ArtifactWriteQueries
 from ._handlers_common import Context, PageRequest, Pagination, decode_id, encode_id, paginate
 from ._handlers_projects import EntityView, ProjectQueries, ProjectView, UserView
 from ._handlers_registries import OrganizationView, RegistryMutations, RegistryQueries
-from ._handlers_runs import RunMutations, RunView
-from ._handlers_storage import manifest_json
+from ._handlers_runs import RunMutations, RunQueries, RunView
+from ._handlers_storage import StorageMutations, manifest_json
 
 __all__ = [
     "AliasView",
@@ -59,9 +61,11 @@ __all__ = [
 ]
 
 
-class QueryRoot(ProjectQueries, ArtifactQueries, RegistryQueries):
+class QueryRoot(ProjectQueries, RunQueries, ArtifactQueries, ArtifactWriteQueries, RegistryQueries):
     """Root query fields: each area's, in one object."""
 
 
-class MutationRoot(ArtifactMutations, RegistryMutations, RunMutations):
+class MutationRoot(
+    ArtifactMutations, ArtifactWriteMutations, StorageMutations, RegistryMutations, RunMutations
+):
     """Root mutation fields: each reads its input, calls one backend method, serialises."""

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -235,6 +236,7 @@ class CollectionView:
         self.createdAt = iso(info.created_at)
         self.updatedAt = iso(info.created_at)
         self.state = state
+        self.digestAlgorithm = "MANIFEST_MD5"
         self.tags = {"edges": [], "pageInfo": page_info(None, False)}
 
     def project(self) -> _projects.ProjectView:
@@ -382,12 +384,16 @@ class ArtifactView:
         v = version
         self.id = v.id
         self.versionIndex = v.index
-        self.description = None
-        self.metadata = "{}"
+        details = ctx.fake.artifact_details(v.id)
+        self.description = details.description
+        self.metadata = json.dumps(details.metadata)
         self.ttlDurationSeconds = int(v.ttl.total_seconds()) if v.ttl is not None else -2
         self.ttlIsInherited = False
-        self.tags: list[Any] = []
-        self.historyStep = None
+        self.tags: list[Any] = [
+            {"id": encode_id("Tag", t), "name": t, "tagCategoryName": "", "attributes": "{}"}
+            for t in details.tags
+        ]
+        self.historyStep = details.history_step
         self.state = v.state.value
         self.size = v.size
         self.digest = v.digest
@@ -526,4 +532,30 @@ class ArtifactMutations(Root):
         if ttl is not None:
             seconds = int(ttl)
             version = self.ctx.fake.set_ttl(version, timedelta(seconds=seconds) if seconds > 0 else None)
-        return {"artifact": ArtifactView(self.ctx, version), "clientMutationId": None}
+        _update_details(self.ctx, version, input)
+        return {
+            "artifact": ArtifactView(self.ctx, self.ctx.fake.version(version.id)),
+            "clientMutationId": None,
+        }
+
+
+def _update_details(ctx: Context, version: Version, input: dict[str, Any]) -> None:  # noqa: A002
+    """The write-path part of ``updateArtifact``: description, metadata, tags, the alias set."""
+    from ._handlers_artifacts_write import tag_names
+
+    if any(input.get(k) is not None for k in ("description", "metadata", "tagsToAdd", "tagsToDelete")):
+        ctx.fake.update_artifact_details(
+            version.id,
+            description=input.get("description"),
+            metadata=input.get("metadata"),
+            tags_to_add=tag_names(input.get("tagsToAdd")),
+            tags_to_delete=tag_names(input.get("tagsToDelete")),
+        )
+    if input.get("aliases") is not None:
+        wanted = {a["alias"] for a in input["aliases"] if a["artifactCollectionName"] == version.collection}
+        held = ctx.fake.version(version.id).aliases
+        ctx.fake.remove_aliases(version, held - wanted)
+        try:
+            ctx.fake.add_aliases(version, sorted(wanted - held))
+        except ValueError as e:
+            raise ConflictError(str(e)) from None

@@ -42,6 +42,7 @@ __all__ = [
     "paginate",
     "parse_filters",
     "project_number",
+    "require_run_scope",
     "require_version",
     "sequence_connection",
     "version_or_none",
@@ -320,3 +321,11 @@ def require_version(fake: FakeWandb, vid: str) -> Version:
     if version is None:
         raise NotFoundError(f"artifact {vid!r} not found")
     return version
+
+
+def require_run_scope(fields: dict[str, Any]) -> str:
+    """The run path ``entity/project/run`` named by ``entityName``/``projectName``/``runName`` fields."""
+    entity, project, run = fields.get("entityName"), fields.get("projectName"), fields.get("runName")
+    if not (entity and project and run):
+        raise ValueError("entityName, projectName and runName are required")
+    return f"{entity}/{project}/{run}"

@@ -76,6 +76,11 @@ class EntityView:
         self.isTeam = name != ctx.default_entity
         self.entityType = "team" if self.isTeam else "user"
 
+    @property
+    def xxhashDigestsEnabled(self) -> bool:
+        # The fake negotiates MD5 digests: the SDK then keys manifests and dedupe by MD5.
+        return False
+
     def organization(self) -> _registries.OrganizationView | None:
         return _registries.OrganizationView(self.ctx, self.name) if self.isTeam else None
 
@@ -111,6 +116,9 @@ class ProjectView:
 
     def _project_runs(self) -> list[Run]:
         return [r for r in self.ctx.fake.runs() if r.scope == self.scope]
+
+    def bucket(self, name: str, missingOk: bool | None = None) -> _runs.RunView | None:
+        return self.run(name)
 
     def runCount(self, filters: str | None = None) -> int:
         parsed = parse_filters(filters)

@@ -28,6 +28,7 @@ class OrganizationView:
         self.ctx = ctx
         self.id = encode_id("Organization", name)
         self.name = name
+        self.coreWeaveOrganizationId = None
 
     def orgEntity(self) -> _projects.EntityView:
         return _projects.EntityView(self.ctx, self.name)
