@@ -35,8 +35,7 @@ from artifact_guard._errors import (
 )
 
 from ._fast import execute_query
-from ._handlers import Context, QueryRoot
-from ._registries import RegistryMutations
+from ._handlers import Context, MutationRoot, QueryRoot
 from ._schema import schema
 
 __all__ = ["GraphQLOutcome", "operation_name", "run_graphql"]
@@ -160,7 +159,7 @@ def run_graphql(ctx: Context, payload: Any) -> GraphQLOutcome:
         else:
             return GraphQLOutcome({"data": data}, name)
     kind = operation.operation.value if operation is not None else "query"
-    root: Any = RegistryMutations(ctx) if kind == "mutation" else QueryRoot(ctx)
+    root: Any = MutationRoot(ctx) if kind == "mutation" else QueryRoot(ctx)
     result = cast(
         ExecutionResult,
         execute(

@@ -27,7 +27,6 @@ enum ArtifactState { PENDING COMMITTED DELETED }
 enum ArtifactCollectionState { READY DELETED }
 enum ArtifactDigestAlgorithm { MANIFEST_MD5 MANIFEST_XXH128 }
 enum ArtifactCollectionType { PORTFOLIO SEQUENCE }
-enum ArtifactManifestType { FULL INCREMENTAL PATCH }
 enum WorkflowsAdminType { MODEL }
 
 type Query {
@@ -676,4 +675,6 @@ type SuccessPayload { success: Boolean!, clientMutationId: String }
 @lru_cache(maxsize=1)
 def schema() -> GraphQLSchema:
     """The schema, built once per process (building costs a few milliseconds)."""
-    return build_schema(SDL)
+    from ._schema_write import WRITE_SDL
+
+    return build_schema(SDL + WRITE_SDL)

@@ -49,6 +49,12 @@ DELIBERATE: dict[str, str] = {
     "Entity.projects(filters)": "newer: the SDK's FetchRegistries sends it (operations.py)",
     "Entity.artifactCollections(projectFilters)": "newer: the SDK's RegistryCollections sends it",
     "Project.artifactTypes(includeAll)": "newer: the SDK's RegistryFragment selects it (includeAll: true)",
+    "Project.bucket(name)": (
+        "newer: wandb-core's RunResumeStatus sends bucket(name:, missingOk:) "
+        "(reference/wandb-core-graphql/query_run_resume_status.graphql)"
+    ),
+    "Project.bucket(missingOk)": "newer: wandb-core's RunResumeStatus sends it (as above)",
+    "Run.wandbConfig(keys)": 'newer: wandb-core\'s RunResumeStatus selects wandbConfig(keys: ["t"])',
     "Project.artifactCollections(filters)": (
         "newer: the SDK's ProjectArtifactCollections sends it where the server reports "
         "ARTIFACT_COLLECTIONS_FILTERING_SORTING (wandb/apis/public/artifacts.py); the fake refuses it "

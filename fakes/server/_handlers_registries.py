@@ -1,141 +1,81 @@
-"""GraphQL resolvers for the W&B Registry, protected aliases, collection records, and filters.
+"""The W&B Registry: organizations, registries, their collections, versions and members, links.
 
 A registry is a project named ``wandb-registry-*`` of the organization's entity
-(the fake models each team entity as its own organization). Entity-level
-listings (``Entity.artifactCollections``, ``Entity.artifactMemberships``) span
-the entity's registries; members and roles are simple in-memory records.
-
-Filters follow the MongoDB-like form the SDK sends (``{"name": {"$regex":
-...}}``, ``$and``/``$or``, ``$in``...). Every field and operator the fake does
-not model is refused by name, never ignored.
+(the fake models each team entity as its own organization, and lists only its
+registries as that organization's entity's projects). Entity-level listings
+(``Entity.artifactCollections``, ``Entity.artifactMemberships``) span the
+entity's registries; members and roles are simple in-memory records. Protected
+aliases are kept per entity and admin type, as W&B keeps them.
 """
 
 # ruff: noqa: N802, N803 - GraphQL field and argument names are camelCase by W&B's schema
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from artifact_guard._errors import NotFoundError, PermissionDeniedError
+from artifact_guard._errors import ConflictError, NotFoundError, PermissionDeniedError
 from artifact_guard._model import CollectionKind, CollectionRef, Link, Scope, Version
 
 from .._backend import REGISTRY_PREFIX, CollectionInfo, RegistryInfo
-from ._handlers import (
-    _FIXED_TIME,
-    CollectionView,
+from . import _handlers_artifacts as _artifacts
+from . import _handlers_projects as _projects
+from ._handlers_common import (
+    FIXED_TIME,
     Context,
-    EntityView,
-    MembershipView,
-    MutationRoot,
-    ProjectView,
-    RunView,
-    _connection,
-    _cursor_mark,
-    _iso,
-    _page_info,
-    _page_size,
-    _project_number,
-    _require_version,
+    LazyConnection,
+    Root,
+    connection,
     decode_id,
     encode_id,
+    iso,
+    matches,
+    page_info,
+    page_request,
+    parse_filters,
+    project_number,
+    require_version,
 )
 
-__all__ = ["LazyConnection", "RegistryMutations", "matches", "used_by"]
-
-# ---------------------------------------------------------------------- filters
-
-_Field = Callable[[str], Any]
-"""A record's value of one filter field; raises KeyError for a field the fake does not model."""
+__all__ = ["OrganizationView", "RegistryMutations", "RegistryQueries"]
 
 
-def parse_filters(filters: str | Mapping[str, Any] | None) -> dict[str, Any]:
-    """A ``filters`` argument as a dict (JSON text or already decoded)."""
-    if not filters:
-        return {}
-    if isinstance(filters, Mapping):
-        return dict(filters)
-    try:
-        parsed = json.loads(filters)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"filters is not valid JSON: {e.msg}") from None
-    if not isinstance(parsed, dict):
-        raise ValueError("filters must be a JSON object")
-    return parsed
+def org_entities(ctx: Context) -> list[str]:
+    """Entities that hold registry projects: each stands for its own organization."""
+    return sorted({s.entity for s in ctx.fake.scopes() if s.project.startswith("wandb-registry-")})
 
 
-def _compare(value: Any, op: str, operand: Any, what: str) -> bool:
-    many = value if isinstance(value, list | tuple | frozenset | set) else None
-    if op == "$eq":
-        return operand in many if many is not None else value == operand
-    if op == "$ne":
-        return operand not in many if many is not None else value != operand
-    if op in ("$in", "$nin"):
-        if not isinstance(operand, list):
-            raise ValueError(f"{what} filter {op} needs a list")
-        hit = bool(set(many) & set(operand)) if many is not None else value in operand
-        return hit if op == "$in" else not hit
-    if op == "$regex":
-        pattern = re.compile(str(operand))
-        items = many if many is not None else [value]
-        return any(isinstance(v, str) and pattern.search(v) is not None for v in items)
-    if op in ("$gt", "$gte", "$lt", "$lte"):
-        if value is None:
-            return False
-        try:
-            if op == "$gt":
-                return bool(value > operand)
-            if op == "$gte":
-                return bool(value >= operand)
-            if op == "$lt":
-                return bool(value < operand)
-            return bool(value <= operand)
-        except TypeError:
-            raise ValueError(f"{what} filter {op} cannot compare {value!r} with {operand!r}") from None
-    raise ValueError(f"the fake server does not support the {what} filter operator {op!r}")
+class OrganizationView:
+    """An organization. The fake models each team entity as its own organization (same name)."""
+
+    def __init__(self, ctx: Context, name: str) -> None:
+        self.ctx = ctx
+        self.id = encode_id("Organization", name)
+        self.name = name
+        self.coreWeaveOrganizationId = None
+
+    def orgEntity(self) -> _projects.EntityView:
+        entity = _projects.EntityView(self.ctx, self.name)
+        # The organization's entity holds the registries: its project listing shows those only.
+        entity.registries_only = True
+        entity.entityType = "organization"
+        return entity
+
+    def advancedRegistryFeatures(self) -> dict[str, Any]:
+        # The fake filters and pages registry listings itself: no advanced (ClickHouse) search.
+        return {"advancedSearch": False}
 
 
-def _compare_all(value: Any, ops: Mapping[str, Any], what: str) -> bool:
-    return all(_compare(value, op, operand, what) for op, operand in ops.items())
-
-
-def matches(field: _Field, filters: Mapping[str, Any], what: str) -> bool:
-    """Whether a record passes a MongoDB-like filter; an unknown field or operator raises ValueError."""
-    for name, wanted in filters.items():
-        if name in ("$and", "$or", "$nor"):
-            if not isinstance(wanted, list) or not all(isinstance(sub, dict) for sub in wanted):
-                raise ValueError(f"{what} filter {name} needs a list of objects")
-            results = [matches(field, sub, what) for sub in wanted]
-            ok = all(results) if name == "$and" else any(results)
-            if ok == (name == "$nor"):
-                return False
-            continue
-        if name.startswith("$"):
-            raise ValueError(f"the fake server does not support the {what} filter operator {name!r}")
-        try:
-            value = field(name)
-        except KeyError:
-            raise ValueError(f"the fake server does not support the {what} filter {name!r}") from None
-        if isinstance(wanted, dict) and any(k.startswith("$") for k in wanted):
-            for op, operand in wanted.items():
-                if op == "$not" and isinstance(operand, dict):
-                    if _compare_all(value, operand, what):
-                        return False
-                elif not _compare(value, op, operand, what):
-                    return False
-        elif not _compare(value, "$eq", wanted, what):
-            return False
-    return True
+# ---------------------------------------------------------------------- registries, listings
 
 
 def _time(when: datetime | None) -> str:
-    return _iso(when) if when is not None else _FIXED_TIME
+    return iso(when) if when is not None else FIXED_TIME
 
 
-def _registry_field(ctx: Context, scope: Scope) -> _Field:
+def _registry_field(ctx: Context, scope: Scope) -> Callable[[str], Any]:
     info: RegistryInfo | None = None
 
     def field(name: str) -> Any:
@@ -143,7 +83,7 @@ def _registry_field(ctx: Context, scope: Scope) -> _Field:
         if name == "name":
             return scope.project
         if name == "id":
-            return _project_number(scope)
+            return project_number(scope)
         info = info or ctx.fake.registry(scope) or RegistryInfo(scope)
         if name == "description":
             return info.description
@@ -156,30 +96,7 @@ def _registry_field(ctx: Context, scope: Scope) -> _Field:
     return field
 
 
-def collection_field(info: CollectionInfo) -> _Field:
-    """Filter fields of a collection (project listings, registry collections)."""
-
-    def field(name: str) -> Any:
-        if name == "name":
-            return info.ref.name
-        if name in ("id", "artifact_collection_id", "collection_id"):
-            return info.id
-        if name in ("tag", "tags"):
-            return list(info.tags)
-        if name == "description":
-            return info.description
-        if name in ("created_at", "createdAt"):
-            return _iso(info.created_at)
-        if name in ("updated_at", "updatedAt"):
-            return _iso(info.updated_at or info.created_at)
-        if name in ("type", "artifactType"):
-            return info.type
-        raise KeyError(name)
-
-    return field
-
-
-def _version_field(version: Version, aliases: frozenset[str]) -> _Field:
+def _version_field(version: Version, aliases: frozenset[str]) -> Callable[[str], Any]:
     def field(name: str) -> Any:
         if name == "id":
             return version.id
@@ -190,15 +107,12 @@ def _version_field(version: Version, aliases: frozenset[str]) -> _Field:
         if name in ("tag", "tags"):
             return []
         if name in ("created_at", "createdAt"):
-            return _iso(version.created_at)
+            return iso(version.created_at)
         if name == "state":
             return version.state.value
         raise KeyError(name)
 
     return field
-
-
-# ---------------------------------------------------------------------- views
 
 
 def _project_scope(ctx: Context, gid: str) -> Scope:
@@ -211,7 +125,7 @@ def _project_scope(ctx: Context, gid: str) -> Scope:
     if decoded is not None and decoded[0] == "ProjectInternalId" and decoded[1].isdigit():
         number = int(decoded[1])
         for scope in ctx.fake.scopes() + [r.scope for e in _entities(ctx) for r in ctx.fake.registries(e)]:
-            if _project_number(scope) == number:
+            if project_number(scope) == number:
                 return scope
     raise NotFoundError(f"project {gid!r} not found")
 
@@ -252,7 +166,7 @@ def project_team_members(ctx: Context, scope: Scope) -> list[dict[str, Any]]:
     for tid, role in info.team_members if info is not None else ():
         decoded = decode_id(tid)
         name = tid if decoded is None else decoded[1]
-        out.append({"team": EntityView(ctx, name), "role": {"name": role}})
+        out.append({"team": _projects.EntityView(ctx, name), "role": {"name": role}})
     return out
 
 
@@ -277,7 +191,7 @@ def entity_projects(
             raise ValueError(f"the fake server does not support ordering projects by {key!r}")
         field_name = "name" if key == "name" else key
         chosen.sort(key=lambda s: _registry_field(ctx, s)(field_name), reverse=order.startswith("-"))
-    return _connection(ctx, chosen, None, after, first, lambda s: ProjectView(ctx, s))
+    return connection(ctx, chosen, None, after, first, lambda s: _projects.ProjectView(ctx, s))
 
 
 def _registry_scopes(ctx: Context, entity: str, project_filters: str | None) -> list[Scope]:
@@ -287,28 +201,6 @@ def _registry_scopes(ctx: Context, entity: str, project_filters: str | None) -> 
         for r in ctx.fake.registries(entity)
         if matches(_registry_field(ctx, r.scope), parsed, "registry")
     ]
-
-
-def order_collections(
-    infos: list[CollectionInfo], order: str | None, default_newest: bool
-) -> list[CollectionInfo]:
-    """Collections in an ``order`` (``name``, ``createdAt``, ``updatedAt``, ``-`` for descending)."""
-    field = (order or "").lstrip("+-") or "createdAt"
-    descending = order.startswith("-") if order else default_newest
-
-    def number(c: CollectionInfo) -> int:
-        decoded = decode_id(c.id)
-        return int(decoded[1]) if decoded is not None and decoded[1].isdigit() else 0
-
-    if field in ("createdAt", "created_at"):
-        key: Callable[[CollectionInfo], Any] = number
-    elif field == "name":
-        key = lambda c: c.ref.name  # noqa: E731
-    elif field in ("updatedAt", "updated_at"):
-        key = lambda c: (c.updated_at or c.created_at, number(c))  # noqa: E731
-    else:
-        raise ValueError(f"the fake server does not support ordering collections by {field!r}")
-    return sorted(infos, key=key, reverse=descending)
 
 
 def entity_collections(
@@ -328,40 +220,11 @@ def entity_collections(
         info
         for scope in _registry_scopes(ctx, entity, projectFilters)
         for info in ctx.fake.collection_infos(scope)
-        if (kinds is None or info.ref.kind in kinds) and matches(collection_field(info), parsed, "collection")
+        if (kinds is None or info.ref.kind in kinds)
+        and matches(_artifacts.collection_field(info), parsed, "collection")
     ]
-    ordered = order_collections(infos, order, default_newest=True)
-    return _connection(ctx, ordered, None, after, first, lambda c: CollectionView(ctx, c))
-
-
-class LazyConnection:
-    """A connection whose ``totalCount`` is counted only when a client selects it.
-
-    Paged listings build their page in O(page); counting the whole listing
-    would make every page O(listing) again, and most documents never ask.
-    """
-
-    def __init__(
-        self, edges: list[dict[str, Any]], page_info: dict[str, Any], count: Callable[[], int]
-    ) -> None:
-        self.edges = edges
-        self.pageInfo = page_info
-        self._count = count
-
-    def totalCount(self) -> int:
-        return self._count()
-
-
-def used_by(ctx: Context, version: Version, after: str | None, first: int | None) -> LazyConnection:
-    """``Artifact.usedBy`` with stable cursors, from the backend's use record: O(page) per page."""
-    size = _page_size(first)
-    mark = _cursor_mark(ctx, after)
-    page, more = ctx.fake.consumers_page(version.id, limit=size, after=mark)
-    edges: list[dict[str, Any]] = [
-        {"node": RunView(ctx, run), "cursor": encode_id("after", pos)} for pos, run in page
-    ]
-    end = edges[-1]["cursor"] if edges else after
-    return LazyConnection(edges, _page_info(end, more), lambda: len(ctx.fake.lineage(version.id).consumers))
+    ordered = _artifacts.order_collections(infos, order, default_newest=True)
+    return connection(ctx, ordered, None, after, first, lambda c: _artifacts.CollectionView(ctx, c))
 
 
 def _membership_cursor(after: str | None) -> tuple[int, int] | None:
@@ -409,9 +272,9 @@ def entity_memberships(
     portfolios = [
         info
         for info in fake.registry_portfolios(entity)
-        if info.ref.scope in scopes and matches(collection_field(info), coll_filters, "collection")
+        if info.ref.scope in scopes and matches(_artifacts.collection_field(info), coll_filters, "collection")
     ]
-    size = _page_size(first)
+    size = page_request(ctx, None, first).size
     offset_mode = ctx.pagination == "offset"
 
     def keep(link: Link) -> Version | None:
@@ -421,7 +284,7 @@ def entity_memberships(
 
     found: list[tuple[Link, Version, str]] = []
     more = False
-    skip = (_cursor_mark(ctx, after) or 0) if offset_mode else 0
+    skip = (page_request(ctx, after, None).mark or 0) if offset_mode else 0
     mark = None if offset_mode else _membership_cursor(after)
     position = 0  # offset mode: items before the current one
     for info in portfolios:
@@ -462,9 +325,11 @@ def entity_memberships(
             1 for info in portfolios for link in fake.portfolio_links(info.ref) if keep(link) is not None
         )
 
-    edges: list[dict[str, Any]] = [{"node": MembershipView(ctx, v, lk), "cursor": c} for lk, v, c in found]
+    edges: list[dict[str, Any]] = [
+        {"node": _artifacts.MembershipView(ctx, v, lk), "cursor": c} for lk, v, c in found
+    ]
     end = edges[-1]["cursor"] if edges else after
-    return LazyConnection(edges, _page_info(end, more), count)
+    return LazyConnection(edges, page_info(end, more), count)
 
 
 def registry_project(ctx: Context, scope: Scope) -> RegistryInfo | None:
@@ -474,32 +339,55 @@ def registry_project(ctx: Context, scope: Scope) -> RegistryInfo | None:
     return ctx.fake.registry(scope)
 
 
-# ---------------------------------------------------------------------- mutations
+# ---------------------------------------------------------------------- root fields
 
 
-def _tag(ctx: Context, collection_id: str, name: str) -> dict[str, Any]:
-    return {
-        "id": encode_id("Tag", f"{collection_id}:{name}"),
-        "name": name,
-        "tagCategoryName": "",
-        "attributes": "{}",
-    }
+class RegistryQueries(Root):
+    """Root query fields about organizations and registries."""
+
+    def organization(self, name: str | None = None, id: str | None = None) -> OrganizationView | None:  # noqa: A002
+        if name is None:
+            decoded = decode_id(id) if id else None
+            if decoded is None or decoded[0] != "Organization":
+                return None
+            name = decoded[1]
+        return OrganizationView(self.ctx, name)
 
 
-def collection_tags(ctx: Context, info: CollectionInfo) -> dict[str, Any]:
-    """``ArtifactCollection.tags`` as a connection."""
-    edges = [
-        {"node": _tag(ctx, info.id, t), "cursor": encode_id("after", i)} for i, t in enumerate(info.tags)
-    ]
-    end = edges[-1]["cursor"] if edges else None
-    return {
-        "edges": edges,
-        "pageInfo": {"startCursor": None, "endCursor": end, "hasNextPage": False, "hasPreviousPage": False},
-    }
+class RegistryMutations(Root):
+    """Root mutation fields about registry portfolios and links."""
 
+    def deleteArtifactPortfolio(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        return _artifacts.delete_collection(self.ctx, input["artifactPortfolioID"], CollectionKind.PORTFOLIO)
 
-class RegistryMutations(MutationRoot):
-    """Root mutations, with the registry, protected-alias and collection-record ones."""
+    def unlinkArtifact(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        vid, pid = input["artifactID"], input["artifactPortfolioID"]
+        info = self.ctx.fake.collection_by_id(pid)
+        link = next((lk for lk in self.ctx.fake.portfolio_links(info.ref) if lk.version_id == vid), None)
+        if link is None:
+            raise NotFoundError(f"artifact {vid!r} is not linked into {info.ref}")
+        self.ctx.fake.unlink(link)
+        return {"artifactID": vid, "success": True, "clientMutationId": None}
+
+    def linkArtifact(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        if not input.get("artifactID"):
+            raise ValueError("linkArtifact needs artifactID (linking by client id is not modelled)")
+        version = require_version(self.ctx.fake, input["artifactID"])
+        if input.get("artifactPortfolioID"):
+            ref = self.ctx.fake.collection_by_id(input["artifactPortfolioID"]).ref
+        else:
+            entity, project = input.get("entityName"), input.get("projectName")
+            name = input.get("artifactPortfolioName")
+            if not (entity and project and name):
+                raise ValueError("linkArtifact needs artifactPortfolioID or entityName/projectName/name")
+            ref = CollectionRef(str(entity), str(project), str(name), CollectionKind.PORTFOLIO)
+        aliases = [a["alias"] for a in input.get("aliases") or ()]
+        try:
+            link = self.ctx.fake.link(version, f"{ref.entity}/{ref.project}/{ref.name}", aliases=aliases)
+        except ValueError as e:
+            raise ConflictError(str(e)) from None
+        membership = _artifacts.MembershipView(self.ctx, self.ctx.fake.version(version.id), link)
+        return {"versionIndex": link.index, "artifactMembership": membership, "clientMutationId": None}
 
     def _require_admin(self, entity: str, doing: str) -> None:
         if not self.ctx.fake.is_admin(entity):
@@ -517,52 +405,6 @@ class RegistryMutations(MutationRoot):
         held = self.ctx.fake.remove_protected_aliases(entity, input["aliases"], admin_type=input["adminType"])
         return {"aliases": sorted(held)}
 
-    # aliases through a linked collection
-
-    def _targets(
-        self, version: Version, aliases: list[dict[str, Any]]
-    ) -> dict[CollectionRef | None, list[str]]:
-        """Aliases grouped by where they go: None for the version's own collection, else a registry link."""
-        out: dict[CollectionRef | None, list[str]] = {}
-        for item in aliases:
-            where = (item["entityName"], item["projectName"], item["artifactCollectionName"])
-            if where == (version.entity, version.project, version.collection):
-                out.setdefault(None, []).append(item["alias"])
-            else:
-                out.setdefault(CollectionRef(*where, CollectionKind.PORTFOLIO), []).append(item["alias"])
-        return out
-
-    def _link_in(self, version: Version, portfolio: CollectionRef) -> Link:
-        for link in self.ctx.fake.links(version.id):
-            if link.portfolio == portfolio:
-                return link
-        raise NotFoundError(f"artifact {version.qualified_name} is not linked into {portfolio}")
-
-    def addAliases(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
-        version = _require_version(self.ctx.fake, input["artifactID"])
-        targets = self._targets(version, input["aliases"])
-        links = {ref: self._link_in(version, ref) for ref in targets if ref is not None}  # all found first
-        for ref, names in targets.items():
-            if ref is None:
-                super().addAliases({**input, "aliases": [a for a in input["aliases"] if a["alias"] in names]})
-            else:
-                self.ctx.fake.add_link_aliases(links[ref], names)
-        return {"success": True, "clientMutationId": None}
-
-    def deleteAliases(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
-        version = _require_version(self.ctx.fake, input["artifactID"])
-        targets = self._targets(version, input["aliases"])
-        links = {ref: self._link_in(version, ref) for ref in targets if ref is not None}
-        for ref, names in targets.items():
-            if ref is None:
-                super().deleteAliases(
-                    {**input, "aliases": [a for a in input["aliases"] if a["alias"] in names]}
-                )
-            else:
-                admin = self.ctx.fake.is_admin(ref.entity)
-                self.ctx.fake.remove_link_aliases(links[ref], names, admin=admin)
-        return {"success": True, "clientMutationId": None}
-
     # collection records
 
     def _collection(self, cid: str, kind: CollectionKind) -> CollectionInfo:
@@ -575,7 +417,7 @@ class RegistryMutations(MutationRoot):
         updated = self.ctx.fake.update_collection(
             info.ref, description=input.get("description"), name=input.get("name")
         )
-        return {"artifactCollection": CollectionView(self.ctx, updated), "clientMutationId": None}
+        return {"artifactCollection": _artifacts.CollectionView(self.ctx, updated), "clientMutationId": None}
 
     def updateArtifactSequence(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         return self._update(self._collection(input["artifactSequenceID"], CollectionKind.SEQUENCE), input)
@@ -586,7 +428,7 @@ class RegistryMutations(MutationRoot):
     def moveArtifactSequence(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         info = self._collection(input["artifactSequenceID"], CollectionKind.SEQUENCE)
         moved = self.ctx.fake.move_collection(info.ref, input["destinationArtifactTypeName"])
-        return {"artifactCollection": CollectionView(self.ctx, moved), "clientMutationId": None}
+        return {"artifactCollection": _artifacts.CollectionView(self.ctx, moved), "clientMutationId": None}
 
     def _named(self, input: dict[str, Any]) -> CollectionInfo:  # noqa: A002
         scope = Scope(input["entityName"], input["projectName"])
@@ -599,7 +441,10 @@ class RegistryMutations(MutationRoot):
         info = self._named(input)
         names = [t["tagName"] for t in input["tags"]]
         self.ctx.fake.add_collection_tags(info.ref, names)
-        return {"tags": [_tag(self.ctx, info.id, n) for n in dict.fromkeys(names)], "clientMutationID": None}
+        return {
+            "tags": [_artifacts.tag_json(info.id, n) for n in dict.fromkeys(names)],
+            "clientMutationID": None,
+        }
 
     def deleteArtifactCollectionTagAssignments(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         info = self._named(input)
@@ -624,7 +469,11 @@ class RegistryMutations(MutationRoot):
             allow_all_types=input.get("allowAllArtifactTypesInRegistry"),
             types=[t["name"] for t in types] if types is not None else None,
         )
-        return {"project": ProjectView(self.ctx, info.scope), "inserted": inserted, "clientMutationId": None}
+        return {
+            "project": _projects.ProjectView(self.ctx, info.scope),
+            "inserted": inserted,
+            "clientMutationId": None,
+        }
 
     def deleteModel(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         self.ctx.fake.delete_registry(_project_scope(self.ctx, input["id"]))
@@ -633,7 +482,11 @@ class RegistryMutations(MutationRoot):
     def renameProject(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         scope = Scope(input["entityName"], input["oldProjectName"])
         moved = self.ctx.fake.rename_registry(scope, input["newProjectName"])
-        return {"project": ProjectView(self.ctx, moved.scope), "inserted": False, "clientMutationId": None}
+        return {
+            "project": _projects.ProjectView(self.ctx, moved.scope),
+            "inserted": False,
+            "clientMutationId": None,
+        }
 
     def _members(
         self,
