@@ -207,3 +207,25 @@ def test_the_real_sdk_lists_registries_their_collections_and_versions(run_sdk: A
     assert out["registry"] == "wandb-registry-model"
     assert out["versions"] == [f"demo-team/wandb-registry-model/resnet50:v{i}" for i in (0, 1)]
     assert errors == []
+
+
+TYPED = """query T { project(name: "proj", entityName: "team") {
+  run(name: "r") { projectId }
+  artifactType(name: "model") {
+    artifactSequence(name: "m") { __typename latestArtifact { versionIndex } }
+    artifactSequences { edges { node { __typename name } } }
+  } } }"""
+
+
+def test_fields_typed_as_w_and_b_answer_alike_on_both_executors(world: tuple[FakeWandb, Any]) -> None:
+    # Run.projectId is an ID (a string on the wire); artifactSequence(s) are ArtifactSequence(Connection)
+    fake, _ = world
+    fast = ok(fake, TYPED, {})
+    slow = run_graphql(Context(fake, "http://fake", fast=False), {"query": TYPED}).body["data"]
+    assert fast == slow
+    project = fast["project"]
+    assert isinstance(project["run"]["projectId"], str)
+    assert project["artifactType"]["artifactSequence"]["latestArtifact"]["versionIndex"] == 1
+    assert (
+        project["artifactType"]["artifactSequences"]["edges"][0]["node"]["__typename"] == "ArtifactSequence"
+    )
