@@ -265,7 +265,13 @@ class ProjectView:
                 if value is not None:
                     raise ValueError(f"Unknown argument {name!r} on field 'Project.artifactCollections'")
         kinds = {CollectionKind(t.lower()) for t in collectionTypes} if collectionTypes else None
-        if not parse_filters(filters) and (kinds is None or len(kinds) == 2):
+        parsed = parse_filters(filters)
+        if list(parsed) == ["name"] and isinstance(parsed["name"], str):
+            # One collection by its exact name (how clients look one up to delete it): no listing.
+            info = self.ctx.fake.find_collection(self.scope, parsed["name"])
+            found = [info] if info is not None and (kinds is None or info.ref.kind in kinds) else []
+            return _artifacts.collections_connection(self.ctx, found, after, first, order)
+        if not parsed and (kinds is None or len(kinds) == 2):
             indexed = _artifacts.indexed_collections(self.ctx, self.scope, None, after, first, order)
             if indexed is not None:
                 return indexed

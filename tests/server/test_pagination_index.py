@@ -381,3 +381,17 @@ def test_registry_version_filters_narrow_pages_without_losing_items(monkeypatch:
             break
         cursor = conn.pageInfo["endCursor"]
     assert len(seen) == sum("gold" in link.aliases for v in versions for link in fake.links(v.id))
+
+
+def test_a_collection_looked_up_by_exact_name_is_found_without_listing_the_project(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeWandb()
+    run = fake.create_run("team/proj", "r1").path
+    for i in range(30):
+        fake.log_artifact(run, f"c{i:02d}", "model", {"w": bytes([i])})
+    view = ProjectView(Context(fake, ""), Scope("team", "proj"))
+    _forbid(monkeypatch, fake, "collection_infos")
+    conn = view.artifactCollections(filters=json.dumps({"name": "c07"}), first=2)
+    assert [e["node"].name for e in conn["edges"]] == ["c07"] and conn["totalCount"] == 1
+    assert view.artifactCollections(filters=json.dumps({"name": "nope"}))["edges"] == []
