@@ -23,6 +23,7 @@ import base64
 import bisect
 import fnmatch
 import hashlib
+import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -1184,6 +1185,51 @@ class FakeWandb:
             ]
             found.sort(key=lambda c: _decode_counter(c.id))
             return [c.info() for c in found]
+
+    def merged_collections_page(
+        self,
+        scopes: Iterable[Scope],
+        *,
+        limit: int,
+        newest_first: bool = True,
+        after_counter: int | None = None,
+        keep: Callable[[CollectionInfo], bool] | None = None,
+    ) -> tuple[list[CollectionInfo], bool]:
+        """One page of the collections of several projects merged in id (creation) order, O(page) per page.
+
+        Starts just past id number ``after_counter`` along the order (newest
+        or oldest first); ``keep`` filters as it goes. Returns the page and
+        whether more follow. Each project's listing is in id order already
+        (one that is not, after an out-of-order restore, is sorted first).
+        """
+        with self._lock:
+            runs = []
+            for sc in scopes:
+                listing = self._by_project.get(sc, [])
+                if sc in self._unordered_projects:
+                    listing = sorted(listing, key=lambda c: _decode_counter(c.id))
+                if newest_first:
+                    end = len(listing)
+                    if after_counter is not None:
+                        end = bisect.bisect_left(listing, after_counter, key=lambda c: _decode_counter(c.id))
+                    runs.append(map(listing.__getitem__, range(end - 1, -1, -1)))
+                else:
+                    begin = 0
+                    if after_counter is not None:
+                        begin = bisect.bisect_right(
+                            listing, after_counter, key=lambda c: _decode_counter(c.id)
+                        )
+                    runs.append(map(listing.__getitem__, range(begin, len(listing))))
+            sign = -1 if newest_first else 1
+            page: list[CollectionInfo] = []
+            for coll in heapq.merge(*runs, key=lambda c: sign * _decode_counter(c.id)):
+                info = coll.info()
+                if keep is not None and not keep(info):
+                    continue
+                if len(page) == max(0, limit):
+                    return page, True
+                page.append(info)
+            return page, False
 
     def link_count(self, portfolio: CollectionRef | str) -> int:
         """How many live links a registry collection holds."""

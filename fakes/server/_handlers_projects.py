@@ -135,7 +135,7 @@ class EntityView:
     def protectedAliases(self, adminType: str) -> list[str]:
         return sorted(self.ctx.fake.protected_aliases(self.name, admin_type=adminType))
 
-    def artifactCollections(self, **args: Any) -> dict[str, Any]:
+    def artifactCollections(self, **args: Any) -> Any:
         keys = ("projectFilters", "filters", "collectionTypes", "after", "first", "order")
         return _registries.entity_collections(self.ctx, self.name, **{k: args.get(k) for k in keys})
 

@@ -28,6 +28,7 @@ from ._handlers_common import (
     LazyConnection,
     Root,
     connection,
+    counter,
     decode_id,
     encode_id,
     iso,
@@ -212,10 +213,42 @@ def entity_collections(
     after: str | None,
     first: int | None,
     order: str | None,
-) -> dict[str, Any]:
-    """``Entity.artifactCollections``: collections of the entity's registries."""
+) -> Any:
+    """``Entity.artifactCollections``: collections of the entity's registries.
+
+    In creation order (newest first unless ``order`` says otherwise) with
+    stable cursors, a page costs O(page) from the projects' id-ordered
+    listings (plus what a filter rejects); other orders and offset cursors
+    list every collection of those registries.
+    """
     kinds = {CollectionKind(t.lower()) for t in collectionTypes} if collectionTypes else None
     parsed = parse_filters(filters)
+
+    def keep(info: CollectionInfo) -> bool:
+        return (kinds is None or info.ref.kind in kinds) and matches(
+            _artifacts.collection_field(info), parsed, "collection"
+        )
+
+    field = (order or "").lstrip("+-")
+    if ctx.pagination == "stable" and field in ("", "createdAt", "created_at"):
+        newest = not order or order.startswith("-")
+        req = page_request(ctx, after, first)
+        scopes = _registry_scopes(ctx, entity, projectFilters)
+        sign = -1 if newest else 1
+        after_counter = None if req.mark is None else req.mark * sign
+        page, more = ctx.fake.merged_collections_page(
+            scopes, limit=req.size, newest_first=newest, after_counter=after_counter, keep=keep
+        )
+        edges: list[dict[str, Any]] = [
+            {"node": _artifacts.CollectionView(ctx, c), "cursor": encode_id("after", counter(c.id) * sign)}
+            for c in page
+        ]
+        end = edges[-1]["cursor"] if edges else after
+
+        def count() -> int:
+            return sum(1 for s in scopes for c in ctx.fake.collection_infos(s) if keep(c))
+
+        return LazyConnection(edges, page_info(end, more), count)
     infos = [
         info
         for scope in _registry_scopes(ctx, entity, projectFilters)

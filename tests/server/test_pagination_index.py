@@ -395,3 +395,45 @@ def test_a_collection_looked_up_by_exact_name_is_found_without_listing_the_proje
     conn = view.artifactCollections(filters=json.dumps({"name": "c07"}), first=2)
     assert [e["node"].name for e in conn["edges"]] == ["c07"] and conn["totalCount"] == 1
     assert view.artifactCollections(filters=json.dumps({"name": "nope"}))["edges"] == []
+
+
+@pytest.mark.parametrize("order", [None, "createdAt", "-createdAt"])
+def test_registry_collection_pages_merge_the_registries_in_creation_order(
+    order: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes.server._handlers import EntityView
+
+    for seed in range(6):
+        rng = random.Random(seed)
+        fake = FakeWandb()
+        run = fake.create_run("team/proj", "r")
+        v = fake.log_artifact(run, "model", "model", {"w": b"1"})
+        for c in range(rng.randint(0, 25)):
+            fake.link(v, f"team/{rng.choice(['wandb-registry-a', 'wandb-registry-b'])}/c{c:02d}")
+        fake.add_collection_tags("team/proj/model", ["x"])  # a source collection: never listed
+        entity = EntityView(Context(fake, ""), "team")
+        # the whole listing, computed independently
+        everything = sorted(
+            (i for r in fake.registries("team") for i in fake.collection_infos(r.scope)),
+            key=lambda i: int(__import__("base64").b64decode(i.id).decode().split(":")[1]),
+            reverse=order != "createdAt",
+        )
+        real_infos = fake.collection_infos
+        _forbid(monkeypatch, fake, "collection_infos")  # pages must not list every collection
+        got: list[str] = []
+        cursor: str | None = None
+        for _ in range(60):
+            conn = entity.artifactCollections(after=cursor, first=rng.choice([1, 2, 5, None]), order=order)
+            got.extend(e["node"].name for e in conn.edges)
+            if not conn.pageInfo["hasNextPage"]:
+                break
+            cursor = conn.pageInfo["endCursor"]
+            fake.link(v, f"team/wandb-registry-b/late-{len(got)}")  # a newer collection appears meanwhile
+        monkeypatch.setattr(fake, "collection_infos", real_infos)
+        names = [i.ref.name for i in everything]
+        # then every collection that existed at the start is listed once, in order
+        assert [n for n in got if not n.startswith("late-")] == names
+        assert len(got) == len(set(got))
+        # and a filter narrows it without losing any
+        tagged = entity.artifactCollections(filters=json.dumps({"name": {"$regex": "^c0"}}), order=order)
+        assert [e["node"].name for e in tagged.edges] == [n for n in names if n.startswith("c0")]

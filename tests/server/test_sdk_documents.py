@@ -464,3 +464,18 @@ def test_every_sdk_artifact_operation_is_answered_here() -> None:
     exercised = set(re.findall(r"art\.([A-Z_]+_GQL)", source))
     shipped = {name for name in dir(art) if name.endswith("_GQL")}
     assert shipped - exercised == set()
+
+
+def test_each_distinct_document_is_parsed_and_validated_once() -> None:
+    # The SDK sends the same few documents over and over: the second request must reuse the first's work.
+    from fakes.server import _graphql
+
+    fake = FakeWandb()
+    fake.upsert_registry(E, "wandb-registry-model")
+    query = art.REGISTRY_VERSIONS_GQL + "\n# parsed-once probe\n"
+    before = _graphql._prepare.cache_info()
+    for _ in range(3):
+        answer(fake, query, {"organization": E})
+    after = _graphql._prepare.cache_info()
+    assert after.misses - before.misses == 1
+    assert after.hits - before.hits >= 2
