@@ -17,6 +17,15 @@ that one paginated listing answers everything a plan needs:
   it (and that run's state), the runs that used it, and its registry links.
   A plan of an unchanged project therefore costs one request per page of
   versions, whatever it then asks of :meth:`lineage` and :meth:`links`.
+- Registry-protected aliases are read from the entities the links point into
+  (``Entity.protectedAliases(adminType: MODEL)``, all of a plan's entities in
+  one ``ArtifactGuardProtectedAliases`` request, once per plan), so a link's
+  ``protected_aliases`` are what W&B enforces. A version's memberships are
+  paged (``ArtifactGuardMemberships``) if a server ever says there are more.
+- Server features (the SDK's ``ServerFeaturesQuery``) are read once per server
+  per process, when a document depends on them: a server without
+  ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` gets collection lookups without
+  ``filters``, as the SDK sends them.
 - Manifests are fetched through ``ArtifactGuardManifestUrls`` (up to 50
   versions per request, each as an aliased ``artifact(id:)`` field) and a
   plain GET of each manifest's URL, concurrently on a bounded pool. A GET
