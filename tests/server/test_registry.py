@@ -229,3 +229,54 @@ def test_fields_typed_as_w_and_b_answer_alike_on_both_executors(world: tuple[Fak
     assert (
         project["artifactType"]["artifactSequences"]["edges"][0]["node"]["__typename"] == "ArtifactSequence"
     )
+
+
+@pytest.mark.timeout(150)
+def test_the_real_sdk_orders_versions_collections_and_registries_as_w_and_b_tests_expect(
+    run_sdk: Any,
+) -> None:
+    # given two registries and linked collections, and a source collection of three versions
+    from fakes.server import FakeWandbServer
+
+    fake = FakeWandb()
+    run = fake.create_run("team/proj", "r")
+    versions = [fake.log_artifact(run, "m", "model", {"w": bytes([i])}) for i in range(3)]
+    for name in ("b", "c", "a"):
+        fake.log_artifact(run, name, "model", {"w": name.encode()})
+    for i, v in enumerate(versions):
+        fake.link(v, f"team/wandb-registry-model/reg-{'yxz'[i]}")
+    fake.upsert_registry("team", "wandb-registry-data")
+    with FakeWandbServer(fake) as server:
+        out = run_sdk(
+            server,
+            """
+            import json, wandb
+            api = wandb.Api()
+            regs = lambda **kw: api.registries(organization="team", **kw)
+            print(json.dumps({
+                "versions": {o: [a.name for a in api.artifacts("model", "team/proj/m", order=o)]
+                             for o in ("version_index", "+version_index", "-version_index")},
+                "collections": {o: [c.name for c in api.artifact_collections("team/proj", "model", order=o)]
+                                for o in ("name", "-name")},
+                "registries": {o: [r.name for r in regs(order=o)] for o in ("name", "-name")},
+                "registry_collections": {o: [c.name for c in regs().collections(order=o)]
+                                         for o in ("name", "-name")},
+                "registry_versions": [v.name for v in regs(filter={"name": "wandb-registry-model"})
+                                      .collections(order="-name").versions()],
+            }))
+            """,
+        )
+        errors = [(r.operation, r.errors) for r in server.requests if r.errors]
+    assert out["versions"] == {
+        "version_index": ["m:v0", "m:v1", "m:v2"],
+        "+version_index": ["m:v0", "m:v1", "m:v2"],
+        "-version_index": ["m:v2", "m:v1", "m:v0"],
+    }
+    assert out["collections"] == {"name": ["a", "b", "c", "m"], "-name": ["m", "c", "b", "a"]}
+    assert out["registries"] == {"name": ["data", "model"], "-name": ["model", "data"]}
+    assert out["registry_collections"] == {
+        "name": ["reg-x", "reg-y", "reg-z"],
+        "-name": ["reg-z", "reg-y", "reg-x"],
+    }
+    assert out["registry_versions"] == ["reg-z:v0", "reg-y:v0", "reg-x:v0"]
+    assert errors == []
