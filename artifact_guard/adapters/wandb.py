@@ -845,9 +845,17 @@ class WandbRepository:
 
         The executor calls this before re-validating a version, so its check
         never rests on a listing up to ``listing_max_age`` seconds old.
-        Immutable facts (manifests) stay cached.
+        Immutable facts (manifests) stay cached. The protected aliases of the
+        registry entities these versions are linked into are forgotten too
+        (re-read with the version: one request, and only for linked versions).
         """
-        self._forget(version_ids)
+        ids = list(version_ids)
+        with self._lock:
+            for vid in ids:
+                d = self._details.get(vid)
+                for link in d.links if d is not None else ():
+                    self._protected.pop(link.portfolio.entity, None)
+        self._forget(ids)
 
     def _complete(self, parsed: list[_Parsed], doing: str) -> list[_Details]:
         """Fetch the remaining pages of consumers for versions used by more runs than one page holds."""

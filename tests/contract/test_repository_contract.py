@@ -414,3 +414,17 @@ def test_refusals_keep_their_precise_error_whether_sent_as_200_or_as_4xx(graphql
         statuses = {r.status for r in server.requests if r.operation == "DeleteArtifact"}
     assert statuses == ({200} if graphql_errors == "200" else {404, 403, 409})
     assert fake.version(ids["model:v4"]).state is VersionState.COMMITTED
+
+
+def test_a_re_validation_sees_an_alias_protected_after_the_listing(world: World) -> None:
+    # given a listing, then an admin protecting an alias the linked version's link holds
+    ids = _project(world.fake)
+    list(world.repo.versions(SCOPE))
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset()
+    world.fake.add_protected_aliases("team", ["baseline"])
+    # when the executor re-validates the version (forget, then re-read), then the protection shows
+    invalidate = getattr(world.repo, "invalidate", None)
+    if callable(invalidate):
+        invalidate([ids["model:v1"]])
+    world.repo.version(ids["model:v1"])
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset({"baseline"})
