@@ -934,21 +934,21 @@ class WandbRepository:
 
     def _features(self) -> frozenset[str]:
         """The features this server reports enabled (the SDK's ``ServerFeaturesQuery``), once per server."""
+        # Held while asking: concurrent collection deletes (the executor's threads) ask once, not each.
         with _SERVER_FEATURES_LOCK:
             known = _SERVER_FEATURES.get(self.base_url)
-        if known is not None:
-            return known
-        from wandb.sdk.internal._generated import SERVER_FEATURES_QUERY_GQL
+            if known is not None:
+                return known
+            from wandb.sdk.internal._generated import SERVER_FEATURES_QUERY_GQL
 
-        data = self._gql(SERVER_FEATURES_QUERY_GQL, {}, "read the server's features")
-        features = frozenset(
-            str(f.get("name"))
-            for f in _opt(data, "serverInfo", "features") or []
-            if isinstance(f, dict) and f.get("isEnabled")
-        )
-        with _SERVER_FEATURES_LOCK:
+            data = self._gql(SERVER_FEATURES_QUERY_GQL, {}, "read the server's features")
+            features = frozenset(
+                str(f.get("name"))
+                for f in _opt(data, "serverInfo", "features") or []
+                if isinstance(f, dict) and f.get("isEnabled")
+            )
             _SERVER_FEATURES[self.base_url] = features
-        return features
+            return features
 
     # ------------------------------------------------------------------ reads
 
