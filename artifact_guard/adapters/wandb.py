@@ -148,6 +148,7 @@ LIST_VERSIONS = (
 query ArtifactGuardProjectVersions(
   $entity: String!, $project: String!, $cursor: String, $perPage: Int, $versionsPerPage: Int
 ) {
+  serverInfo { features { name isEnabled } }
   project(entityName: $entity, name: $project) {
     artifactCollections(after: $cursor, first: $perPage) {
       pageInfo { hasNextPage endCursor }
@@ -932,6 +933,15 @@ class WandbRepository:
             out.append(_Details(d.version, d.lineage, links, d.fetched_at))
         return out
 
+    def _learn_features(self, data: Any) -> None:
+        """Keep the features a listing's answer carried (``serverInfo``): no separate request later."""
+        found = _opt(data, "serverInfo", "features")
+        if not isinstance(found, list):
+            return
+        features = frozenset(str(f.get("name")) for f in found if isinstance(f, dict) and f.get("isEnabled"))
+        with _SERVER_FEATURES_LOCK:
+            _SERVER_FEATURES.setdefault(self.base_url, features)
+
     def _features(self) -> frozenset[str]:
         """The features this server reports enabled (the SDK's ``ServerFeaturesQuery``), once per server."""
         # Held while asking: concurrent collection deletes (the executor's threads) ask once, not each.
@@ -974,6 +984,7 @@ class WandbRepository:
                 },
                 doing,
             )
+            self._learn_features(data)
             project = data.get("project")
             if project is None:
                 raise NotFoundError(
