@@ -944,7 +944,7 @@ class WandbRepository:
                 self._server_features = features
 
     def _features(self) -> frozenset[str]:
-        """The features this server enables: known from a listing, else asked once (``ServerFeaturesQuery``)."""
+        """The features this server enables: from a listing, else asked once (``ServerFeaturesQuery``)."""
         # Held while asking: concurrent collection deletes (the executor's threads) ask once, not each.
         with self._features_lock:
             known = self._server_features
