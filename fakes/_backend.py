@@ -642,12 +642,12 @@ class FakeWandb:
         link = Link(ref, v.id, index, frozenset())
         coll.links[index] = link
         coll.links_changed(added=index)
-        if protected_set:
-            # As an admin protecting them: W&B protects aliases per entity, not per link.
-            self._protected.setdefault((ref.entity, "MODEL"), set()).update(protected_set)
         self._links_by_source.setdefault(v.id, []).append((*key, index))
         for alias in alias_set:
             self._move_link_alias(coll, alias, index)
+        if protected_set:
+            # As an admin protecting them, once they are this link's: W&B protects aliases per entity.
+            self._protected.setdefault((ref.entity, "MODEL"), set()).update(protected_set)
         if v.ttl is not None:
             self._set(replace(v, ttl=None))
         return self._effective(coll.links[index])

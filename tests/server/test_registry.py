@@ -280,3 +280,22 @@ def test_the_real_sdk_orders_versions_collections_and_registries_as_w_and_b_test
     }
     assert out["registry_versions"] == ["reg-z:v0", "reg-y:v0", "reg-x:v0"]
     assert errors == []
+
+
+def test_linking_with_a_new_protected_alias_takes_it_from_an_unprotected_holder() -> None:
+    # given a link holding `production` before anyone protected it
+    fake = FakeWandb()
+    run = fake.create_run("t/p", "r")
+    a = fake.log_artifact(run, "m", "model", {"w": b"1"})
+    b = fake.log_artifact(run, "m", "model", {"w": b"2"})
+    fake.link(a, "t/wandb-registry-model/c", aliases=["production"])
+    # when another version is linked with `production` protected, then it moves, and only then is protected
+    new = fake.link(b, "t/wandb-registry-model/c", protected=["production"])
+    assert new.protected_aliases == frozenset({"production"})
+    (old,) = fake.links(a.id)
+    assert "production" not in old.aliases and old.protected_aliases == frozenset()
+    # and a refused link leaves no trace: moving a protected alias away is refused whole
+    c = fake.log_artifact(run, "m", "model", {"w": b"3"})
+    with pytest.raises(Exception, match="protected"):
+        fake.link(c, "t/wandb-registry-model/c", aliases=["production"])
+    assert fake.links(c.id) == () and len(fake.portfolio_links("t/wandb-registry-model/c")) == 2
