@@ -1450,6 +1450,10 @@ class FakeWandb:
             raise NotFoundError(f"registry {sc} not found")
         colls = list(self._by_project.get(sc, ()))
         for coll in colls:
+            if coll.ref.kind is CollectionKind.SEQUENCE:
+                raise ValueError(
+                    f"the fake does not model deleting a registry that holds logged versions ({coll.ref})"
+                )
             if any(self._effective(lk).protected_aliases for lk in coll.links.values()):
                 raise ProtectedAliasError(f"{coll.ref} holds links with protected aliases; nothing deleted")
         for coll in colls:

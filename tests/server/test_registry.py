@@ -299,3 +299,26 @@ def test_linking_with_a_new_protected_alias_takes_it_from_an_unprotected_holder(
     with pytest.raises(Exception, match="protected"):
         fake.link(c, "t/wandb-registry-model/c", aliases=["production"])
     assert fake.links(c.id) == () and len(fake.portfolio_links("t/wandb-registry-model/c")) == 2
+
+
+def test_deleting_a_registry_unlinks_its_collections_and_refuses_what_it_cannot_do_whole() -> None:
+    fake = FakeWandb()
+    run = fake.create_run("t/p", "r")
+    v = fake.log_artifact(run, "m", "model", {"w": b"1"})
+    fake.link(v, "t/wandb-registry-model/c", aliases=["production"])
+    fake.add_protected_aliases("t", ["production"])
+    # a registry holding a protected link is refused whole
+    with pytest.raises(Exception, match="protected"):
+        fake.delete_registry("t/wandb-registry-model")
+    assert len(fake.links(v.id)) == 1
+    # one holding versions logged straight into it is refused by name (not modelled)
+    other = fake.create_run("t/wandb-registry-odd", "r")
+    fake.log_artifact(other, "x", "model", {"w": b"2"})
+    with pytest.raises(ValueError, match="not model"):
+        fake.delete_registry("t/wandb-registry-odd")
+    # otherwise its links go, the source stays, and the registry is gone
+    fake.remove_protected_aliases("t", ["production"])
+    fake.delete_registry("t/wandb-registry-model")
+    assert fake.links(v.id) == () and fake.version(v.id).state.value == "COMMITTED"
+    assert fake.registry("t/wandb-registry-model") is None
+    assert [r.scope.project for r in fake.registries("t")] == ["wandb-registry-odd"]
