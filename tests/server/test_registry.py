@@ -322,3 +322,15 @@ def test_deleting_a_registry_unlinks_its_collections_and_refuses_what_it_cannot_
     assert fake.links(v.id) == () and fake.version(v.id).state.value == "COMMITTED"
     assert fake.registry("t/wandb-registry-model") is None
     assert [r.scope.project for r in fake.registries("t")] == ["wandb-registry-odd"]
+
+
+def test_registry_versions_filter_by_the_versions_tags(world: tuple[FakeWandb, Any]) -> None:
+    fake, v = world
+    fake.update_artifact_details(v.id, tags_to_add=["gold"])
+    tagged = ok(fake, art.REGISTRY_VERSIONS_GQL, {"organization": E, "artifactFilter": '{"tag": "gold"}'})
+    none = ok(fake, art.REGISTRY_VERSIONS_GQL, {"organization": E, "artifactFilter": '{"tag": "tin"}'})
+    assert [
+        e["node"]["artifact"]["id"]
+        for e in tagged["organization"]["orgEntity"]["artifactMemberships"]["edges"]
+    ] == [v.id]
+    assert none["organization"]["orgEntity"]["artifactMemberships"]["edges"] == []
