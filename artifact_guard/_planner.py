@@ -10,15 +10,24 @@ import enum
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
 from ._errors import EmptyPolicyError, NotFoundError, PlanError
-from ._model import CollectionRef, Scope, Version
+from ._model import CollectionRef, Scope, Version, VersionState
 from ._policy import Policy
 from ._repository import ArtifactRepository, ReadOnlyRepository
-from ._rules import Facts, Reason, _reason, evaluate, last_version
+from ._rules import (
+    Facts,
+    Reason,
+    _reason,
+    evaluate,
+    last_version,
+    outlives,
+    reference_target,
+    referenced_reason,
+)
 
 __all__ = ["Action", "CollectionSummary", "Decision", "Plan", "plan"]
 
@@ -189,15 +198,17 @@ def plan(
     _require_named_collections(policy, by_collection, sc)
 
     ctx = _Context(repo, policy, now, removed)
-    decisions: list[Decision] = []
     per_collection: dict[str, list[Decision]] = {}
     for name in sorted(by_collection):
         versions = by_collection[name]
         versions.sort(key=_newest_first)
-        ds = ctx.decide_collection(name, versions)
-        per_collection[name] = ds
-        decisions.extend(ds)
+        per_collection[name] = ctx.decide_collection(name, versions)
     del by_collection
+    if not policy.waived("referenced"):
+        _block_referenced(repo, per_collection)
+    decisions: list[Decision] = []
+    for ds in per_collection.values():
+        decisions.extend(ds)
 
     freed = _reclaimable(repo, per_collection, dedupe)
     summaries = tuple(
@@ -263,13 +274,20 @@ class _Context:
         older_s = int(policy.older_than.total_seconds()) if policy.older_than is not None else 0
         self.within_reason = _reason("policy:keep-within", within_s=within_s)
         self.older_reason = _reason("policy:older-than", older_than_s=older_s)
-        # Reasons are values: one object per rank serves every collection.
-        n = policy.keep_last or 0
-        self._keep_last = [_reason("policy:keep-last", n=policy.keep_last, rank=rank) for rank in range(n)]
+        # Reasons are values: one object per rank serves every collection. Made on demand, so the
+        # cost follows the largest collection, never the policy's number (keep_last = 10**15).
+        self._keep_last: list[Reason] = []
         self._selected: list[Reason] = []
+        self.horizon = timedelta(0) if policy.waived("grace-period") else policy.grace_period
         # Equal reason tuples are shared between decisions: a large plan then holds one new object
         # per version (its Decision) instead of two, which also spares the collector work.
         self._tuples: dict[tuple[Reason, ...], tuple[Reason, ...]] = {}
+
+    def keep_last(self, rank: int) -> Reason:
+        cache = self._keep_last
+        while len(cache) <= rank:
+            cache.append(_reason("policy:keep-last", n=self.policy.keep_last, rank=len(cache)))
+        return cache[rank]
 
     def selected(self, rank: int) -> Reason:
         cache = self._selected
@@ -293,12 +311,17 @@ class _Context:
         lineage, links, shared = self.lineage, self.links, self.shared
         out: list[Decision] = []
         append = out.append
+        # keep_last counts committed versions only: a PENDING upload may never commit (it is kept
+        # anyway, by in-flight, but it does not take the slot of a committed version).
+        slot = 0
         for rank, v in enumerate(versions):
             keep: list[Reason] = []
             if (only_unaliased and v.aliases) or (only_aliased and not v.aliases):
                 keep.append(self.aliases_reason)
-            if rank < keep_last:
-                keep.append(self._keep_last[rank])
+            if slot < keep_last and v.state is VersionState.COMMITTED:
+                keep.append(self.keep_last(slot))
+            if v.state is VersionState.COMMITTED:
+                slot += 1
             if within is not None or older is not None:
                 age = now - v.created_at
                 if within is not None and age < within:
@@ -313,10 +336,80 @@ class _Context:
                 append(Decision(v, Action.KEEP, (self.selected(rank), *blocks)))
             else:
                 append(Decision(v, Action.DELETE, shared((self.selected(rank),))))
-        if not policy.waived("last-version") and all(d.action is Action.DELETE for d in out):
-            newest = out[0]
-            out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
+        if not policy.waived("last-version"):
+            self._keep_a_survivor(name, out)
         return out
+
+    def _keep_a_survivor(self, name: str, out: list[Decision]) -> None:
+        """last-version: unless a version kept for its own sake survives (committed, and its TTL
+        outlasts the grace period), keep the newest candidate that would.
+
+        Decided before ``referenced`` (which depends on other collections), on the policy and the
+        per-version rules alone: the choice is then the same when the plan is made again after
+        it was applied, which is what makes plans idempotent.
+        """
+        now, horizon = self.now, self.horizon
+        for d in out:
+            if d.action is Action.KEEP and outlives(d.version, now, horizon):
+                return
+        for i, d in enumerate(out):
+            if d.action is Action.DELETE and outlives(d.version, now, horizon):
+                out[i] = Decision(d.version, Action.KEEP, (*d.reasons, last_version(name)))
+                return
+
+
+def _block_referenced(repo: ReadOnlyRepository, per_collection: dict[str, list[Decision]]) -> None:
+    """The ``referenced`` rule, over the whole plan: keep every deletion candidate that a version
+    this plan keeps references (``wandb-artifact://`` entries), transitively.
+
+    A referrer deleted by the same plan does not block (removed together). The planner sees the
+    manifests of the versions in scope only: a reference from another project's version is not
+    seen (W&B offers no query for an artifact's referrers).
+    """
+    where: dict[str, tuple[str, int]] = {}
+    for name, ds in per_collection.items():
+        for i, d in enumerate(ds):
+            if d.action is Action.DELETE:
+                where[d.version.id] = (name, i)
+    if not where:
+        return
+    by_client = {d.version.client_id: d.version.id for ds in per_collection.values() for d in ds
+                 if d.version.client_id}  # fmt: skip
+    manifest = repo.manifest
+    referrers_of: dict[str, list[Version]] = {}
+    targets_of: dict[str, list[str]] = {}
+    for ds in per_collection.values():
+        for d in ds:
+            v = d.version
+            for entry in manifest(v.id):
+                ref = entry.ref
+                if ref is None or not ref.startswith("wandb-"):
+                    continue
+                target = reference_target(ref)
+                if target is None:
+                    continue
+                tid = target[1] if target[0] == "id" else by_client.get(target[1])
+                if tid is None or tid == v.id or tid not in where:
+                    continue
+                referrers_of.setdefault(tid, []).append(v)
+                targets_of.setdefault(v.id, []).append(tid)
+    if not referrers_of:
+        return
+    # Fixpoint: a candidate referenced by a kept version is kept, and then blocks what it references.
+    deleted = set(where)
+    stack = [t for t, refs in referrers_of.items() if any(r.id not in deleted for r in refs)]
+    while stack:
+        tid = stack.pop()
+        if tid not in deleted:
+            continue
+        deleted.discard(tid)
+        stack.extend(u for u in targets_of.get(tid, ()) if u in deleted)
+    for tid, (name, i) in where.items():
+        if tid in deleted:
+            continue
+        d = per_collection[name][i]
+        by = tuple(sorted({r.qualified_name for r in referrers_of[tid] if r.id not in deleted}))
+        per_collection[name][i] = Decision(d.version, Action.KEEP, (*d.reasons, referenced_reason(by)))
 
 
 def _reclaimable(

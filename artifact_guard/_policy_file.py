@@ -25,6 +25,7 @@ The keys (kebab-case, as TOML tools spell them)::
     delete-consumed = false                 # consumed
     delete-registry-linked = false          # registry-linked
     delete-last-version = false             # last-version
+    delete-referenced = false               # referenced (another version's manifest points at it)
     waive-rules = []                        # rule ids, e.g. ["grace-period"]
 
 Durations are strings of numbers with units ``w``, ``d``, ``h``, ``m``, ``s``:
@@ -83,6 +84,7 @@ _PERMISSION_KEYS: dict[str, str] = {
     "delete-consumed": "allow_consumed",
     "delete-registry-linked": "allow_registry_linked",
     "delete-last-version": "allow_empty_collection",
+    "delete-referenced": "allow_referenced",
     "waive-rules": "waive",
 }
 _ALL_TOP = (*_TOP_KEYS, *_SUGAR_KEYS, "permissions")
@@ -201,6 +203,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "delete-consumed": policy.allow_consumed,
         "delete-registry-linked": policy.allow_registry_linked,
         "delete-last-version": policy.allow_empty_collection,
+        "delete-referenced": policy.allow_referenced,
         "waive-rules": sorted(policy.waive),
     }
     return out
@@ -461,6 +464,7 @@ def explain_policy(policy: Policy) -> list[str]:
         "consumed": "a version used by another run",
         "registry-linked": "a version linked into the registry",
         "last-version": "the last surviving version of a collection",
+        "referenced": "a version another version's manifest references",
     }
     for rule, words in rule_words.items():
         verb = "May delete" if policy.waived(rule) else "Never deletes"

@@ -381,3 +381,148 @@ def test_plan_id_is_the_same_in_every_process() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(ids) == 1, ids
+
+
+# ---------------------------------------------------------------- issue 10: what counts as a survivor
+
+
+def test_a_pending_version_holds_no_keep_last_slot_and_is_no_survivor() -> None:
+    fake = project({"a": 3})
+    fake.remove_aliases(fake.resolve(f"{P}/a:v2"), ["latest"])
+    fake.log_artifact(fake.create_run(P, "late"), "a", "model", {"own": blob("a-pending")},
+                      state="PENDING", created_at=OLD + timedelta(hours=5))  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    got = decisions_by_name(plan)
+    # v3 is PENDING: kept (in-flight), but the one keep slot goes to the newest committed version.
+    assert got == {"a:v3": Action.KEEP, "a:v2": Action.KEEP, "a:v1": Action.DELETE, "a:v0": Action.DELETE}
+    assert "in-flight" in rules_of(plan, "a:v3")
+    assert rules_of(plan, "a:v2") == ["policy:keep-last"]
+
+
+def test_a_pending_version_does_not_satisfy_last_version() -> None:
+    fake = project({"a": 2})
+    fake.remove_aliases(fake.resolve(f"{P}/a:v1"), ["latest"])
+    fake.log_artifact(fake.create_run(P, "late"), "a", "model", {"own": blob("a-pending")},
+                      state="PENDING", created_at=OLD)  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(allow_empty=True), now=NOW)
+    assert decisions_by_name(plan) == {"a:v2": Action.KEEP, "a:v1": Action.KEEP, "a:v0": Action.DELETE}
+    assert rules_of(plan, "a:v1") == ["policy:selected", "last-version"]
+
+
+@pytest.mark.parametrize("expires_in", [timedelta(0), timedelta(hours=-1), timedelta(hours=23)])
+def test_a_kept_version_whose_ttl_runs_out_within_the_grace_period_is_no_survivor(
+    expires_in: timedelta,
+) -> None:
+    fake = project({"a": 3})
+    newest = fake.resolve(f"{P}/a:v2")
+    fake.set_ttl(newest, (NOW - newest.created_at) + expires_in)
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    got = decisions_by_name(plan)
+    # v2 is kept by keep_last but expires: v1 must survive, by the last-version rule.
+    assert got == {"a:v2": Action.KEEP, "a:v1": Action.KEEP, "a:v0": Action.DELETE}
+    assert rules_of(plan, "a:v1") == ["policy:selected", "last-version"]
+    # Applied, then the TTL runs out: the collection still holds a version.
+    ag.apply(plan, fake.repository())
+    fake.advance(timedelta(days=2))
+    fake.expire_ttl()
+    assert [v.name for v in fake.versions(scope=P)] == ["a:v1"]
+
+
+def test_a_ttl_that_outlives_the_grace_period_keeps_its_version_a_survivor() -> None:
+    fake = project({"a": 3})
+    newest = fake.resolve(f"{P}/a:v2")
+    fake.set_ttl(newest, (NOW - newest.created_at) + timedelta(hours=25))
+    got = decisions_by_name(ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got == {"a:v2": Action.KEEP, "a:v1": Action.DELETE, "a:v0": Action.DELETE}
+
+
+def test_a_huge_ttl_or_grace_period_does_not_overflow() -> None:
+    fake = project({"a": 2})
+    fake.set_ttl(fake.resolve(f"{P}/a:v1"), timedelta.max)
+    got = decisions_by_name(ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got == {"a:v1": Action.KEEP, "a:v0": Action.DELETE}
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1, grace_period=timedelta.max), now=NOW)
+    assert plan.deletions == ()
+
+
+def test_keep_last_cost_does_not_depend_on_the_policys_number() -> None:
+    import tracemalloc
+
+    fake = project({"a": 3})
+    tracemalloc.start()
+    try:
+        plan = ag.plan(fake.repository(), P, Policy(keep_last=10**15), now=NOW)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert plan.deletions == ()
+    assert peak < 5_000_000
+
+
+# ---------------------------------------------------------------- issue 10: artifact references
+
+
+def artifact_ref(target: ag.Version, path: str = "own") -> str:
+    """W&B's form: the target's id (base64) as hex, then the path."""
+    import base64
+
+    return f"wandb-artifact://{base64.b64decode(target.id).hex()}/{path}"
+
+
+def test_a_version_another_survivor_references_is_kept_by_the_referenced_rule() -> None:
+    fake = project({"a": 3})
+    run = fake.run(f"{P}/producer")
+    target = fake.resolve(f"{P}/a:v0")
+    fake.log_artifact(run, "eval", "predictions", {}, references=[("w", artifact_ref(target))],
+                      created_at=OLD)  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("a",)), now=NOW)
+    got = decisions_by_name(plan)
+    assert got["a:v0"] is Action.KEEP and got["a:v1"] is Action.DELETE
+    reason = next(r for r in plan.decision(target.id).reasons if r.rule == "referenced")
+    assert reason.args["by"] == (f"{P}/eval:v0",)
+    assert "referenced by" in str(reason)
+    waived = ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("a",), allow_referenced=True),
+                     now=NOW)  # fmt: skip
+    assert decisions_by_name(waived)["a:v0"] is Action.DELETE
+
+
+def test_a_referrer_removed_in_the_same_plan_does_not_block_and_chains_hold() -> None:
+    fake = project({"a": 3, "b": 3, "c": 2})
+    run = fake.run(f"{P}/producer")
+    # b:v3 (old, deletable) references a:v0; c:v2 (newest of c, kept) references b:v0.
+    fake.log_artifact(run, "b", "model", {}, references=[("w", artifact_ref(fake.resolve(f"{P}/a:v0")))],
+                      created_at=OLD - timedelta(days=1))  # fmt: skip
+    fake.log_artifact(run, "c", "model", {}, references=[("w", artifact_ref(fake.resolve(f"{P}/b:v0")))],
+                      created_at=OLD + timedelta(days=1))  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    got = decisions_by_name(plan)
+    assert got["b:v3"] is Action.KEEP  # newest by index of b: keep_last
+    fake2 = project({"a": 3})
+    run2 = fake2.run(f"{P}/producer")
+    fake2.log_artifact(run2, "z", "model", {"x": blob("x")}, created_at=OLD)
+    fake2.log_artifact(run2, "z", "model", {}, references=[("w", artifact_ref(fake2.resolve(f"{P}/a:v0")))],
+                       created_at=OLD)  # fmt: skip
+    fake2.log_artifact(run2, "z", "model", {"y": blob("y")}, created_at=OLD)
+    # z:v1 references a:v0 and is deleted in the same plan: a:v0 goes too.
+    plan2 = ag.plan(fake2.repository(), P, Policy(keep_last=1), now=NOW)
+    got2 = decisions_by_name(plan2)
+    assert got2["z:v1"] is Action.DELETE and got2["a:v0"] is Action.DELETE
+    # Keep z:v1 (alias): now a:v0 is referenced by a survivor, and what a:v0 references would be too.
+    fake2.add_aliases(fake2.resolve(f"{P}/z:v1"), ["best"])
+    got3 = decisions_by_name(ag.plan(fake2.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got3["z:v1"] is Action.KEEP and got3["a:v0"] is Action.KEEP
+
+
+def test_a_chain_of_references_is_kept_whole() -> None:
+    fake = project({"a": 2})
+    run = fake.run(f"{P}/producer")
+    a0 = fake.resolve(f"{P}/a:v0")
+    m0 = fake.log_artifact(run, "m", "model", {}, references=[("w", artifact_ref(a0))], created_at=OLD)
+    fake.log_artifact(run, "m", "model", {"m": blob("m")}, created_at=OLD)
+    fake.log_artifact(run, "n", "model", {}, references=[("w", artifact_ref(m0))], created_at=OLD,
+                      aliases=["production"])  # fmt: skip
+    got = decisions_by_name(ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got["m:v0"] is Action.KEEP and got["a:v0"] is Action.KEEP
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    ag.apply(plan, fake.repository())
+    assert ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW).deletions == ()
