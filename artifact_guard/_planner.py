@@ -241,6 +241,11 @@ _NOT_SELECTED_TYPE = _reason("policy:not-selected", by="type or collection")
 _GLOB_CHARS = frozenset("*?[")
 
 
+def _holds_slot(v: Version) -> bool:
+    """Whether a version takes one of ``keep_last``'s slots: a committed one, never a PENDING upload."""
+    return v.state is VersionState.COMMITTED
+
+
 def _newest_first(v: Version) -> int:
     return -v.index
 
@@ -318,9 +323,10 @@ class _Context:
             keep: list[Reason] = []
             if (only_unaliased and v.aliases) or (only_aliased and not v.aliases):
                 keep.append(self.aliases_reason)
-            if slot < keep_last and v.state is VersionState.COMMITTED:
+            holds = _holds_slot(v)
+            if slot < keep_last and holds:
                 keep.append(self.keep_last(slot))
-            if v.state is VersionState.COMMITTED:
+            if holds:
                 slot += 1
             if within is not None or older is not None:
                 age = now - v.created_at

@@ -526,3 +526,17 @@ def test_a_chain_of_references_is_kept_whole() -> None:
     plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
     ag.apply(plan, fake.repository())
     assert ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW).deletions == ()
+
+
+def test_a_client_artifact_reference_of_a_pending_upload_blocks_its_target() -> None:
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run(P, "producer")
+    target = fake.log_artifact(run, "a", "model", {"own": blob("a-0")}, created_at=OLD, client_id="c-1234")
+    for i in (1, 2, 3):
+        fake.log_artifact(run, "a", "model", {"own": blob(f"a-{i}")}, created_at=OLD)
+    fake.log_artifact(fake.create_run(P, "uploader"), "eval", "predictions", {},
+                      references=[("w", "wandb-client-artifact://c-1234/own")], state="PENDING",
+                      created_at=OLD)  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("a",)), now=NOW)
+    assert "referenced" in rules_of(plan, target.name)
+    assert sum(d.action is Action.DELETE for d in plan.decisions) == 2
