@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -535,7 +536,7 @@ def test_a_negative_size_is_refused_and_leaves_no_trace(fake: FakeWandb) -> None
 def test_a_naive_created_at_is_refused_at_the_builder(fake: FakeWandb) -> None:
     run = fake.create_run(P)
     with pytest.raises(ValueError, match="timezone-aware"):
-        fake.log_artifact(run, "a", "model", {}, created_at=datetime(2026, 1, 1))  # noqa: DTZ001
+        fake.log_artifact(run, "a", "model", {}, created_at=datetime(2026, 1, 1))
     assert fake.versions() == []
 
 
@@ -555,14 +556,12 @@ def test_expire_ttl_is_all_or_nothing_and_never_raises_halfway(fake: FakeWandb) 
     # on link, but recorded state is taken verbatim): it cannot expire, and the others still do.
     run = fake.create_run(P)
     expiring = [
-        fake.log_artifact(run, "a", "model", {f"x{i}": blob(f"X{i}")}, ttl=timedelta(days=1)) for i in range(5)
+        fake.log_artifact(run, "a", "model", {f"x{i}": blob(f"X{i}")}, ttl=timedelta(days=1))
+        for i in range(5)
     ]
     locked = fake.log_artifact(run, "b", "model", {"y": blob("Y")})
     fake.link(locked, "team/wandb-registry-model/champ", protected=["locked"])
-    fake._versions[locked.id] = fake._versions[locked.id].__class__(
-        **{**{f: getattr(fake.version(locked.id), f) for f in ("id", "entity", "project", "collection",
-           "type", "index", "created_at", "state", "aliases", "size", "producer")}, "ttl": timedelta(hours=1)}
-    )  # fmt: skip
+    fake._versions[locked.id] = replace(fake.version(locked.id), ttl=timedelta(hours=1))
     fake.advance(timedelta(days=2))
     gone = fake.expire_ttl()
     assert sorted(v.id for v in gone) == sorted(v.id for v in expiring)
