@@ -195,7 +195,7 @@ def plan(
         if group is None:
             by_collection[v.collection] = group = []
         group.append(v)
-    _require_named_collections(policy, by_collection, sc)
+    _require_named_collections(repo, policy, by_collection, sc)
 
     ctx = _Context(repo, policy, now, removed)
     per_collection: dict[str, list[Decision]] = {}
@@ -250,14 +250,25 @@ def _newest_first(v: Version) -> int:
     return -v.index
 
 
-def _require_named_collections(policy: Policy, by_collection: dict[str, list[Version]], scope: Scope) -> None:
+def _require_named_collections(
+    repo: ReadOnlyRepository, policy: Policy, by_collection: dict[str, list[Version]], scope: Scope
+) -> None:
     """A collection the policy names literally (no glob) must exist: a typo must not plan silently.
 
-    Only surviving versions are visible through the repository, so a collection
-    emptied earlier counts as unknown here too, and the message says so.
+    A collection emptied by an earlier clean-up still exists in W&B and plans as
+    empty: a recurring job keeps working. Telling it from a typo takes the
+    optional ``collection_exists(ref)`` read (the fake and the W&B adapter have
+    it); through a repository without it, a collection without surviving
+    versions counts as unknown, and the message says so.
     """
+    inner: object = repo
+    while isinstance(inner, ReadOnlyRepository):
+        inner = inner.inner
+    exists = getattr(inner, "collection_exists", None)
     for name in policy.collections:
         if _GLOB_CHARS.isdisjoint(name) and name not in by_collection:
+            if callable(exists) and exists(CollectionRef(scope.entity, scope.project, name)):
+                continue
             raise NotFoundError(
                 f"collection {name!r} named by the policy has no surviving versions in {scope} "
                 "(unknown, or emptied)"

@@ -540,3 +540,23 @@ def test_a_client_artifact_reference_of_a_pending_upload_blocks_its_target() -> 
     plan = ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("a",)), now=NOW)
     assert "referenced" in rules_of(plan, target.name)
     assert sum(d.action is Action.DELETE for d in plan.decisions) == 2
+
+
+# ---------------------------------------------------------------- issue 10: a recurring job on an emptied collection
+
+
+def test_a_collection_named_literally_and_emptied_by_an_earlier_run_plans_as_empty() -> None:
+    fake = project({"a": 3, "b": 2})
+    policy = Policy(keep_last=0, allow_empty=True, collections=("a",), allow_empty_collection=True)
+    first = ag.plan(fake.repository(), P, policy, now=NOW)
+    assert len(first.deletions) == 2  # v2 holds latest
+    ag.apply(first, fake.repository())
+    fake.delete_version(fake.resolve(f"{P}/a:v2"), delete_aliases=True)
+    assert fake.collections(P, type="model")[0].name == "a"  # W&B keeps the emptied collection
+    again = ag.plan(fake.repository(), P, policy, now=NOW)
+    assert again.deletions == ()
+    assert {d.version.collection for d in again.decisions} == {"b"}
+    # Through an explicit read-only wrapper too; and a typo is still refused by name.
+    ag.plan(ag.ReadOnlyRepository(fake.repository()), P, policy, now=NOW)
+    with pytest.raises(NotFoundError, match="'aa'"):
+        ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("aa",)), now=NOW)
