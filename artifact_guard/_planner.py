@@ -31,7 +31,8 @@ from ._rules import (
 
 __all__ = ["Action", "CollectionSummary", "Decision", "Plan", "plan"]
 
-PlanDedupe = Literal["collection", "project"]
+PlanDedupe = Literal["collection", "project", "entity"]
+DEDUPE_SCOPES: tuple[PlanDedupe, ...] = ("collection", "project", "entity")
 
 
 class Action(enum.Enum):
@@ -154,14 +155,20 @@ def plan(
     policy: Policy,
     *,
     now: datetime | None = None,
-    dedupe: PlanDedupe = "collection",
+    dedupe: PlanDedupe | None = None,
     removed_runs: Iterable[str] = (),
 ) -> Plan:
     """Decide, for every surviving version in ``scope``, whether to delete or keep it, and why.
 
     ``now`` is the clock the age rules use (default: the current UTC time).
-    ``dedupe`` is the scope in which W&B shares stored files: it must match the
-    server's for ``reclaimable_bytes`` to be exact. ``removed_runs`` are run
+    ``dedupe`` is the scope in which W&B shares stored files (``"collection"``,
+    ``"project"`` or ``"entity"``): it must match the server's for
+    ``reclaimable_bytes`` to be exact. By default it is the scope the repository
+    states (a fake, or one loaded from a snapshot, has its own: optional
+    ``dedupe_scope`` attribute), else ``"collection"``. With ``"entity"`` the
+    surviving files of the entity's other projects count as survivors too: the
+    repository must list them (optional ``entity_scopes(entity)`` read), else
+    :class:`PlanError`. ``removed_runs`` are run
     paths the caller is deleting too: their consumption does not block.
     Raises :class:`EmptyPolicyError` for a policy that keeps nothing unless
     ``policy.allow_empty``; :class:`NotFoundError` naming an unknown scope, or a
@@ -180,8 +187,16 @@ def plan(
     (skips) a version whose aliases changed after planning.
     """
     refuse_empty(policy)
-    if dedupe not in ("collection", "project"):
-        raise PlanError(f"dedupe must be 'collection' or 'project', not {dedupe!r}")
+    if dedupe is None:
+        stated = getattr(_innermost(repository), "dedupe_scope", None)
+        dedupe = stated if stated in DEDUPE_SCOPES else "collection"
+    if dedupe not in DEDUPE_SCOPES:
+        raise PlanError(f"dedupe must be 'collection', 'project' or 'entity', not {dedupe!r}")
+    if dedupe == "entity" and not callable(getattr(_innermost(repository), "entity_scopes", None)):
+        raise PlanError(
+            "dedupe 'entity' needs the files of the entity's other projects, and this repository "
+            "cannot list them (no entity_scopes read)"
+        )
     if now is not None and now.utcoffset() is None:
         raise PlanError(f"now must be timezone-aware (W&B times are UTC), got {now.isoformat()}")
     repo = repository if isinstance(repository, ReadOnlyRepository) else ReadOnlyRepository(repository)
@@ -250,6 +265,13 @@ def _newest_first(v: Version) -> int:
     return -v.index
 
 
+def _innermost(repo: object) -> object:
+    """The repository under any read-only wrappers: where optional reads live."""
+    while isinstance(repo, ReadOnlyRepository):
+        repo = repo.inner
+    return repo
+
+
 def _require_named_collections(
     repo: ReadOnlyRepository, policy: Policy, by_collection: dict[str, list[Version]], scope: Scope
 ) -> None:
@@ -261,10 +283,7 @@ def _require_named_collections(
     it); through a repository without it, a collection without surviving
     versions counts as unknown, and the message says so.
     """
-    inner: object = repo
-    while isinstance(inner, ReadOnlyRepository):
-        inner = inner.inner
-    exists = getattr(inner, "collection_exists", None)
+    exists = getattr(_innermost(repo), "collection_exists", None)
     for name in policy.collections:
         if _GLOB_CHARS.isdisjoint(name) and name not in by_collection:
             if callable(exists) and exists(CollectionRef(scope.entity, scope.project, name)):
@@ -373,6 +392,11 @@ class _Context:
             if d.action is Action.DELETE and outlives(d.version, now, horizon):
                 out[i] = Decision(d.version, Action.KEEP, (*d.reasons, last_version(name)))
                 return
+        # No candidate outlives either (every one's TTL runs out): a plan still never empties the
+        # collection itself; letting the TTL do so is W&B's doing, not ours.
+        if all(d.action is Action.DELETE for d in out):
+            newest = out[0]
+            out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
 
 
 def _block_referenced(repo: ReadOnlyRepository, per_collection: dict[str, list[Decision]]) -> None:
@@ -438,7 +462,8 @@ def _reclaimable(
 
     Each freed digest counts once, for the first collection (in plan order) whose
     deletions reference it. Only manifests that can matter are read: with
-    collection dedupe, those of collections that lose a version.
+    collection dedupe, those of collections that lose a version; with entity
+    dedupe, also those of the entity's other projects (their survivors share files).
     """
     groups: list[list[str]]
     if dedupe == "collection":
@@ -448,10 +473,13 @@ def _reclaimable(
         groups = [list(per_collection)] if touched else []
     manifest = repo.manifest
     keep, delete = Action.KEEP, Action.DELETE
+    held_elsewhere: set[str] = set()
+    if dedupe == "entity" and groups:
+        held_elsewhere = _held_by_other_projects(repo, per_collection)
     freed: dict[str, int] = {}
     for names in groups:
         # First what survivors hold, then what deletions add: a digest seen once is never counted again.
-        seen: set[str] = set()
+        seen: set[str] = set(held_elsewhere)
         for name in names:
             for d in per_collection[name]:
                 if d.action is keep:
@@ -469,3 +497,18 @@ def _reclaimable(
             if total:
                 freed[name] = total
     return freed
+
+
+def _held_by_other_projects(repo: ReadOnlyRepository, per_collection: dict[str, list[Decision]]) -> set[str]:
+    """Stored digests the surviving versions of the entity's other projects reference."""
+    here = next(d.version.scope for ds in per_collection.values() for d in ds)
+    list_scopes = getattr(_innermost(repo), "entity_scopes", None)
+    if not callable(list_scopes):
+        raise PlanError("dedupe 'entity' needs a repository that lists the entity's projects (entity_scopes)")
+    held: set[str] = set()
+    for other in list_scopes(here.entity):
+        if other == here:
+            continue
+        for v in repo.versions(other):
+            held.update(e.digest for e in repo.manifest(v.id) if e.ref is None)
+    return held

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -560,3 +561,81 @@ def test_a_collection_named_literally_and_emptied_by_an_earlier_run_plans_as_emp
     ag.plan(ag.ReadOnlyRepository(fake.repository()), P, policy, now=NOW)
     with pytest.raises(NotFoundError, match="'aa'"):
         ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("aa",)), now=NOW)
+
+
+# ---------------------------------------------------------------- issue 10: every dedupe scope, the snapshot's own
+
+
+def _shared_across(dedupe: str) -> FakeWandb:
+    """Two projects of one entity; each old version's file is also held by a survivor elsewhere."""
+    fake = FakeWandb(now=NOW, dedupe=dedupe)  # type: ignore[arg-type]
+    run, other = fake.create_run(P, "producer"), fake.create_run("team/other", "producer")
+    for i in range(3):
+        fake.log_artifact(run, "a", "model", {"f": blob(f"f{i}", 1000)}, created_at=OLD)
+    fake.log_artifact(run, "b", "model", {"f": blob("f0", 1000)}, created_at=OLD)
+    fake.log_artifact(other, "a", "model", {"f": blob("f1", 1000)}, created_at=OLD)
+    fake.gc()
+    return fake
+
+
+@pytest.mark.parametrize(("dedupe", "freed"), [("collection", 2000), ("project", 1000), ("entity", 0)])
+def test_every_dedupe_scope_of_the_fake_plans_exactly_and_is_the_default(dedupe: str, freed: int) -> None:
+    fake = _shared_across(dedupe)
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)  # the fake's own scope
+    assert plan.dedupe == dedupe
+    assert plan.reclaimable_bytes == freed
+    ag.apply(plan, fake.repository())
+    assert fake.gc() == freed
+
+
+def test_a_plan_from_a_snapshot_uses_the_snapshots_dedupe_scope(tmp_path: object) -> None:
+    from fakes import load_snapshot
+
+    fake = _shared_across("project")
+    snap = ag.capture(fake.repository(), P, dedupe=fake.dedupe, now=NOW)
+    restored = load_snapshot(snap)
+    plan = ag.plan(restored.repository(), P, Policy(keep_last=1), now=NOW)
+    assert (plan.dedupe, plan.reclaimable_bytes) == ("project", 1000)
+    ag.apply(plan, restored.repository())
+    assert restored.gc() == 1000
+
+
+def test_entity_dedupe_needs_a_repository_that_lists_the_entitys_projects() -> None:
+    fake = _shared_across("entity")
+
+    class Narrow:
+        """Only the Protocol: no optional reads."""
+
+        def __init__(self) -> None:
+            self.inner = fake.repository()
+
+        def __getattr__(self, name: str) -> object:
+            if name in ("entity_scopes", "dedupe_scope", "collection_exists"):
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+    with pytest.raises(PlanError, match="entity"):
+        ag.plan(Narrow(), P, Policy(keep_last=1), now=NOW, dedupe="entity")  # type: ignore[arg-type]
+    assert ag.plan(Narrow(), P, Policy(keep_last=1), now=NOW).dedupe == "collection"  # type: ignore[arg-type]
+
+
+def test_plan_fake_snapshot_on_the_command_line_uses_the_snapshots_scope(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from artifact_guard._snapshot_file import write_snapshot
+    from artifact_guard.cli import app
+
+    fake = _shared_across("project")
+    path = write_snapshot(ag.capture(fake.repository(), P, dedupe="project", now=NOW), tmp_path / "s.json")
+    policy = tmp_path / "p.toml"
+    policy.write_text("keep-last = 1\n")
+    result = CliRunner().invoke(app, ["plan", P, "--fake", str(path), "-p", str(policy), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["dedupe"], doc["reclaimable_bytes"]) == ("project", 1000)
+    told = CliRunner().invoke(
+        app, ["plan", P, "--fake", str(path), "-p", str(policy), "--json", "--dedupe", "collection"]
+    )
+    assert json.loads(told.stdout)["reclaimable_bytes"] == 2000  # said explicitly: as told

@@ -180,7 +180,7 @@ class ProjectHistory(RuleBasedStateMachine):
 
     @initialize(
         target=runs,
-        dedupe=st.sampled_from(["collection", "project"]),
+        dedupe=st.sampled_from(["collection", "project", "entity"]),
         seed_counts=st.lists(st.integers(min_value=0, max_value=6), min_size=3, max_size=3),
         seed_ttl=st.none() | st.tuples(st.sampled_from(sorted(COLLECTIONS)), st.integers(-12, 48)),
     )
@@ -506,6 +506,8 @@ class ProjectHistory(RuleBasedStateMachine):
             # A literal collection name that names no surviving collection is refused, by name.
             literal = [c for c in policy.collections if not any(ch in c for ch in "*?[")]
             assert literal and any(repr(c) in str(exc) for c in literal)
+            # ... and only one that never existed: an emptied collection still does (issue 10, 9).
+            assert not any(c in {ref.name for ref in fake.collections(PROJECT)} for c in literal)
             assert repo.write_calls == []
             return
         # Invariant 5: planning wrote nothing; a dry-run apply is refused at the boundary.
@@ -534,14 +536,10 @@ class ProjectHistory(RuleBasedStateMachine):
         if not policy.waived("referenced"):
             check_no_reference_broken(fake, deleted)
         # Invariant 4: idempotence. Same policy, same clock: nothing more to delete.
-        try:
-            again = ag.plan(repo, PROJECT, policy, now=now, dedupe=self.dedupe, removed_runs=removed)
-        except NotFoundError:
-            # Only when the plan emptied a collection named literally by the policy.
-            assert policy.allow_empty_collection or "last-version" in policy.waive
-        else:
-            assert again.deletions == (), [str(r) for d in again.deletions for r in d.reasons]
-            assert again.reclaimable_bytes == 0
+        # (A collection the plan emptied, named literally by the policy, plans as empty: no NotFoundError.)
+        again = ag.plan(repo, PROJECT, policy, now=now, dedupe=self.dedupe, removed_runs=removed)
+        assert again.deletions == (), [str(r) for d in again.deletions for r in d.reasons]
+        assert again.reclaimable_bytes == 0
         self.plans_checked += 1
         event(f"plan over {min(len(survivors_before) // 5 * 5, 20)}+ versions")
         event("plan deleted versions" if the_plan.deletions else "plan deleted nothing")
