@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -543,7 +543,7 @@ def test_a_client_artifact_reference_of_a_pending_upload_blocks_its_target() -> 
     assert sum(d.action is Action.DELETE for d in plan.decisions) == 2
 
 
-# ---------------------------------------------------------------- issue 10: a recurring job on an emptied collection
+# ------------------------------------------------ issue 10: a recurring job on an emptied collection
 
 
 def test_a_collection_named_literally_and_emptied_by_an_earlier_run_plans_as_empty() -> None:
@@ -563,7 +563,7 @@ def test_a_collection_named_literally_and_emptied_by_an_earlier_run_plans_as_emp
         ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("aa",)), now=NOW)
 
 
-# ---------------------------------------------------------------- issue 10: every dedupe scope, the snapshot's own
+# ------------------------------------------------ issue 10: every dedupe scope, the snapshot's own
 
 
 def _shared_across(dedupe: str) -> FakeWandb:
