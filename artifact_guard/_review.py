@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._planner import Action, CollectionSummary, Decision, Plan, _reclaimable, plan
+from ._planner import Action, CollectionSummary, Decision, Plan, _block_referenced, _reclaimable, plan
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._rules import Facts, Reason, _reason, describe, evaluate, last_version
 
@@ -105,6 +105,17 @@ def revise(
                     refused.append(Refusal(d.version.id, d.version.name, (last_version(name),)))
                     break
 
+    if not policy.waived("referenced"):
+        # Keeping a referrer keeps what it references; an included version a kept one references
+        # is refused, with the rule.
+        _block_referenced(repo, per_collection)
+        for ds in per_collection.values():
+            for i, d in enumerate(ds):
+                if d.version.id in included and d.action is Action.KEEP and "referenced" in d.rules:
+                    ref = next(r for r in d.reasons if r.rule == "referenced")
+                    if INCLUDED in d.reasons:  # an inclusion refused: the plan's own decision stands
+                        ds[i] = fresh.decision(d.version.id)
+                    refused.append(Refusal(d.version.id, d.version.name, (ref,)))
     freed = _reclaimable(repo, per_collection, original.dedupe)
     summaries = tuple(
         CollectionSummary(
