@@ -133,3 +133,18 @@ def test_revise_keeps_what_a_kept_version_references() -> None:
     refused = revise(ex.plan, fake.repository(), exclude=[referrer.id], include=[target.id])
     assert [r.reasons[0].rule for r in refused.refused] == ["referenced"]
     assert refused.plan.decision(target.id).action is ag.Action.KEEP
+
+
+def test_revise_refuses_an_inclusion_that_leaves_only_an_expiring_version() -> None:
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run("team/proj", "r")
+    versions = [
+        fake.log_artifact(run, "c", "model", {"f": bytes([i]) * 10}, created_at=NOW - timedelta(days=9 - i))
+        for i in range(3)
+    ]
+    fake.set_ttl(versions[-1], timedelta(days=7, hours=1))  # runs out within the 24 h grace period
+    plan = ag.plan(fake.repository(), "team/proj", ag.Policy(keep_last=1), now=fake.now())
+    assert [d.action for d in plan.decisions] == [ag.Action.KEEP, ag.Action.KEEP, ag.Action.DELETE]
+    revision = revise(plan, fake.repository(), include=[versions[1].id])
+    assert [(r.version_id, r.reasons[0].rule) for r in revision.refused] == [(versions[1].id, "last-version")]
+    assert revision.plan == plan
