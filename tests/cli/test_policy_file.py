@@ -131,7 +131,7 @@ def test_durations(text: str, expected: timedelta) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["5d5d", "5 d", " 1d 2h ", "1h1d", "\u0665d", "５d", "1.d", ".5d", "d", "", "5", "5D", "1e3s"]
+    "text", ["5d5d", "5 d", " 1d 2h ", "1h1d", "\u0665d", "\uff15d", "1.d", ".5d", "d", "", "5", "5D", "1e3s"]
 )
 def test_durations_have_one_strict_grammar_and_one_error_naming_the_value(text: str) -> None:
     # Issue 10 (11): never read some other way ("5d5d" was ten days).
