@@ -366,8 +366,8 @@ def plan_from_json(data: object, *, source: str = "plan") -> Plan:
         raise rd.fail("scope", str(exc)) from None
     created_at = rd.time(m, "created_at", "plan")
     dedupe = m["dedupe"]
-    if dedupe not in ("collection", "project"):
-        raise rd.fail("dedupe", f"expected 'collection' or 'project', got {_kind(dedupe)}")
+    if dedupe not in ("collection", "project", "entity"):
+        raise rd.fail("dedupe", f"expected 'collection', 'project' or 'entity', got {_kind(dedupe)}")
     try:
         policy = policy_from_dict(m["policy"], source=f"{source}: policy")
     except PolicyError as exc:

@@ -245,8 +245,13 @@ def plan(
         ),
     ] = False,
     dedupe: Annotated[
-        str, typer.Option(metavar="collection|project", help="Scope in which W&B shares stored files.")
-    ] = "collection",
+        str | None,
+        typer.Option(
+            metavar="collection|project|entity",
+            help="Scope in which W&B shares stored files (default: a snapshot's or seed's own, "
+            "else collection).",
+        ),
+    ] = None,
     fake: FakeOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOpt = False,
@@ -262,8 +267,8 @@ def plan(
     from . import plan as make_plan
     from ._policy_file import load_policy
 
-    if dedupe not in ("collection", "project"):
-        raise typer.BadParameter("expected collection or project", param_hint="--dedupe")
+    if dedupe is not None and dedupe not in ("collection", "project", "entity"):
+        raise typer.BadParameter("expected collection, project or entity", param_hint="--dedupe")
     if interactive and output is None:
         _fail("--interactive needs --output FILE to save the reviewed plan")
     if interactive and as_json:

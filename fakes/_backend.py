@@ -397,11 +397,15 @@ class FakeWandb:
         state: VersionState | str = VersionState.COMMITTED,
         created_at: datetime | None = None,
         ttl: timedelta | None = None,
+        client_id: str = "",
     ) -> Version:
         """Log a new version of collection ``name`` from ``run``; returns the new version.
 
         ``files`` maps path to bytes or to ``(digest, size)``. ``references`` are
-        ``(path, uri)`` or ``(path, uri, size)`` entries, not stored by W&B.
+        ``(path, uri)`` or ``(path, uri, size)`` entries, not stored by W&B; a
+        ``wandb-artifact://`` (or ``wandb-client-artifact://``, naming ``client_id``)
+        URI makes this version depend on another. Sizes must be >= 0 and
+        ``created_at`` timezone-aware (W&B times are UTC): :class:`ValueError` otherwise.
         """
         r = self._run(run)
         entity, project, _ = r.path.split("/", 2)
@@ -414,6 +418,10 @@ class FakeWandb:
         alias_list = list(aliases)
         for alias in alias_list:
             self._check_alias_name(alias)
+        if created_at is not None and created_at.utcoffset() is None:
+            raise ValueError(f"created_at must be timezone-aware (W&B times are UTC), got {created_at}")
+        if ttl is not None and ttl < timedelta(0):
+            raise ValueError(f"ttl must not be negative, got {ttl}")
         entries: list[ManifestEntry] = []
         for path, spec in files.items():
             if isinstance(spec, bytes):
@@ -426,6 +434,9 @@ class FakeWandb:
             path, uri = item[0], item[1]
             size = int(item[2]) if len(item) > 2 else 0
             entries.append(ManifestEntry(path, md5_b64(uri.encode()), size, uri))
+        for e in entries:
+            if e.size < 0:
+                raise ValueError(f"file {e.path!r} has a negative size ({e.size})")
         dkey = self._dedupe_key_of(entity, project, name)
         sizes: dict[str, int] = {}
         for e in entries:
@@ -464,6 +475,7 @@ class FakeWandb:
             ttl=ttl,
             producer=r.path,
             digest=digest,
+            client_id=client_id,
         )
         coll.next_index += 1
         coll.version_ids.append(vid)
@@ -674,10 +686,16 @@ class FakeWandb:
         """Soft-delete every version whose TTL has run out; returns them."""
         now = self.now()
         # now - created_at, not created_at + ttl: a TTL of centuries must not overflow datetime.
+        # Every check before any change: a version that cannot be deleted (linked with a protected
+        # alias, which only restored state can pair with a TTL) does not expire, and never stops
+        # the others halfway.
         expired = [
             v
             for v in self._versions.values()
-            if v.state is not VersionState.DELETED and v.ttl is not None and now - v.created_at >= v.ttl
+            if v.state is not VersionState.DELETED
+            and v.ttl is not None
+            and now - v.created_at >= v.ttl
+            and not self._protected_links(v.id)
         ]
         for v in expired:
             self._delete(v, delete_aliases=True)
@@ -981,8 +999,18 @@ class FakeWandb:
 
     @_locked
     def set_ttl(self, version: Version | str, ttl: timedelta | None) -> Version:
-        """Set or clear a version's TTL."""
-        return self._set(replace(self._live(version), ttl=ttl))
+        """Set or clear a version's TTL.
+
+        A negative TTL is a :class:`ValueError`; a version linked into the registry
+        cannot carry one (linking clears it): :class:`ConflictError`.
+        """
+        v = self._live(version)
+        if ttl is not None:
+            if ttl < timedelta(0):
+                raise ValueError(f"ttl must not be negative, got {ttl}")
+            if self._links_of(v.id):
+                raise ConflictError(f"{v.qualified_name} is linked into the registry: it cannot have a TTL")
+        return self._set(replace(v, ttl=ttl))
 
     # ------------------------------------------------------------------ snapshots (fakes._snapshot_load)
 
@@ -1003,10 +1031,16 @@ class FakeWandb:
         original. The caller (``fakes.load_snapshot``) has validated the data;
         an id that already exists here is refused.
         """
-        self._projects.update(projects)
+        runs, versions = list(runs), list(versions)
+        # Every check before any change: a refused restore leaves the fake as it was.
         for run in runs:
             if run.path in self._runs:
                 raise ConflictError(f"run {run.path!r} already exists")
+        for v, _ in versions:
+            if v.id in self._versions:
+                raise ConflictError(f"artifact version {v.id!r} already exists")
+        self._projects.update(projects)
+        for run in runs:
             self._runs[run.path] = run
             self._projects.add(run.scope)
         highest = self._counter

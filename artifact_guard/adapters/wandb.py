@@ -1039,6 +1039,25 @@ class WandbRepository:
         finally:
             self._forget([version_id])
 
+    @_mapped("look up an artifact collection")
+    def collection_exists(self, collection: CollectionRef) -> bool:
+        """Whether a source collection exists, emptied ones included (W&B keeps them): one query."""
+        doing = f"look up artifact collection {collection}"
+        data = self._gql(
+            COLLECTION_BY_NAME,
+            {
+                "entity": collection.entity,
+                "project": collection.project,
+                "filters": json.dumps({"name": collection.name}),
+            },
+            doing,
+        )
+        return any(
+            _opt(e, "node", "name") == collection.name
+            and _opt(e, "node", "__typename") != "ArtifactPortfolio"
+            for e in _opt(data, "project", "artifactCollections", "edges") or []
+        )
+
     @_mapped("delete an artifact collection")
     def delete_collection(self, collection: CollectionRef) -> None:
         """Delete every version of a sequence, or every link of a registry portfolio."""
