@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from artifact_guard._model import CollectionRef, Lineage, Link, ManifestEntry, Scope, Version
@@ -41,6 +42,10 @@ class FakeRepository:
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         return self.fake.links(version_id)
+
+    def now(self) -> datetime:
+        """The fake's clock (``FakeWandb.now()``): writes judge ages by it."""
+        return self.fake.now()
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
         self.write_calls.append(("delete_version", version_id))
