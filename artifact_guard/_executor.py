@@ -403,14 +403,21 @@ class _Executor:
 
     # ------------------------------------------------------------------ writes
 
-    def _send(self, op: OpRecord, write: Callable[[], None], recheck: Callable[[], bool]) -> None:
+    def _send(
+        self,
+        op: OpRecord,
+        write: Callable[[], None],
+        recheck: Callable[[], bool],
+        reading: Reading | None = None,
+    ) -> None:
         """Send one write, journaled in flight first; retried only where that is known to be safe.
 
         A 429 means W&B refused the call: wait and send it again. A timeout or
         a 5xx leaves the outcome unknown: the journal says so, and the write
         goes again only if ``recheck()`` (a fresh read of what it was judged on)
         says nothing changed; ``recheck`` settles the operation itself when it
-        returns False. Other errors are raised.
+        returns False. Other errors are raised. Any retry expires ``reading``
+        (the batch read): the versions after this one are re-read on their own.
         """
         self.journal.start([op.op_id], write=True)
         attempt = 0
@@ -424,6 +431,8 @@ class _Executor:
                     write()
                 return
             except RateLimitedError as exc:
+                if reading is not None:
+                    reading.expire()
                 self.limiter.on_rate_limited()
                 if attempt >= self.retry.attempts:
                     raise
@@ -431,6 +440,8 @@ class _Executor:
                 self.limiter.pause(pause)
                 self._sleep(pause)
             except TransientError as exc:
+                if reading is not None:
+                    reading.expire()
                 self.journal.note(op.op_id, _unknown(attempt, exc))
                 if attempt >= self.retry.attempts:
                     raise
@@ -460,7 +471,10 @@ class _Executor:
 
         try:
             self._send(
-                op, lambda: self.repo.delete_version(op.target, delete_aliases=verdict.delete_aliases), recheck
+                op,
+                lambda: self.repo.delete_version(op.target, delete_aliases=verdict.delete_aliases),
+                recheck,
+                reading,
             )
         except _Settled:
             return

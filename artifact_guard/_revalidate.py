@@ -101,6 +101,10 @@ class Reading:
     def fresh(self, version_id: str) -> bool:
         return version_id in self.versions and time.monotonic() - self.read_at <= REVALIDATE_MAX_AGE
 
+    def expire(self) -> None:
+        """Serve no more writes: time passed (a retry's backoff) in which anything may have changed."""
+        self.read_at = -float("inf")
+
 
 @dataclass(frozen=True)
 class Verdict:

@@ -9,12 +9,19 @@ that clock is refused.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import artifact_guard as ag
 from artifact_guard import CollectionRef, Policy, TransientError, VersionState
+from artifact_guard._pacing import RetryPolicy
+from artifact_guard._rules import Facts, evaluate
 from fakes import FakeWandb
 
 from ._support import NOW, PROJECT, FaultyRepository, seed
@@ -166,3 +173,170 @@ def test_a_repository_clock_earlier_than_the_plan_is_refused_on_resume(tmp_path:
     earlier = seed(FakeWandb(now=NOW - timedelta(days=1)), collections={"ckpt": 3})
     with pytest.raises(ag.PlanError, match="later than"):
         ag.resume(path, earlier.repository())
+
+
+# ---------------------------------------------------------------------- the sixth invariant
+
+FAULTS = st.lists(st.sampled_from(["ok", "lost", "transient", "429"]), max_size=12)
+EVENTS = st.lists(
+    st.tuples(st.sampled_from(["log", "alias", "consume", "link"]), st.integers(0, 30)), max_size=4
+)
+FAULT_POLICIES = st.builds(
+    Policy,
+    keep_last=st.sampled_from([None, 0, 1, 2]),
+    allow_delete_aliases=st.booleans(),
+    allow_empty_collection=st.booleans(),
+    allow_empty=st.just(True),
+)
+
+
+def _concurrent_change(fake: FakeWandb, kind: str, n: int) -> None:
+    """What another writer does: log a version, tag one, consume one, link one."""
+    live = fake.versions(scope=PROJECT)
+    if not live:
+        return
+    v = live[n % len(live)]
+    if kind == "log" and v.producer is not None:
+        fake.log_artifact(v.producer, v.collection, "model", {"n.bin": f"late{n}-{len(live)}".encode()})
+    elif kind == "alias":
+        fake.add_aliases(v, [f"late{n}"])
+    elif kind == "consume":
+        fake.use_artifact(fake.create_run(PROJECT, f"reader{n}-{len(fake.runs())}"), v)
+    elif kind == "link":
+        with contextlib.suppress(ag.ConflictError):
+            fake.link(v, f"team/wandb-registry-model/late{n}")
+
+
+class Chaos(FaultyRepository):
+    """A FakeRepository with faults on its writes and another writer acting while replies are lost.
+
+    Every write that reaches the fake is checked against the state at that moment:
+    ``violations`` lists any deletion of a version outside the plan, or of one
+    the rules block then.
+    """
+
+    def __init__(
+        self,
+        fake: FakeWandb,
+        plan: ag.Plan,
+        faults: list[str],
+        events: list[tuple[str, int]],
+    ) -> None:
+        super().__init__(fake.repository())
+        self.fake = fake
+        self.planned = {d.version.id: d.version for d in plan.deletions}
+        self.policy = plan.policy
+        self.faults = list(faults)
+        self.events = list(events)
+        self.violations: list[str] = []
+        self.ambiguous = 0
+        """Writes whose reply the executor never got (lost or 5xx)."""
+
+    def _fault(self) -> str:
+        return self.faults.pop(0) if self.faults else "ok"
+
+    def _meanwhile(self) -> None:
+        if self.events:
+            _concurrent_change(self.fake, *self.events.pop(0))
+
+    def _check(self, vid: str) -> None:
+        v = self.fake.version(vid)
+        if v.state is VersionState.DELETED:
+            return
+        if vid not in self.planned:
+            self.violations.append(f"{v.name} deleted but not in the plan")
+            return
+        blocks = evaluate(Facts(v, self.fake.lineage(vid), self.fake.links(vid), self.fake.now()), self.policy)
+        if blocks:
+            self.violations.append(f"{v.name} deleted though {[r.rule for r in blocks]} block it now")
+        if v.aliases and v.aliases != self.planned[vid].aliases:
+            self.violations.append(f"{v.name} deleted with aliases {sorted(v.aliases)} it was not planned with")
+
+    def _write(self, check: list[str], call: Callable[[], None]) -> None:
+        fault = self._fault()
+        if fault == "429":
+            raise ag.RateLimitedError("429 Too Many Requests", retry_after=0.0)
+        if fault == "transient":
+            self.ambiguous += 1
+            self._meanwhile()
+            raise TransientError("503 Service Unavailable")
+        for vid in check:
+            self._check(vid)
+        call()
+        if fault == "lost":
+            self.ambiguous += 1
+            self._meanwhile()
+            raise TransientError("W&B did not respond in time (reply lost)")
+
+    def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
+        self.calls[("delete_version", version_id)] += 1
+        self._write(
+            [version_id], lambda: self.inner.delete_version(version_id, delete_aliases=delete_aliases)
+        )
+
+    def delete_collection(self, collection: CollectionRef) -> None:
+        self.calls[("delete_collection", str(collection))] += 1
+        members = [v.id for v in self.fake.versions(scope=PROJECT) if v.collection == collection.name]
+        self._write(members, lambda: self.inner.delete_collection(collection))
+
+
+def _fault_project(sizes: list[int]) -> FakeWandb:
+    fake = FakeWandb(now=NOW)
+    for c, size in enumerate(sizes):
+        run = fake.create_run(PROJECT, f"r{c}")
+        for i in range(size):
+            fake.log_artifact(
+                run,
+                f"coll-{c}",
+                "model",
+                {"f.bin": f"{c}-{i}".encode()},
+                aliases=["tag"] if (c + i) % 4 == 1 else [],
+                created_at=NOW - timedelta(days=40 - i),
+            )
+    return fake
+
+
+@given(
+    sizes=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    policy=FAULT_POLICIES,
+    before=EVENTS,
+    faults=FAULTS,
+    during=EVENTS,
+)
+def test_nothing_outside_the_plan_is_deleted_whatever_faults_occur(
+    sizes: list[int],
+    policy: Policy,
+    before: list[tuple[str, int]],
+    faults: list[str],
+    during: list[tuple[str, int]],
+) -> None:
+    fake = _fault_project(sizes)
+    plan = ag.plan(fake.repository(), PROJECT, policy, now=NOW)
+    for kind, n in before:  # another writer, between plan and apply
+        _concurrent_change(fake, kind, n)
+    existing = {v.id for v in fake.versions(include_deleted=True) if v.state is not VersionState.DELETED}
+    repo = Chaos(fake, plan, faults, during)
+
+    result = ag.apply(plan, repo, concurrency=1, sleep=lambda s: None, retry=RetryPolicy(attempts=4))
+
+    assert repo.violations == []
+    deleted = {v.id for v in fake.versions(include_deleted=True) if v.state is VersionState.DELETED}
+    assert deleted & existing <= set(repo.planned)
+    assert not (deleted - existing), "a version logged during apply was deleted"
+    assert result.pending == [] or result.stopped
+    # Every write whose outcome the executor could not know is on the journal's record.
+    assert sum(n.count("outcome unknown") for o in result.operations for n in o.notes) == repo.ambiguous
+
+
+def test_the_sixth_invariant_catches_an_executor_that_retries_blindly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planted bug: resend a write after an unknown outcome without re-checking anything."""
+    from artifact_guard import _executor
+    from artifact_guard._pacing import call_with_retries
+
+    def blind_send(self: Any, op: Any, write: Callable[[], None], recheck: Callable[[], bool]) -> None:
+        self.journal.start([op.op_id], write=True)
+        call_with_retries(write, policy=self.retry, sleep=self._sleep)
+
+    monkeypatch.setattr(_executor._Executor, "_send", blind_send)
+    with pytest.raises(AssertionError):
+        test_nothing_outside_the_plan_is_deleted_whatever_faults_occur()
