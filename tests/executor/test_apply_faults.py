@@ -333,7 +333,7 @@ def test_the_sixth_invariant_catches_an_executor_that_retries_blindly(monkeypatc
     from artifact_guard import _executor
     from artifact_guard._pacing import call_with_retries
 
-    def blind_send(self: Any, op: Any, write: Callable[[], None], recheck: Callable[[], bool]) -> None:
+    def blind_send(self: Any, op: Any, write: Callable[[], None], recheck: Any, reading: Any = None) -> None:
         self.journal.start([op.op_id], write=True)
         call_with_retries(write, policy=self.retry, sleep=self._sleep)
 
