@@ -37,6 +37,7 @@ leaves nothing to resume from: pass ``journal=`` for long applies.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import tempfile
@@ -337,7 +338,7 @@ class _Executor:
                     break
                 reading = self._read_batch(batch)
                 if reading is not None:
-                    self._parallel(lambda o: self._run_version(o, reading), batch)
+                    self._parallel(functools.partial(self._run_version, reading=reading), batch)
         finally:
             self.progress.finish()
 
@@ -572,7 +573,7 @@ class _Executor:
         self.journal.finish([op.op_id], "done", outcome="already-empty")
 
 
-class _Settled(Exception):
+class _Settled(Exception):  # noqa: N818 - control flow, not an error
     """A re-check after an unknown outcome settled the operation; nothing more to send."""
 
 
@@ -693,6 +694,7 @@ def _check_options(concurrency: int, max_rate: float | None) -> None:
         raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
     if max_rate is not None:
         check_ceiling(max_rate)
+
 
 def _refuse_read_only(repository: ArtifactRepository) -> None:
     if isinstance(repository, ReadOnlyRepository):

@@ -151,7 +151,12 @@ class RateLimiter:
 
 def check_ceiling(value: object, what: str = "max_rate") -> float:
     """A user-set rate ceiling, or ValueError in one line (0, negative, NaN, infinite, not a number)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{what} must be a finite number of operations per second > 0, got {value!r}")
     return float(value)
 
@@ -231,10 +236,10 @@ class AdaptivePacer(RateLimiter):
             self._samples.append(seconds)
             baseline = min(self._samples)
             self._ewma = seconds if self._ewma is None else 0.7 * self._ewma + 0.3 * seconds
-            if len(self._samples) >= 8 and self._ewma > max(3 * baseline, baseline + 0.25):
-                if self._cut(0.7):
-                    self.latency_cuts += 1
-                    self._ewma = baseline
+            rising = len(self._samples) >= 8 and self._ewma > max(3 * baseline, baseline + 0.25)
+            if rising and self._cut(0.7):
+                self.latency_cuts += 1
+                self._ewma = baseline
 
     # -- concurrency ------------------------------------------------------------
 
@@ -408,7 +413,8 @@ class CircuitBreaker:
                     else "check the API key and its permissions, then resume"
                 )
                 self._reason = (
-                    f"stopped after {self._consecutive} consecutive {type(exc).__name__}s (last: {exc}); {advice}"
+                    f"stopped after {self._consecutive} consecutive {type(exc).__name__}s "
+                    f"(last: {exc}); {advice}"
                 )
             return self._reason is not None
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import NotFoundError, PlanError, PolicyError
+from ._json_file import read_bounded
 from ._model import CollectionRef, Scope, Version, VersionState
 from ._planner import Action, CollectionSummary, Decision, Plan
 from ._policy_file import policy_from_dict, policy_to_dict
@@ -98,6 +99,8 @@ _KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
     keys: frozenset(keys) for keys in (_TOP, _DECISION, _COLLECTION, _SUMMARY, _REASON)
 }
 _MAX_SECONDS = timedelta.max.total_seconds() - 86_400  # what a timedelta can hold, with room to spare
+MAX_PLAN_BYTES = 4 << 30
+"""Plan files larger than this (4 GiB; a 2-million-version plan is about 1.5 GiB) are refused unread."""
 DELETE_REASONS = frozenset({"policy:selected", "policy:included"})
 """The only reasons a deletion may carry: selected by the policy, or included by a reviewer."""
 
@@ -228,10 +231,12 @@ class _Reader:
             raise self.fail(f"{where}.{key}", f"expected a string, got {_kind(value)}")
         return value
 
-    def int_(self, obj: Mapping[str, Any], key: str, where: str) -> int:
+    def int_(self, obj: Mapping[str, Any], key: str, where: str, *, total: bool = False) -> int:
         value = obj[key]
-        # At most Int64, like W&B's sizes: the journal (SQLite) cannot hold more.
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**63 - 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(f"{where}.{key}", f"expected an integer >= 0, got {_kind(value)}")
+        # One value is at most Int64, like W&B's sizes; a total of many may be larger (the sums are checked).
+        if not total and value > 2**63 - 1:
             raise self.fail(f"{where}.{key}", f"expected an integer >= 0 and < 2**63, got {_kind(value)}")
         return value
 
@@ -388,7 +393,7 @@ def plan_from_json(data: object, *, source: str = "plan") -> Plan:
         slots.add((d.version.collection, d.version.index))
 
     collections = _read_collections(rd, m, decisions, scope)
-    reclaimable = rd.int_(m, "reclaimable_bytes", "plan")
+    reclaimable = rd.int_(m, "reclaimable_bytes", "plan", total=True)
     if reclaimable != sum(c.reclaimable_bytes for c in collections):
         raise rd.fail("reclaimable_bytes", "does not equal the sum of the collections' reclaimable_bytes")
     _check_summary(rd, m, decisions)
@@ -437,7 +442,7 @@ def _read_collections(
             kept=rd.int_(c, "kept", where),
             deleted=rd.int_(c, "deleted", where),
             blocked=rd.int_(c, "blocked", where),
-            reclaimable_bytes=rd.int_(c, "reclaimable_bytes", where),
+            reclaimable_bytes=rd.int_(c, "reclaimable_bytes", where, total=True),
         )
         actual = (
             sum(d.action is Action.KEEP for d in ds),
@@ -479,12 +484,9 @@ def _check_summary(rd: _Reader, m: Mapping[str, Any], decisions: tuple[Decision,
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read a plan file written by :func:`dump_plan`; :class:`PlanError` for anything wrong with it."""
     p = Path(path)
+    raw = read_bounded(p, limit=MAX_PLAN_BYTES, what="plan file", error=PlanError)
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"cannot read plan file {str(p)!r}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise PlanError(f"{p}: not a plan file: not UTF-8 text") from None
     except json.JSONDecodeError as exc:

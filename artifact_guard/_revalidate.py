@@ -27,6 +27,7 @@ window, one request's latency wide, plus up to 1 s for the survivor check.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -170,7 +171,7 @@ class Revalidator:
             got: dict[str, Version] = {}
             for start in range(0, len(ids), BATCH_MAX):
                 chunk = ids[start : start + BATCH_MAX]
-                got.update(self._read(lambda chunk=chunk: dict(reader.versions_by_id(chunk))))
+                got.update(self._read(functools.partial(reader.versions_by_id, chunk)))
             found = {vid: got.get(vid) for vid in ids}
         else:
             found = {vid: self._read_one(vid) for vid in ids}
@@ -204,7 +205,9 @@ class Revalidator:
 
     # ------------------------------------------------------------------ judging
 
-    def judge(self, v: Version, planned: Mapping[str, Any]) -> tuple[tuple[Reason, ...], bool, tuple[Link, ...]]:
+    def judge(
+        self, v: Version, planned: Mapping[str, Any]
+    ) -> tuple[tuple[Reason, ...], bool, tuple[Link, ...]]:
         """Re-run the rules on a fresh read of one version: (blocking reasons, delete_aliases, links)."""
         reasons: list[Reason] = []
         if v.index != planned.get("index"):

@@ -36,13 +36,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import zlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ._errors import ArtifactGuardError, SnapshotError
+from ._json_file import read_bounded
 from ._model import (
     CollectionKind,
     CollectionRef,
@@ -68,6 +68,9 @@ __all__ = [
 FORMAT = "artifact-guard-snapshot"
 FORMAT_VERSION = 1
 """Bumped whenever a reader of the previous version would misread a new file."""
+
+MAX_SNAPSHOT_BYTES = 8 << 30
+"""Snapshots larger than this (8 GiB of JSON once decompressed) are refused, read no further."""
 
 _DEDUPE = ("collection", "project", "entity")
 _TOP_FIELDS = {"format", "format_version", "scope", "taken_at", "dedupe", "runs", "versions"}
@@ -180,15 +183,7 @@ def write_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> Path:
 def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     """Read and validate a snapshot file; :class:`SnapshotError` names anything wrong."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise SnapshotError(f"cannot read snapshot {p}: {e.strerror or e}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
-            raise SnapshotError(f"snapshot {p} is truncated or corrupt (gzip: {e})") from None
+    raw = read_bounded(p, limit=MAX_SNAPSHOT_BYTES, what="snapshot", error=SnapshotError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -922,6 +922,7 @@ class WandbRepository:
             out.update((d.version.id, d.version) for d in details)
         return out
 
+    @_mapped("read the clock")
     def now(self) -> datetime:
         """W&B's clock: the wall clock, in UTC (W&B stamps versions in UTC)."""
         return datetime.now(UTC)

@@ -204,3 +204,60 @@ def test_fuzzed_edits_of_a_plan_file_only_ever_raise_plan_error(
         plan_from_json(doc, source="fuzz.json")
     except ag.PlanError as exc:
         assert str(exc).startswith("fuzz.json") and "\n" not in str(exc)
+
+
+# ---------------------------------------------------------------- totals of 2**63 bytes and more
+
+
+def _huge_plan() -> tuple[FakeWandb, ag.Plan]:
+    """Three deletions of almost 2**62 bytes each: a total no SQLite integer holds."""
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run("team/huge", "r")
+    for i in range(4):
+        fake.log_artifact(
+            run,
+            "huge",
+            "model",
+            {"w.bin": ("ABCD"[i] * 22 + "==", 2**62 - 1)},
+            created_at=NOW - timedelta(days=9 - i),
+        )
+    plan = ag.plan(fake.repository(), "team/huge", ag.Policy(keep_last=1), now=NOW)
+    assert plan.reclaimable_bytes >= 2**63
+    return fake, plan
+
+
+def test_a_plan_freeing_2_to_the_63_bytes_or_more_round_trips_through_its_file(tmp_path: Path) -> None:
+    _, plan = _huge_plan()
+    back = load_plan(dump_plan(plan, tmp_path / "plan.json"))
+    assert back.reclaimable_bytes == plan.reclaimable_bytes
+    assert back.id == plan.id and back.decisions == plan.decisions
+
+
+def test_a_journal_holds_totals_of_2_to_the_63_bytes_or_more(tmp_path: Path) -> None:
+    fake, plan = _huge_plan()
+    result = ag.apply(plan, fake.repository(), journal=tmp_path / "ws.sqlite3")
+    assert result.ok and result.predicted_bytes == plan.reclaimable_bytes
+    assert ag.journal_status(tmp_path / "ws.sqlite3").predicted_bytes == plan.reclaimable_bytes
+
+
+# ---------------------------------------------------------------- endless input
+
+
+@pytest.mark.timeout(30)
+def test_dev_zero_as_a_plan_file_is_one_line_in_bounded_memory() -> None:
+    with pytest.raises(ag.PlanError) as info:
+        load_plan("/dev/zero")
+    assert "\n" not in str(info.value) and "/dev/zero" in str(info.value)
+
+
+@pytest.mark.timeout(30)
+def test_a_plan_file_larger_than_the_bound_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from artifact_guard import _plan_io
+
+    path = tmp_path / "big.json"
+    path.write_text(" " * 5000)
+    monkeypatch.setattr(_plan_io, "MAX_PLAN_BYTES", 4096)
+    with pytest.raises(ag.PlanError, match="larger than"):
+        load_plan(path)

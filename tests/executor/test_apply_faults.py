@@ -30,7 +30,7 @@ EMPTYING = Policy(allow_empty=True, allow_empty_collection=True, allow_delete_al
 
 
 class LostReply(FaultyRepository):
-    """The first ``delete_collection`` goes through on the server, then ``meanwhile`` runs and the reply is lost."""
+    """The first ``delete_collection`` reaches W&B (if ``happens``), ``meanwhile`` runs, its reply is lost."""
 
     def __init__(self, fake: FakeWandb, meanwhile: object = None, *, happens: bool = True) -> None:
         super().__init__(fake.repository())
@@ -147,7 +147,12 @@ def test_ages_are_judged_by_the_repository_clock_not_the_wall_clock() -> None:
     plan = ag.plan(
         fake.repository(),
         PROJECT,
-        Policy(allow_empty=True, allow_empty_collection=True, allow_delete_aliases=True, grace_period=timedelta(0)),
+        Policy(
+            allow_empty=True,
+            allow_empty_collection=True,
+            allow_delete_aliases=True,
+            grace_period=timedelta(0),
+        ),
         now=fake.now(),
     )
     repo = FaultyRepository(fake.repository())
@@ -246,11 +251,15 @@ class Chaos(FaultyRepository):
         if vid not in self.planned:
             self.violations.append(f"{v.name} deleted but not in the plan")
             return
-        blocks = evaluate(Facts(v, self.fake.lineage(vid), self.fake.links(vid), self.fake.now()), self.policy)
+        blocks = evaluate(
+            Facts(v, self.fake.lineage(vid), self.fake.links(vid), self.fake.now()), self.policy
+        )
         if blocks:
             self.violations.append(f"{v.name} deleted though {[r.rule for r in blocks]} block it now")
         if v.aliases and v.aliases != self.planned[vid].aliases:
-            self.violations.append(f"{v.name} deleted with aliases {sorted(v.aliases)} it was not planned with")
+            self.violations.append(
+                f"{v.name} deleted with aliases {sorted(v.aliases)} it was not planned with"
+            )
 
     def _write(self, check: list[str], call: Callable[[], None]) -> None:
         fault = self._fault()
@@ -328,7 +337,9 @@ def test_nothing_outside_the_plan_is_deleted_whatever_faults_occur(
     assert sum(n.count("outcome unknown") for o in result.operations for n in o.notes) == repo.ambiguous
 
 
-def test_the_sixth_invariant_catches_an_executor_that_retries_blindly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sixth_invariant_catches_an_executor_that_retries_blindly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Planted bug: resend a write after an unknown outcome without re-checking anything."""
     from artifact_guard import _executor
     from artifact_guard._pacing import call_with_retries
