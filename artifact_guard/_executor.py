@@ -88,7 +88,8 @@ __all__ = [
     "resume",
 ]
 
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8
+"""Worker threads at most; with ``rate="auto"`` the calls in flight follow rate x latency below it."""
 
 _T = TypeVar("_T")
 

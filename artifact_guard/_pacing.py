@@ -166,7 +166,7 @@ class AdaptivePacer(RateLimiter):
 
     It starts at ``start`` (W&B's guidance, or the rate a previous run of the
     same journal ended at) and climbs while writes succeed at steady latency:
-    by one operation/s per second-worth of successes before the first
+    by ``3 x start`` operations/s per second of successes before the first
     throttling signal, then by a tenth of the rate it was last throttled at.
     It halves on a 429 the executor sees (with the server's ``Retry-After``
     pause) and drops by 30% when call latency rises well above its recent
@@ -192,6 +192,7 @@ class AdaptivePacer(RateLimiter):
     ) -> None:
         super().__init__(ceiling, floor=floor, clock=clock, sleep=sleep)
         self._rate = min(max(start, floor), ceiling)
+        self._start = self._rate
         self._max_concurrency = max(1, max_concurrency)
         self._cooldown = cooldown
         self._last_cut = -math.inf
@@ -226,7 +227,7 @@ class AdaptivePacer(RateLimiter):
         with self._lock:
             if self._rate is None or self.ceiling is None:
                 return
-            step = 1.0 if self._throttle_point is None else max(0.5, self._throttle_point * 0.1)
+            step = 3 * self._start if self._throttle_point is None else max(1.0, self._throttle_point * 0.1)
             # ``step`` operations/s more per second's worth of successes at the current rate.
             self._rate = min(self.ceiling, self._rate + step / self._rate)
 

@@ -94,10 +94,18 @@ class BatchReader(Protocol):
 
 @dataclass
 class Reading:
-    """Versions as one batch read found them (None: W&B does not know the id)."""
+    """Versions as one batch read found them (None: W&B does not know the id).
+
+    ``targets`` are the batch's operations; ``judged`` the ids already judged
+    on it. When the reading turns stale, the targets not yet judged are read
+    again together, in one request (:meth:`Revalidator.refresh`).
+    """
 
     versions: dict[str, Version | None] = field(default_factory=dict)
     read_at: float = field(default_factory=time.monotonic)
+    targets: tuple[OpRecord, ...] = ()
+    judged: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fresh(self, version_id: str) -> bool:
         return version_id in self.versions and time.monotonic() - self.read_at <= REVALIDATE_MAX_AGE
@@ -157,11 +165,25 @@ class Revalidator:
     def read(self, ops: Sequence[OpRecord]) -> Reading:
         """Re-read the targets of ``ops`` (and, where the last-version rule applies, one kept
         version per collection) in as few requests as the repository allows."""
+        found, started = self._read_many(ops)
+        return Reading(found, started, tuple(ops))
+
+    def refresh(self, reading: Reading) -> None:
+        """Read a stale batch again: its targets not yet judged, together (one request per batch)."""
+        with reading.lock:
+            if time.monotonic() - reading.read_at <= REVALIDATE_MAX_AGE:
+                return  # another worker refreshed it meanwhile
+            rest = [op for op in reading.targets if op.target not in reading.judged]
+            found, started = self._read_many(rest)
+            reading.versions = found
+            reading.read_at = started
+
+    def _read_many(self, ops: Sequence[OpRecord]) -> tuple[dict[str, Version | None], float]:
         ids = [op.target for op in ops]
         if not self.policy.waived("last-version"):
+            # Free riders on the same request: the survivor check then needs no read of its own.
             for coll in dict.fromkeys(op.collection for op in ops):
-                if not self._survivor_recent(coll):
-                    ids.extend(self.kept.get(coll, ())[:1])
+                ids.extend(self.kept.get(coll, ())[:1])
         ids = list(dict.fromkeys(ids))
         self._forget(ids)
         started = time.monotonic()
@@ -176,7 +198,7 @@ class Revalidator:
         else:
             found = {vid: self._read_one(vid) for vid in ids}
         self.batch_reads += 1
-        return Reading(found, started)
+        return found, started
 
     def _read_one(self, version_id: str) -> Version | None:
         try:
@@ -255,9 +277,13 @@ class Revalidator:
         return found
 
     def verdict(self, op: OpRecord, reading: Reading | None = None) -> Verdict:
-        """Judge one planned version deletion on ``reading`` if still fresh, else on a new read."""
+        """Judge one planned version deletion on ``reading`` (read again if stale), else on a new read."""
+        if reading is not None and op.target in reading.versions and not reading.fresh(op.target):
+            self.refresh(reading)
         if reading is not None and reading.fresh(op.target):
-            v = reading.versions[op.target]
+            with reading.lock:
+                reading.judged.add(op.target)
+                v = reading.versions[op.target]
         else:
             self._forget([op.target])
             v = self._read_one(op.target)
