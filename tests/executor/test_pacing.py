@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -346,10 +347,8 @@ class _Batched(FaultyRepository):
         self.batches += 1
         out = {}
         for vid in version_ids:
-            try:
+            with contextlib.suppress(ag.NotFoundError):
                 out[vid] = self.inner.version(vid)
-            except ag.NotFoundError:
-                pass
         return out
 
 
