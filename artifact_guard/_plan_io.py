@@ -34,17 +34,18 @@ problem.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ._errors import NotFoundError, PlanError, PolicyError
-from ._json_file import read_bounded
+from ._json_file import LineReader, read_bounded, write_lines
 from ._model import CollectionRef, Scope, Version, VersionState
 from ._planner import Action, CollectionSummary, Decision, Plan, PlanDedupe
 from ._policy import Policy
@@ -218,9 +219,6 @@ class _Checksum:
         return "sha256:" + self._hash.hexdigest()
 
 
-_DECISIONS_OPEN = b',"decisions":[\n'
-
-
 def dump_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
     """Write the plan to ``path`` as JSON, streaming, one decision per line (see ``docs/plan-schema.md``).
 
@@ -232,17 +230,16 @@ def dump_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
     tmp = p.with_name(p.name + ".tmp")
     header = _header_json(plan)
     check = _Checksum(header)
+
+    def lines() -> Iterator[bytes]:
+        for d in plan.decisions:
+            line = _canonical(_decision_json(d)).encode()
+            check.decision(line)
+            yield line
+
     try:
         with tmp.open("wb", buffering=1 << 20) as f:
-            f.write(("{" + ",".join(f"{_canonical(k)}:{_canonical(v)}" for k, v in header.items())).encode())
-            f.write(_DECISIONS_OPEN)
-            last = len(plan.decisions) - 1
-            for i, d in enumerate(plan.decisions):
-                line = _canonical(_decision_json(d)).encode()
-                check.decision(line)
-                f.write(line)
-                f.write(b",\n" if i < last else b"\n")
-            f.write(f'],"checksum":{_canonical(check.hexdigest())}}}\n'.encode())
+            write_lines(f, header, "decisions", lines(), lambda: {"checksum": check.hexdigest()})
         os.replace(tmp, p)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -358,7 +355,13 @@ def _quick_decision(obj: Any, scope: Scope, shared: dict[str, str]) -> Decision 
     """
     if type(obj) is not dict or obj.keys() != _DECISION_KEYS:
         return None
-    vid, coll, typ, digest, created = obj["id"], obj["collection"], obj["type"], obj["digest"], obj["created_at"]
+    vid, coll, typ, digest, created = (
+        obj["id"],
+        obj["collection"],
+        obj["type"],
+        obj["digest"],
+        obj["created_at"],
+    )
     index, size, ttl, producer = obj["index"], obj["size"], obj["ttl_seconds"], obj["producer"]
     aliases, reasons_in = obj["aliases"], obj["reasons"]
     st, act = obj["state"], obj["action"]
@@ -657,10 +660,16 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     :data:`MAX_PLAN_BYTES`.
     """
     p = Path(path)
+    # Millions of small, acyclic objects: the cyclic collector would rescan them over and over.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         streamed = _load_streaming(p)
     except RecursionError:
         raise PlanError(f"{p}: not a plan file: JSON nested too deeply") from None
+    finally:
+        if collecting:
+            gc.enable()
     if streamed is not None:
         return streamed
     raw = read_bounded(p, limit=MAX_PLAN_BYTES, what="plan file", error=PlanError)
@@ -681,11 +690,6 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise PlanError(f"{p}: not a plan file: JSON nested too deeply") from None
 
 
-_HEAD_PROBE = 1 << 16
-_MAX_LINE = 16 << 20
-"""One decision line is far smaller; a longer one is no plan written by artifact-guard."""
-
-
 def _load_streaming(p: Path) -> Plan | None:
     """The plan, read one decision line at a time; None when the file is not laid out that way."""
     try:
@@ -694,34 +698,23 @@ def _load_streaming(p: Path) -> Plan | None:
         raise PlanError(f"cannot read plan file {str(p)!r}: {exc.strerror or exc}") from None
     with f:
         try:
-            first = f.readline(_HEAD_PROBE)
-            if not first.startswith(b'{"format":'):
-                return None
-            if not first.endswith(b"\n"):
-                first += f.readline(MAX_PLAN_BYTES)
-            if not first.endswith(_DECISIONS_OPEN):
+            lines = LineReader.open(
+                f,
+                key="decisions",
+                first_key="format",
+                source=f"{p}: not a plan file",
+                limit=MAX_PLAN_BYTES,
+                error=PlanError,
+            )
+            if lines is None:
                 return None
             rd = _Reader(str(p))
-            try:
-                top = json.loads(first[: -len(_DECISIONS_OPEN)] + b"}")
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return None  # not our layout after all: the whole-file reader says what is wrong
-            m = dict(_read_top(rd, top, keys=_HEAD))
+            m = dict(_read_top(rd, lines.head, keys=_HEAD))
             head = _read_head(rd, m)
             check = _Checksum(m)
             decisions: list[Decision] = []
             shared: dict[str, str] = {}
-            read = len(first)
-            while True:
-                line = f.readline(_MAX_LINE)
-                read += len(line)
-                if read > MAX_PLAN_BYTES:
-                    raise PlanError(f"{p}: not a plan file: larger than {MAX_PLAN_BYTES:,} bytes")
-                if not line:
-                    raise rd.fail("decisions", "the file ends in the middle of the decisions (truncated)")
-                if line.startswith(b"]"):
-                    break
-                raw = line[:-2] if line.endswith(b",\n") else line.rstrip(b"\n")
+            for raw in lines.items():
                 try:
                     obj = json.loads(raw)
                 except (json.JSONDecodeError, UnicodeDecodeError):
@@ -732,13 +725,9 @@ def _load_streaming(p: Path) -> Plan | None:
                     quick = _read_decision(rd, obj, f"decisions[{len(decisions)}]", head.scope, shared)
                 decisions.append(quick)
                 check.decision(raw)
-            try:
-                tail = json.loads(b"{" + line[2:]) if line.startswith(b"],") else None
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                tail = None
-            if not isinstance(tail, dict) or set(tail) != {"checksum"} or f.read(1).strip():
-                raise rd.fail("checksum", "expected the checksum, and nothing after it, after the decisions")
-            m["checksum"] = tail["checksum"]
+            if set(lines.tail) != {"checksum"}:
+                raise rd.fail("checksum", "expected the checksum, and nothing else, after the decisions")
+            m["checksum"] = lines.tail["checksum"]
             return _complete(rd, m, head, tuple(decisions), check.hexdigest())
         except OSError as exc:
             raise PlanError(f"cannot read plan file {str(p)!r}: {exc.strerror or exc}") from None
