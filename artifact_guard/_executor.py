@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -80,10 +80,12 @@ from ._rules import Reason, _reason, describe
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "ApplyEstimate",
     "ApplyResult",
     "CollectionLister",
     "apply",
     "describe_reason",
+    "estimate_apply",
     "journal_status",
     "resume",
 ]
@@ -268,6 +270,45 @@ def compile_ops(plan: Plan, *, coarse: bool) -> tuple[list[NewOp], dict[str, lis
                 )
             )
     return ops, kept
+
+
+@dataclass(frozen=True)
+class ApplyEstimate:
+    """What applying a plan will send, and how long that takes at a given rate."""
+
+    version_deletes: int
+    collection_deletes: int
+    requests: int
+    rate: float
+
+    @property
+    def seconds(self) -> float:
+        return self.requests / self.rate
+
+    def __str__(self) -> str:
+        from ._policy_file import format_duration
+
+        took = format_duration(timedelta(seconds=max(1, round(self.seconds))))
+        return (
+            f"~{self.version_deletes} deletes, {self.collection_deletes} collection deletes: about {took} "
+            f"at {self.rate:g} requests/s (W&B's guidance; faster as the rate adapts)"
+        )
+
+
+def estimate_apply(plan: Plan, *, rate: float = DEFAULT_RATE, coarse: bool = True) -> ApplyEstimate:
+    """Requests an apply of ``plan`` sends if nothing changed since planning, and the time at ``rate``.
+
+    Per version: its delete, plus its share of a batch re-read (one per
+    :data:`BATCH_MAX`, at least one per collection touched). Per whole
+    collection: a listing, a look-up and the delete. Plus one preflight.
+    """
+    ops, _ = compile_ops(plan, coarse=coarse)
+    coll_ops = [o for o in ops if o.kind == "delete_collection"]
+    covered = {o.op_id for o in coll_ops}
+    singles = [o for o in ops if o.kind == "delete_version" and o.parent not in covered]
+    batches = max(math.ceil(len(singles) / BATCH_MAX), len({o.collection for o in singles}) // BATCH_MAX)
+    requests = 1 + len(singles) + batches + 3 * len(coll_ops)
+    return ApplyEstimate(len(singles), len(coll_ops), requests, rate)
 
 
 # ---------------------------------------------------------------------- executor

@@ -544,7 +544,8 @@ def _read_head(rd: _Reader, m: Mapping[str, Any]) -> _Head:
     try:
         policy = policy_from_dict(m["policy"], source=f"{rd.source}: policy")
     except PolicyError as exc:
-        raise PlanError(str(exc)) from None
+        # One line, whatever a hand-edited key holds (a key may contain a newline).
+        raise PlanError(str(exc).replace("\r", "\\r").replace("\n", "\\n")) from None
     return _Head(scope, created_at, dedupe, policy)
 
 

@@ -303,6 +303,10 @@ def _emit_plan(the_plan: Plan, *, output: Path | None, html: Path | None, as_jso
         print_plan(the_plan, console)
     else:
         console.print(the_plan.summary())
+    if the_plan.deletions:
+        from ._executor import estimate_apply
+
+        console.print(str(estimate_apply(the_plan)), highlight=False)
     for path, what in ((output, "plan"), (html, "HTML report")):
         if path is not None:
             console.print(f"wrote {what} to {path}")

@@ -85,7 +85,9 @@ def build(n: int) -> object:
                 decisions.append(Decision(v, Action.DELETE, reasons))
                 freed += v.size
         summaries.append(
-            CollectionSummary(CollectionRef("bench", "files", name), "model", min(5, count), count - min(5, count), 0, freed)
+            CollectionSummary(
+                CollectionRef("bench", "files", name), "model", min(5, count), count - min(5, count), 0, freed
+            )
         )
     return Plan(
         scope=scope,
@@ -143,7 +145,9 @@ def run(step: str, n: int, path: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--versions", type=int, default=1_000_000)
     parser.add_argument("--child", choices=["build", "write", "read"])
     parser.add_argument("--path")
@@ -153,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "plan.json")
-        print(f"plan file of {args.versions:,} versions; {platform.python_version()}, {os.cpu_count()} cores (shared)")
+        print(
+            f"plan file of {args.versions:,} versions; {platform.python_version()}, {os.cpu_count()} cores (shared)"
+        )
         plan_mib = run("build", args.versions, path)["plan_mib"]
         w = run("write", args.versions, path)
         r = run("read", args.versions, path)

@@ -261,3 +261,42 @@ def test_a_plan_file_larger_than_the_bound_is_refused_before_it_is_read(
     monkeypatch.setattr(_plan_io, "MAX_PLAN_BYTES", 4096)
     with pytest.raises(ag.PlanError, match="larger than"):
         load_plan(path)
+
+
+# ---------------------------------------------------------------- the apply estimate, the rate ceiling
+
+
+def test_plan_says_how_many_calls_apply_will_send_and_about_how_long(cli: Any, model_policy: Path) -> None:
+    result = cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy))
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if "collection deletes: about" in ln)
+    assert line.startswith(f"~{len(_demo_deletions(model_policy))} deletes, 0 collection deletes")
+    assert "at 10 requests/s" in line
+
+
+def _demo_deletions(policy_path: Path) -> list[ag.Decision]:
+    from artifact_guard._policy_file import load_policy
+
+    return list(ag.plan(seed_demo().repository(), DEMO_PROJECT, load_policy(policy_path)).deletions)
+
+
+def test_the_estimate_counts_whole_collections_and_batch_re_reads() -> None:
+    from artifact_guard._executor import estimate_apply
+
+    fake = seed_demo()
+    emptying = ag.Policy(allow_empty=True, allow_empty_collection=True, allow_delete_aliases=True)
+    est = estimate_apply(ag.plan(fake.repository(), DEMO_PROJECT, emptying))
+    assert est.collection_deletes > 0
+    keep = estimate_apply(ag.plan(fake.repository(), DEMO_PROJECT, ag.Policy(keep_last=1)))
+    assert keep.collection_deletes == 0 and keep.version_deletes > 0
+    assert keep.version_deletes < keep.requests <= 1 + keep.version_deletes * 1.1 + 3
+    assert keep.seconds == pytest.approx(keep.requests / 10)
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "nan", "inf"])
+def test_a_bad_rate_ceiling_is_one_line_and_exit_2(cli: Any, tmp_path: Path, bad: str) -> None:
+    plan = ag.plan(seed_demo().repository(), DEMO_PROJECT, ag.Policy(keep_last=1))
+    dump_plan(plan, tmp_path / "p.json")
+    result = cli("apply", str(tmp_path / "p.json"), "--seed", "demo", "--yes", "--max-rate", bad)
+    assert result.exit_code == 2
+    assert "--max-rate" in result.output
