@@ -48,8 +48,8 @@ def _peak_mib() -> float:
 
 def build(n: int) -> object:
     from artifact_guard import Policy, Scope, Version, VersionState
-    from artifact_guard._planner import Action, CollectionSummary, Decision, Plan
     from artifact_guard._model import CollectionRef
+    from artifact_guard._planner import Action, CollectionSummary, Decision, Plan
     from artifact_guard._rules import Reason
 
     scope = Scope("bench", "files")
@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "plan.json")
         print(
-            f"plan file of {args.versions:,} versions; {platform.python_version()}, {os.cpu_count()} cores (shared)"
+            f"plan file of {args.versions:,} versions; Python {platform.python_version()}, "
+            f"{os.cpu_count()} cores (shared)"
         )
         plan_mib = run("build", args.versions, path)["plan_mib"]
         w = run("write", args.versions, path)
@@ -170,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         good = m["seconds"] <= TARGET_SECONDS and ratio <= TARGET_RSS_RATIO
         ok = ok and good
         print(
-            f"  {name}: {m['seconds']:.1f} s (target <= {TARGET_SECONDS:.0f} s), peak RSS {m['peak_mib']:,.0f} MiB "
+            f"  {name}: {m['seconds']:.1f} s (target <= {TARGET_SECONDS:.0f} s), "
+            f"peak RSS {m['peak_mib']:,.0f} MiB "
             f"= {ratio:.2f}x the plan (target <= {TARGET_RSS_RATIO}x): {'PASS' if good else 'MISS'}"
         )
     return 0 if ok else 1

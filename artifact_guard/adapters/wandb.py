@@ -585,7 +585,8 @@ class WandbRepository:
     (``WANDB_API_KEY`` or ``~/.netrc``; ``WANDB_BASE_URL``). ``cache`` is a
     workspace database path (or an open :class:`MetadataCache`) for manifests
     and immutable version facts. ``max_workers`` bounds concurrent manifest
-    downloads (default 32: they go to storage, not the rate-limited API). ``timeout`` is the SDK's per-request timeout in seconds.
+    downloads (default 32: they go to storage, not the rate-limited API).
+    ``timeout`` is the SDK's per-request timeout in seconds.
     ``page_size`` is the number of versions per listing page.
     ``listing_max_age`` is how long (seconds) mutable facts from the last
     listing are served without asking W&B again.
