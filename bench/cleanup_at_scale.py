@@ -147,9 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = wall / bound
     share = 100.0 * throttled / len(reqs) if reqs else 0.0
     loop_total = loop_seconds / max(1, loop_deleted) * deleted
-    print(
-        f"plan {planned - started:.1f} s + apply {finished - planned:.1f} s = {wall:.1f} s; {result.summary().splitlines()[0]}"
-    )
+    print(f"plan {planned - started:.1f} s + apply {finished - planned:.1f} s = {wall:.1f} s")
+    print(result.summary().splitlines()[0])
     print("requests by operation: " + ", ".join(f"{k} {v}" for k, v in ops.most_common()))
     print(
         f"API requests {len(api):,} ({len(api) / max(1, deleted):.2f} per deleted version), "
@@ -157,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"lower bound: {minimal:,} minimal requests / {args.limit:g} per s + {len(gets):,} downloads x "
-        f"{args.latency * 1e3:.0f} ms / {pool} = {bound:.1f} s; ratio {ratio:.2f} (target <= {TARGET_RATIO}): "
-        f"{'PASS' if ratio <= TARGET_RATIO else 'MISS'}"
+        f"{args.latency * 1e3:.0f} ms / {pool} = {bound:.1f} s; "
+        f"ratio {ratio:.2f} (target <= {TARGET_RATIO}): {'PASS' if ratio <= TARGET_RATIO else 'MISS'}"
     )
     print(
         f"documented loop: {loop_deleted:,} versions in {loop_seconds:.1f} s on the slice; extrapolated to "
@@ -166,9 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         f"({loop_total / wall:.1f}x)"
     )
     ok = ratio <= TARGET_RATIO and share < 5 and result.ok
-    print(
-        f"429 share {share:.1f}% (target < 5%): {'PASS' if share < 5 else 'MISS'}; overall {'PASS' if ok else 'MISS'}"
-    )
+    verdict = "PASS" if share < 5 else "MISS"
+    print(f"429 share {share:.1f}% (target < 5%): {verdict}; overall {'PASS' if ok else 'MISS'}")
     return 0 if ok else 1
 
 
