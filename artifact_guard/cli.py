@@ -308,6 +308,10 @@ def _emit_plan(the_plan: Plan, *, output: Path | None, html: Path | None, as_jso
         print_plan(the_plan, console)
     else:
         console.print(the_plan.summary())
+    if the_plan.deletions:
+        from ._executor import estimate_apply
+
+        console.print(str(estimate_apply(the_plan)), highlight=False)
     for path, what in ((output, "plan"), (html, "HTML report")):
         if path is not None:
             console.print(f"wrote {what} to {path}")
@@ -330,7 +334,15 @@ def apply(
     ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(help="Write operations per second (default: the repository's; 0: no limit)."),
+        typer.Option(help="A fixed rate in write operations per second (default: adaptive; 0: no limit)."),
+    ] = None,
+    max_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--max-rate",
+            metavar="N",
+            help="Ceiling of the adaptive rate, in operations per second (default: 100).",
+        ),
     ] = None,
     fake: FakeOpt = None,
     seed: SeedOpt = None,
@@ -354,6 +366,10 @@ def apply(
     if rate is not None and not rate >= 0:  # also NaN; negative must not silently mean "no limit"
         raise typer.BadParameter(
             f"expected operations per second >= 0 (0: no limit), got {rate}", param_hint="--rate"
+        )
+    if max_rate is not None and not 0 < max_rate < float("inf"):  # also NaN
+        raise typer.BadParameter(
+            f"expected a ceiling in operations per second > 0, got {max_rate}", param_hint="--max-rate"
         )
     the_plan = load_plan(plan_file)
     source = _open_source(fake, seed, workspace)
@@ -399,6 +415,7 @@ def apply(
         source.repository,
         journal=journal_path,
         rate="auto" if rate is None else (rate if rate > 0 else None),
+        max_rate=max_rate,
         now=source.now if source.fake is not None else None,
         progress=None if not as_json else False,
     )

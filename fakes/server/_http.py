@@ -111,6 +111,15 @@ def _project_of(fake: FakeWandb, variables: Mapping[str, Any]) -> str | None:
                         return decoded[1].rsplit("/", 1)[0]
                 except NotFoundError:
                     return None
+    # Batched look-ups name their ids as $i0, $i1, ... (one aliased field each): the first says the project.
+    for key, value in variables.items():
+        if key[:1] == "i" and key[1:].isdigit() and isinstance(value, str):
+            decoded = decode_id(value)
+            if decoded is not None and decoded[0] == "Artifact":
+                try:
+                    return str(fake.version(value).scope)
+                except NotFoundError:
+                    continue
     return None
 
 
