@@ -57,7 +57,7 @@ class RunView:
         self.id = encode_id("Run", run.path)
         self.name = run.path.rsplit("/", 1)[1]
         self.displayName = self.name
-        self.projectId = project_number(scope)
+        self.projectId = str(project_number(scope))  # an ID: a string on the wire
         self.state = run.state
         details = ctx.fake.run_details(run.path)
         self.tags: list[str] = list(details.tags)

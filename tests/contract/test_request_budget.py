@@ -38,7 +38,13 @@ def test_first_plan_and_replan_stay_within_the_request_budget(fake_server: Any, 
 
     assert first_requests / count <= 3
     assert replan_requests / count <= 0.05
-    assert {r.operation for r in fake_server.requests} <= {"Viewer", "ArtifactGuardProjectVersions"}
+    # A re-plan re-reads the listing and, once, the protected aliases of the registries it links into.
+    assert {r.operation for r in fake_server.requests} <= {
+        "Viewer",
+        "ArtifactGuardProjectVersions",
+        "ArtifactGuardProtectedAliases",
+    }
+    assert sum(r.operation == "ArtifactGuardProtectedAliases" for r in fake_server.requests) == 1
     assert again.decisions == first.decisions
     assert again.reclaimable_bytes == first.reclaimable_bytes
 
