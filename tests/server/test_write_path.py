@@ -7,6 +7,7 @@ the bytes the SDK downloaded. Given / when / then.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +94,10 @@ def test_a_script_that_raises_leaves_a_failed_run(fresh: FakeWandbServer, run_sd
         """,
     )
     assert out["rc"] == 1
+    # wandb-core (a separate process) may send the stream's last request just after the script exits
+    deadline = time.monotonic() + 30
+    while fresh.fake.run("team/proj/boom").state == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert fresh.fake.run("team/proj/boom").state == "failed"
     assert fresh.fake.run_details("team/proj/boom").exit_code == 1
 
