@@ -56,6 +56,7 @@ from ._backend_write import (
     RunDetails,
     UploadSlot,
     _json_object,
+    manifest_entries,
     parse_manifest,
 )
 from ._blobs import BlobStore
@@ -1558,6 +1559,8 @@ class FakeWandb:
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
         self._parts: dict[tuple[str, int], bytes] = {}
+        self._relogged: dict[str, list[str]] = {}
+        """Run path -> versions it logged again (same contents: W&B answered with the existing one)."""
 
     # ------------------------------------------------------------------ runs
 
@@ -1611,6 +1614,13 @@ class FakeWandb:
                 # A resumed run runs again.
                 run = self.finish_run(run, "running")
             return run, inserted
+
+    def run_logged(self, run: Run | str) -> list[Version]:
+        """Versions a run logged: :meth:`run_outputs`, then those it logged again with the same contents."""
+        with self._lock:
+            path = self._run(run).path
+            again = [self._versions[vid] for vid in self._relogged.get(path, ())]
+        return self.run_outputs(path) + again
 
     def run_details(self, path: str) -> RunDetails:
         """What the run at ``path`` wrote (empty details for a run made by the builders)."""
@@ -1709,6 +1719,8 @@ class FakeWandb:
                     if same.state is VersionState.COMMITTED and same.digest == digest:
                         if client_id:
                             self._client_ids[client_id] = same.id
+                        if same.producer != r.path and same.id not in self._relogged.get(r.path, ()):
+                            self._relogged.setdefault(r.path, []).append(same.id)
                         self.add_aliases(same, wanted)
                         return self._versions[same.id]
             v = self.log_artifact(r, collection, type, {}, state=VersionState.PENDING, ttl=ttl)
@@ -1768,7 +1780,8 @@ class FakeWandb:
             v = self._live(version_id)
             if (self._dedupe_key(v), md5) in self._stored:
                 return None
-            slot = UploadSlot(f"{v.id}/{md5}", md5, v.id, tuple(parts))
+            # W&B's storage layout: content-addressed under wandb_artifacts/.
+            slot = UploadSlot(f"wandb_artifacts/{base64.b64decode(md5).hex()}", md5, v.id, tuple(parts))
             self._uploads[slot.storage_path] = slot
             return slot
 
@@ -1820,21 +1833,50 @@ class FakeWandb:
         """Receive the uploaded ``wandb_manifest.json`` of a pending version (applied at commit).
 
         INCREMENTAL and PATCH manifests are applied over the base version's
-        entries (a PATCH entry with no digest... is not modelled: entries replace
-        by path).
+        entries, path by path; the base is the one named at ``create_manifest``,
+        else the collection's latest committed version.
         """
-        entries = parse_manifest(raw)
+        document = parse_manifest(raw)
         with self._lock:
             v = self._live(version_id)
             if v.state is not VersionState.PENDING:
                 raise ConflictError(f"{v.qualified_name} is committed; its manifest cannot change")
             details = self._artifact_details.setdefault(v.id, ArtifactDetails())
-            if details.manifest_type in ("INCREMENTAL", "PATCH") and details.base_id is not None:
-                merged = {e.path: e for e in self._manifests[details.base_id]}
-                merged.update((e.path, e) for e in entries)
-                entries = tuple(merged.values())
+            if details.manifest_type in ("INCREMENTAL", "PATCH"):
+                base_id = details.base_id
+                if base_id is None:
+                    latest = self._collection(v.collection_ref).aliases.get("latest")
+                    base_id = latest if latest != v.id else None
+                if base_id is not None:
+                    contents = dict(self.manifest_document(base_id)["contents"])
+                    contents.update(document["contents"])
+                    document = {**document, "contents": contents}
+            entries = manifest_entries(document)
             details.manifest = entries
+            details.document = document
             return entries
+
+    def manifest_document(self, version_id: str) -> dict[str, Any]:
+        """A version's ``wandb_manifest.json``: as the SDK uploaded it, else built from its entries."""
+        with self._lock:
+            v = self._version(version_id)
+            details = self._artifact_details.get(v.id)
+            if details is not None and details.document is not None and v.state is not VersionState.PENDING:
+                return details.document
+            contents: dict[str, dict[str, Any]] = {}
+            for entry in self._manifests[v.id]:
+                item: dict[str, Any] = {"digest": entry.digest, "size": entry.size}
+                if entry.ref is not None:
+                    item["ref"] = entry.ref
+                else:
+                    item["birthArtifactID"] = v.id
+                contents[entry.path] = item
+        return {
+            "version": 1,
+            "storagePolicy": "wandb-storage-policy-v1",
+            "storagePolicyConfig": {"storageLayout": "V2"},
+            "contents": contents,
+        }
 
     def commit_artifact(self, version_id: str) -> Version:
         """Commit a pending version written through the SDK.

@@ -7,8 +7,9 @@
   streamed to storage in chunks, never held twice. Upload URLs are presigned in W&B, so no key.
 - ``PUT /_storage/manifests/<artifact id>``: a pending version's ``wandb_manifest.json``.
 - ``PUT /_storage/runs/<entity/project/run>/<name>``: a run file (its size is recorded).
-- ``GET /artifactsV2/...``: a stored file's bytes, found by the hex MD5 in the URL (W&B's
-  layout); a file the fake holds only as ``(digest, size)`` answers 404 saying so.
+- ``GET /_storage/wandb_artifacts/<hex MD5>/<path>`` (the ``directUrl`` of a file) and
+  ``GET /artifactsV2/...`` (the SDK's fallback URL): a stored file's bytes, found by the hex MD5
+  in the URL; a file the fake holds only as ``(digest, size)`` answers 404 saying so.
 
 Each route reads its input, calls one :class:`fakes.FakeWandb` method, and answers.
 """
@@ -47,7 +48,7 @@ def is_file_stream(path: str) -> bool:
 
 def is_download(path: str) -> bool:
     """Whether ``path`` asks for a stored file's bytes."""
-    return path.startswith("/artifactsV2/") or path.startswith("/artifacts/")
+    return path.startswith(("/artifactsV2/", "/artifacts/", "/_storage/wandb_artifacts/"))
 
 
 def _record(
