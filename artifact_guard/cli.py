@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer vendors click
 from typer.core import TyperGroup
 
 from ._errors import ArtifactGuardError
@@ -51,23 +50,50 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+# click's UsageError, reached through typer's public BadParameter (a UsageError subclass): typer
+# vendors its own click in some versions and uses the click package in others, and neither's
+# private module path is ours to import.
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError" and issubclass(c, Exception)
+)
+
+
+def _is_help_request(exc: BaseException) -> bool:
+    # `artifact-guard policy` with no subcommand: click (8.2+) raises NoArgsIsHelpError to show the help.
+    return type(exc).__name__ == "NoArgsIsHelpError"
+
+
 class _Guarded(TyperGroup):
     """The one place where failures of the world become one line on stderr and exit code 2."""
 
-    def invoke(self, ctx: Any) -> Any:  # click.Context (typer vendors its own click)
-        try:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Top-level usage errors (`artifact-guard --bogus`) are raised while parsing, before invoke.
+        with _one_line_errors(ctx):
+            result: list[str] = super().parse_args(ctx, args)
+        return result
+
+    def invoke(self, ctx: Any) -> Any:  # a click.Context
+        with _one_line_errors(ctx):
             return super().invoke(ctx)
-        except NoArgsIsHelpError:
-            raise  # `artifact-guard policy`: the help, as asked
-        except UsageError as exc:
-            # click would print Usage/Try/Error over four lines; the promise is one.
-            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
-            _fail(f"{exc.format_message()} (see '{where} --help')")
-        except ArtifactGuardError as exc:
-            _fail(str(exc))
-        except OSError as exc:
-            where = f"{exc.filename}: " if exc.filename else ""
-            _fail(f"{where}{exc.strerror or exc}")
+
+
+@contextmanager
+def _one_line_errors(ctx: Any) -> Iterator[None]:
+    try:
+        yield
+    except _USAGE_ERROR as exc:
+        if _is_help_request(exc):
+            raise
+        # click would print Usage/Try/Error over four lines; the promise is one.
+        exc_ctx = getattr(exc, "ctx", None)
+        where = exc_ctx.command_path if exc_ctx is not None else ctx.command_path
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        _fail(f"{message} (see '{where} --help')")
+    except ArtifactGuardError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}")
 
 
 app = typer.Typer(
