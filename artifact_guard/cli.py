@@ -199,6 +199,34 @@ def _scope(text: str) -> Any:
         raise refused from None
 
 
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        return False
+
+
+def _confirm(question: str) -> bool:
+    """Ask ``question`` on stderr (stdout may carry --json); an answer piped in (``echo y |``) counts.
+
+    With no terminal and nothing piped in (``< /dev/null``, a CI step), there is nobody to ask:
+    one line says to pass --yes, exit 2, rather than click's prompt and "Aborted!".
+    """
+    if _stdin_is_terminal():
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()
+        return sys.stdin.readline().strip().lower() in ("y", "yes")  # EOF (Ctrl-D): no
+    line = sys.stdin.readline()
+    if not line:
+        _fail(
+            f"{question.rstrip('?')}: confirmation needed but standard input is not a terminal and "
+            "gave no answer; pass --yes to go ahead without asking"
+        )
+    answer = line.strip().lower()
+    typer.echo(f"{question} [y/N]: {answer} (answered on standard input)", err=True)
+    return answer in ("y", "yes")
+
+
 def _print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -409,9 +437,7 @@ def apply(
                 }
             )
         return
-    if not yes and not typer.confirm(
-        f"Delete {len(the_plan.deletions)} version(s) from {the_plan.scope}?", default=False, err=as_json
-    ):
+    if not yes and not _confirm(f"Delete {len(the_plan.deletions)} version(s) from {the_plan.scope}?"):
         err.print("not applied: nothing deleted")
         raise typer.Exit(1)
     journal_path = journal if journal is not None else (None if source.fake else _workspace(workspace))
@@ -533,11 +559,9 @@ def resume(
         if as_json:
             _print_json(_result_json(before))
         return
-    if not yes and not typer.confirm(
+    if not yes and not _confirm(
         f"Resume plan {before.plan_id[:12]} on {before.scope} ({len(before.pending)} pending, "
-        f"{len(before.failed)} failed)?",
-        default=False,
-        err=as_json,
+        f"{len(before.failed)} failed)?"
     ):
         err.print("not resumed: nothing deleted")
         raise typer.Exit(1)

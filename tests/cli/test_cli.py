@@ -136,7 +136,7 @@ def test_apply_asks_and_a_no_deletes_nothing(cli: Invoke, model_policy: Path, sp
     cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "-o", "plan.json")
     result = cli("apply", "plan.json", "--seed", "demo", input="n\n")
     assert result.exit_code == 1
-    assert "Delete 1" in result.stdout and "not applied: nothing deleted" in result.stdout
+    assert "Delete 1" in result.stderr and "not applied: nothing deleted" in result.stdout
     assert spy_apply == []
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
+
+import pytest
+
+import artifact_guard as ag
+from artifact_guard import Policy
+from fakes.demo import DEMO_PROJECT, seed_demo
 
 from .conftest import Invoke, one_error_line
 
@@ -48,3 +55,50 @@ def test_top_level_usage_errors_are_one_line(cli: Invoke) -> None:
     assert "No such option: --bogus" in one_error_line(cli("--bogus"))
     assert "No such command 'nosuch'" in one_error_line(cli("nosuch"))
     assert "Missing argument 'SCOPE'" in one_error_line(cli("plan"))
+
+
+# ------------------------------------------------------------------ prompts without a terminal
+
+
+@pytest.fixture
+def demo_plan(cli: Invoke, model_policy: Path) -> Path:
+    result = cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "-o", "plan.json")
+    assert result.exit_code == 0, result.stderr
+    return Path("plan.json")
+
+
+def test_apply_with_no_terminal_and_no_answer_says_to_pass_yes(cli: Invoke, demo_plan: Path) -> None:
+    # CliRunner's stdin is not a terminal; with no input it ends at once, like `< /dev/null` in CI.
+    line = one_error_line(cli("apply", str(demo_plan), "--seed", "demo"))
+    assert "pass --yes" in line and "not a terminal" in line
+    assert "Aborted" not in line
+
+
+def test_an_answer_piped_in_is_taken_and_json_stays_clean(cli: Invoke, demo_plan: Path) -> None:
+    result = cli("apply", str(demo_plan), "--seed", "demo", "--json", input="y\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("{")  # no leading space from click's prompt
+    assert json.loads(result.stdout)["ok"] is True
+    assert "answered on standard input" in result.stderr
+
+
+def test_resume_with_no_terminal_says_to_pass_yes(cli: Invoke, tmp_path: Path) -> None:
+    from .test_cli import _FailingAfter
+
+    fake = seed_demo()
+    the_plan = ag.plan(
+        fake.repository(), DEMO_PROJECT, Policy(keep_last=30, types=("model",)), now=fake.now()
+    )
+    journal = tmp_path / "journal.sqlite3"
+    flaky = _FailingAfter(fake.repository(), writes=3)
+    assert not ag.apply(
+        the_plan, flaky, journal=journal, now=fake.now(), concurrency=1, sleep=lambda s: None
+    ).complete
+    line = one_error_line(cli("resume", "--journal", str(journal), "--seed", "demo"))
+    assert line.startswith("error: Resume plan") and "pass --yes" in line
+
+
+def test_interactive_review_with_no_terminal_says_it_needs_one(cli: Invoke, model_policy: Path) -> None:
+    result = cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "-i", "-o", "r.json")
+    assert "interactive review needs a terminal" in one_error_line(result)
+    assert not Path("r.json").exists()
