@@ -104,6 +104,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 policy_app = typer.Typer(
     name="policy", help="Read and explain policy files.", no_args_is_help=True, rich_markup_mode=None
@@ -111,9 +112,37 @@ policy_app = typer.Typer(
 app.add_typer(policy_app)
 
 
+_verbosity = 0
+"""-1 quiet (errors and each command's final line), 0 normal, 1 verbose (each repository operation)."""
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"artifact-guard {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_show_version, help="Print the version and exit."),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors and each command's final line.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also print each operation sent to W&B (or the fake), on stderr."
+        ),
+    ] = False,
+) -> None:
     """Safe, fast, testable deletion of Weights & Biases artifacts.
+
+    Global options go before the command: artifact-guard -q apply plan.json --yes
 
     \b
     Examples:
@@ -123,6 +152,62 @@ def _root() -> None:
       artifact-guard plan demo-team/vision --seed demo --policy artifact-guard.toml --interactive -o plan.json
       artifact-guard policy explain artifact-guard.toml
     """
+    global _verbosity
+    if quiet and verbose:
+        _fail("give either --quiet or --verbose, not both")
+    _verbosity = -1 if quiet else (1 if verbose else 0)
+
+
+_PIPE_WIDTH = 1000
+"""Console width off a terminal: tables size to their content, so piped output keeps whole names."""
+
+
+def _console(*, stderr: bool = False, final: bool = False) -> Console:
+    """Where a command prints. Off a terminal nothing is wrapped or cut (CI logs, ``> out.txt``).
+
+    With --quiet only the ``final`` console prints; the others discard what they are given.
+    """
+    if _verbosity < 0 and not final:
+        import io
+
+        return Console(file=io.StringIO())
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if tty:
+        return Console(file=stream)
+    return Console(file=stream, width=_PIPE_WIDTH, soft_wrap=True)
+
+
+def _progress() -> bool:
+    """apply/resume progress: a bar on a terminal, a plain line every 5 s elsewhere; none with --quiet."""
+    return _verbosity >= 0
+
+
+class _Traced:
+    """--verbose: the repository, saying each operation on stderr as it is sent."""
+
+    _OPERATIONS = frozenset(
+        {"versions", "version", "manifest", "lineage", "links", "delete_version", "delete_collection",
+         "remove_aliases"}
+    )  # fmt: skip
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in self._OPERATIONS or not callable(attr):
+            return attr
+
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            shown = ", ".join([*(str(a) for a in args), *(f"{k}={v}" for k, v in kwargs.items())])
+            typer.echo(f"-> {name}({shown})", err=True)
+            return attr(*args, **kwargs)
+
+        return traced
 
 
 # ------------------------------------------------------------------ sources
@@ -174,16 +259,22 @@ def _open_source(fake: Path | None, seed: str | None, workspace: Path | None = N
         from fakes.demo import seed_demo
 
         f = seed_demo()
-        return _Source(f.repository(), f, f.now(), "the built-in demo project (offline)")
+        return _traced(_Source(f.repository(), f, f.now(), "the built-in demo project (offline)"))
     if fake is not None:
         from fakes import load_snapshot
 
         f = load_snapshot(fake)
-        return _Source(f.repository(), f, f.now(), f"snapshot {fake} (offline)")
+        return _traced(_Source(f.repository(), f, f.now(), f"snapshot {fake} (offline)"))
     from .adapters.wandb import WandbRepository
 
     repo = WandbRepository(cache=_workspace(workspace))
-    return _Source(repo, None, datetime.now(UTC), f"W&B at {repo.base_url}")
+    return _traced(_Source(repo, None, datetime.now(UTC), f"W&B at {repo.base_url}"))
+
+
+def _traced(source: _Source) -> _Source:
+    if _verbosity > 0:
+        source.repository = _Traced(source.repository)
+    return source
 
 
 def _scope(text: str) -> Any:
@@ -271,7 +362,9 @@ def inventory(
         return
     from ._render import print_inventory
 
-    print_inventory(inv, Console())
+    print_inventory(inv, _console())
+    if _verbosity < 0:
+        _console(final=True).print(inv.total_line())
 
 
 # ------------------------------------------------------------------ plan
@@ -329,7 +422,7 @@ def plan(
     if interactive:
         from ._interactive import review
 
-        reviewed = review(the_plan, source.repository, Console())
+        reviewed = review(the_plan, source.repository, Console())  # a person at a terminal
         if reviewed is None:
             typer.echo("review abandoned: nothing saved", err=True)
             raise typer.Exit(1)
@@ -350,7 +443,7 @@ def _emit_plan(the_plan: Plan, *, output: Path | None, html: Path | None, as_jso
     if as_json:
         _print_json(plan_to_json(the_plan))
         return
-    console = Console()
+    console = _console()
     if not quiet:
         from ._render import print_plan
 
@@ -360,6 +453,20 @@ def _emit_plan(the_plan: Plan, *, output: Path | None, html: Path | None, as_jso
     for path, what in ((output, "plan"), (html, "HTML report")):
         if path is not None:
             console.print(f"wrote {what} to {path}")
+    if _verbosity < 0:
+        _console(final=True).print(_plan_line(the_plan, output))
+
+
+def _plan_line(the_plan: Plan, output: Path | None) -> str:
+    """--quiet's one line for plan."""
+    from ._planner import format_bytes
+
+    deleted = len(the_plan.deletions)
+    line = (
+        f"plan {the_plan.id[:12]} for {the_plan.scope}: {deleted} to delete, "
+        f"{len(the_plan.decisions) - deleted} to keep; frees {format_bytes(the_plan.reclaimable_bytes)}"
+    )
+    return line + (f"; wrote {output}" if output is not None else "")
 
 
 # ------------------------------------------------------------------ apply
@@ -406,7 +513,7 @@ def apply(
         )
     the_plan = load_plan(plan_file)
     source = _open_source(fake, seed, workspace)
-    err = Console(stderr=True) if as_json else Console()
+    err = _console(stderr=as_json)
     err.print(the_plan.summary())
     err.print(f"target: {source.label}")
     age = source.now - the_plan.created_at
@@ -418,7 +525,7 @@ def apply(
             "every deletion is re-validated against the current state before its write call"
         )
     if not the_plan.deletions:
-        err.print("nothing to delete")
+        _console(stderr=as_json, final=True).print("nothing to delete")
         if as_json:
             # The same documented document as any apply, so that scripts need no special case.
             _print_json(
@@ -447,11 +554,13 @@ def apply(
         journal=journal_path,
         rate="auto" if rate is None else (rate if rate > 0 else None),
         now=source.now if source.fake is not None else None,
-        progress=None if not as_json else False,
+        progress=_progress(),
     )
     freed = source.fake.gc() if source.fake is not None else None
     if as_json:
         _print_json(_result_json(result, freed))
+    elif _verbosity < 0:
+        _console(final=True).print(result.summary().splitlines()[0])
     else:
         err.print(result.summary())
         if freed is not None:
@@ -525,9 +634,11 @@ def status(
     if as_json:
         _print_json(_result_json(result))
     else:
-        Console().print(result.summary())
+        _console().print(result.summary())
         if not result.complete:
-            Console().print("unfinished: run `artifact-guard resume` to finish it")
+            _console(final=True).print("unfinished: run `artifact-guard resume` to finish it")
+        elif _verbosity < 0:
+            _console(final=True).print(result.summary().splitlines()[0])
     if not result.ok:
         raise typer.Exit(1)
 
@@ -552,10 +663,10 @@ def resume(
 
     path = _existing_journal(journal, workspace)
     before = journal_status(path, plan_id=plan_id)
-    err = Console(stderr=True) if as_json else Console()
+    err = _console(stderr=as_json)
     err.print(before.summary())
     if before.complete and not before.failed:
-        err.print("nothing to resume")
+        _console(stderr=as_json, final=True).print("nothing to resume")
         if as_json:
             _print_json(_result_json(before))
         return
@@ -571,10 +682,12 @@ def resume(
         source.repository,
         plan_id=before.plan_id,
         now=source.now if source.fake is not None else None,
-        progress=None if not as_json else False,
+        progress=_progress(),
     )
     if as_json:
         _print_json(_result_json(result))
+    elif _verbosity < 0:
+        _console(final=True).print(result.summary().splitlines()[0])
     else:
         err.print(result.summary())
     if not result.ok:
@@ -619,7 +732,7 @@ def snapshot(
             }
         )
         return
-    Console().print(f"wrote snapshot of {sc} ({len(snap.versions)} versions) to {output}")
+    _console(final=True).print(f"wrote snapshot of {sc} ({len(snap.versions)} versions) to {output}")
 
 
 @app.command("serve-fake", epilog=_EPILOG)
@@ -694,7 +807,7 @@ def demo(
     from . import plan as make_plan
     from ._render import print_plan
 
-    console = Console()
+    console = _console()
     fake = seed_demo()
     fake.gc()
     before = fake.stored_bytes()
@@ -712,9 +825,9 @@ def demo(
         f"the plan predicted {the_plan.reclaimable_bytes} bytes."
     )
     if freed != the_plan.reclaimable_bytes or not result.ok:
-        console.print("[red bold]MISMATCH[/]: freed bytes differ from the prediction")
+        _console(final=True).print("[red bold]MISMATCH[/]: freed bytes differ from the prediction")
         raise typer.Exit(1)
-    console.print("[green bold]OK[/]: bytes freed equal the prediction exactly.")
+    _console(final=True).print("[green bold]OK[/]: bytes freed equal the prediction exactly.")
 
 
 def main() -> None:
