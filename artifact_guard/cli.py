@@ -9,7 +9,9 @@ Exit codes (every command):
 
 Every command works against real W&B (credentials from the environment, as wandb
 reads them: ``WANDB_API_KEY`` or ``~/.netrc``, ``WANDB_BASE_URL``) or offline:
-``--fake SNAPSHOT`` (a snapshot file) or ``--seed demo`` (the built-in demo project).
+``--snapshot FILE`` (a snapshot file) or ``--seed NAME`` (a built-in fake project:
+``demo``, ``many-checkpoints``). ``--fake FILE``, the old spelling of ``--snapshot``, is
+still read (hidden) for one release.
 wandb and the heavier modules are imported inside the commands that need them, so
 ``artifact-guard --help`` stays fast (``bench/cli_startup.py``).
 """
@@ -20,7 +22,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 _EPILOG = (
     "Exit codes: 0 ok; 1 violations found, or an apply declined or left work undone; "
     "2 usage or input error (one line on stderr, nothing deleted). "
-    "Offline: --fake SNAPSHOT or --seed demo instead of real W&B."
+    "Offline: --snapshot FILE or --seed NAME (demo, many-checkpoints) instead of real W&B."
 )
 
 
@@ -212,14 +214,42 @@ class _Traced:
 
 # ------------------------------------------------------------------ sources
 
-FakeOpt = Annotated[
+SnapshotOpt = Annotated[
     Path | None,
-    typer.Option("--fake", metavar="SNAPSHOT", help="Work offline against a snapshot file, not W&B."),
+    typer.Option("--snapshot", metavar="FILE", help="Work offline against a snapshot file, not W&B."),
+]
+LegacyFakeOpt = Annotated[
+    Path | None,
+    # The 0.1 spelling of --snapshot, kept (hidden) for one release.
+    typer.Option("--fake", metavar="FILE", hidden=True),
 ]
 SeedOpt = Annotated[
     str | None,
-    typer.Option("--seed", metavar="NAME", help="Work offline against a built-in fake project: demo."),
+    typer.Option(
+        "--seed",
+        metavar="NAME",
+        help="Work offline against a built-in fake project: demo or many-checkpoints.",
+    ),
 ]
+
+
+def _seed_names() -> list[str]:
+    from ._simulate import SEEDS
+
+    return sorted(SEEDS)
+
+
+def _seeded(name: str) -> FakeWandb:
+    """The built-in fake project ``name`` (one list for every command: ``_simulate.SEEDS``)."""
+    from ._simulate import SEEDS
+
+    if name not in SEEDS:
+        raise typer.BadParameter(
+            f"unknown seed {name!r}; known: {', '.join(sorted(SEEDS))}", param_hint="--seed"
+        )
+    return SEEDS[name]()
+
+
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON (documented, versioned) instead of tables.")
 ]
@@ -249,17 +279,17 @@ class _Source:
     label: str
 
 
-def _open_source(fake: Path | None, seed: str | None, workspace: Path | None = None) -> _Source:
+def _open_source(
+    fake: Path | None, seed: str | None, workspace: Path | None = None, *, both: bool = False
+) -> _Source:
     """The repository a command works on: a snapshot, a built-in seed, or real W&B."""
+    if both:
+        _fail("--fake is the old spelling of --snapshot: give one of them")
     if fake is not None and seed is not None:
-        _fail("give either --fake SNAPSHOT or --seed NAME, not both")
+        _fail("give either --snapshot FILE or --seed NAME, not both")
     if seed is not None:
-        if seed != "demo":
-            raise typer.BadParameter(f"unknown seed {seed!r}; known: demo", param_hint="--seed")
-        from fakes.demo import seed_demo
-
-        f = seed_demo()
-        return _traced(_Source(f.repository(), f, f.now(), "the built-in demo project (offline)"))
+        f = _seeded(seed)
+        return _traced(_Source(f.repository(), f, f.now(), f"the built-in {seed} project (offline)"))
     if fake is not None:
         from fakes import load_snapshot
 
@@ -340,7 +370,8 @@ def inventory(
     dedupe: Annotated[
         str, typer.Option(metavar="collection|project", help="Scope in which W&B shares stored files.")
     ] = "collection",
-    fake: FakeOpt = None,
+    snapshot_file: SnapshotOpt = None,
+    fake: LegacyFakeOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
@@ -355,7 +386,7 @@ def inventory(
     if dedupe not in ("collection", "project"):
         raise typer.BadParameter("expected collection or project", param_hint="--dedupe")
     sc = _scope(scope)
-    source = _open_source(fake, seed, workspace)
+    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
     inv = take_inventory(source.repository, sc, dedupe=dedupe)  # type: ignore[arg-type]
     if as_json:
         _print_json(inv.to_json())
@@ -394,7 +425,8 @@ def plan(
     dedupe: Annotated[
         str, typer.Option(metavar="collection|project", help="Scope in which W&B shares stored files.")
     ] = "collection",
-    fake: FakeOpt = None,
+    snapshot_file: SnapshotOpt = None,
+    fake: LegacyFakeOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
@@ -417,7 +449,7 @@ def plan(
         _fail("--interactive and --json do not mix: the review talks to a person")
     sc = _scope(scope)
     the_policy = load_policy(policy)
-    source = _open_source(fake, seed, workspace)
+    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
     the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
     if interactive:
         from ._interactive import review
@@ -488,7 +520,8 @@ def apply(
         float | None,
         typer.Option(help="Write operations per second (default: the repository's; 0: no limit)."),
     ] = None,
-    fake: FakeOpt = None,
+    snapshot_file: SnapshotOpt = None,
+    fake: LegacyFakeOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
@@ -512,7 +545,7 @@ def apply(
             f"expected operations per second >= 0 (0: no limit), got {rate}", param_hint="--rate"
         )
     the_plan = load_plan(plan_file)
-    source = _open_source(fake, seed, workspace)
+    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
     err = _console(stderr=as_json)
     err.print(the_plan.summary())
     err.print(f"target: {source.label}")
@@ -648,7 +681,8 @@ def resume(
     journal: JournalOpt = None,
     plan_id: PlanIdOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    fake: FakeOpt = None,
+    snapshot_file: SnapshotOpt = None,
+    fake: LegacyFakeOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
@@ -676,7 +710,7 @@ def resume(
     ):
         err.print("not resumed: nothing deleted")
         raise typer.Exit(1)
-    source = _open_source(fake, seed, workspace)
+    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
     result = run_resume(
         path,
         source.repository,
@@ -704,7 +738,8 @@ def snapshot(
         Path,
         typer.Option("--output", "-o", metavar="FILE", help="Snapshot file to write (.json or .json.gz)."),
     ],
-    fake: FakeOpt = None,
+    snapshot_file: SnapshotOpt = None,
+    fake: LegacyFakeOpt = None,
     seed: SeedOpt = None,
     as_json: JsonOpt = False,
     workspace: WorkspaceOpt = None,
@@ -718,7 +753,7 @@ def snapshot(
     from ._snapshot_file import write_snapshot
 
     sc = _scope(scope)
-    source = _open_source(fake, seed, workspace)
+    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
     snap = capture(source.repository, sc, now=source.now)
     with _writing(output):
         write_snapshot(snap, output)
@@ -738,8 +773,10 @@ def snapshot(
 @app.command("serve-fake", epilog=_EPILOG)
 def serve_fake(
     seed: Annotated[
-        str | None, typer.Option(metavar="NAME|SNAPSHOT", help="'demo', or a snapshot file to load.")
+        str | None,
+        typer.Option(metavar="NAME", help="Start from a built-in fake project: demo or many-checkpoints."),
     ] = None,
+    snapshot_file: SnapshotOpt = None,
     pagination: Annotated[
         str, typer.Option(metavar="stable|offset", help="Cursor style of listings.")
     ] = "stable",
@@ -749,19 +786,55 @@ def serve_fake(
     """Serve a fake W&B on 127.0.0.1 that the real wandb SDK (and your scripts) can talk to.
 
     \b
-    Example: artifact-guard serve-fake --seed demo
+    Examples:
+      artifact-guard serve-fake --seed demo
+      artifact-guard serve-fake --snapshot my-project.json.gz
     """
-    from fakes.server.__main__ import main as serve
-
     if pagination not in ("stable", "offset"):
         raise typer.BadParameter("expected stable or offset", param_hint="--pagination")
-    argv = ["--pagination", pagination]
-    for flag, value in (("--seed", seed), ("--entity", entity), ("--project", project)):
-        if value is not None:
-            argv += [flag, value]
-    code = serve(argv)
-    if code:
-        raise typer.Exit(code)
+    if seed is not None and seed not in _seed_names() and snapshot_file is None and Path(seed).is_file():
+        # 0.1 spelled a snapshot `--seed FILE`; still read for one release.
+        typer.echo(f"note: --seed FILE is now --snapshot FILE (reading {seed} as a snapshot)", err=True)
+        snapshot_file, seed = Path(seed), None
+    if seed is not None and snapshot_file is not None:
+        _fail("give either --snapshot FILE or --seed NAME, not both")
+    if seed is not None:
+        fake = _seeded(seed)
+    elif snapshot_file is not None:
+        from fakes import load_snapshot
+
+        fake = load_snapshot(snapshot_file)
+    else:
+        from fakes import FakeWandb
+
+        fake = FakeWandb()
+    _serve(fake, pagination=pagination, entity=entity, project=project)
+
+
+def _serve(fake: FakeWandb, *, pagination: str, entity: str | None, project: str | None) -> None:
+    """Serve ``fake`` until Ctrl-C or SIGTERM, after printing how clients reach it."""
+    import signal
+    import threading
+
+    from fakes.server import FakeWandbServer
+
+    stop = threading.Event()
+    server = FakeWandbServer(fake, pagination=pagination, entity=entity, project=project)  # type: ignore[arg-type]
+    with server:
+        # A service manager (or `kill`) stops us with SIGTERM: leave as Ctrl-C does, so the server
+        # closes and removes its temporary folder.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        try:
+            with suppress(KeyboardInterrupt):
+                typer.echo(f"fake W&B server at {server.url}")
+                typer.echo(f"API key: {server.api_key}")
+                typer.echo("environment for clients:")
+                for name, value in server.env().items():
+                    typer.echo(f"  export {name}={value}")
+                sys.stdout.flush()
+                stop.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 # ------------------------------------------------------------------ policy

@@ -135,7 +135,7 @@ def test_snapshot_with_absurd_ttl_is_a_snapshot_error(
         ag.read_snapshot(path)
     with pytest.raises(ag.SnapshotError, match="ttl_seconds"):
         fakes.load_snapshot(path)
-    line = _one_error_line(_run(cli, "plan", "demo-team/vision", "--fake", str(path), "-p", "pol.toml"))
+    line = _one_error_line(_run(cli, "plan", "demo-team/vision", "--snapshot", str(path), "-p", "pol.toml"))
     assert "ttl_seconds" in line
 
 
@@ -288,7 +288,7 @@ def test_a_snapshot_number_beyond_int64_is_a_snapshot_error(
     with pytest.raises(ag.SnapshotError, match="Int64"):
         fakes.load_snapshot(path)
     assert "Int64" in _one_error_line(
-        _run(cli, "plan", "demo-team/vision", "--fake", str(path), "-p", "pol.toml")
+        _run(cli, "plan", "demo-team/vision", "--snapshot", str(path), "-p", "pol.toml")
     )
 
 
@@ -431,7 +431,7 @@ def test_cli_against_wandb_with_an_unusable_workspace_is_one_line(tmp_path: Path
     ("args", "name", "text", "expected"),
     [
         (
-            ["plan", "demo-team/vision", "-p", "pol.toml", "--fake", "deep.json"],
+            ["plan", "demo-team/vision", "-p", "pol.toml", "--snapshot", "deep.json"],
             "deep.json",
             "[" * 100_000,
             "deep",

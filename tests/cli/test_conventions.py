@@ -102,3 +102,36 @@ def test_interactive_review_with_no_terminal_says_it_needs_one(cli: Invoke, mode
     result = cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "-i", "-o", "r.json")
     assert "interactive review needs a terminal" in one_error_line(result)
     assert not Path("r.json").exists()
+
+
+# ------------------------------------------------------------------ one spelling: --snapshot FILE, --seed NAME
+
+
+@pytest.mark.parametrize(
+    "command", ["inventory", "plan", "apply", "resume", "snapshot", "serve-fake", "simulate"]
+)
+def test_every_offline_command_spells_snapshot_and_seed_the_same(cli: Invoke, command: str) -> None:
+    text = cli(command, "--help").stdout
+    assert "--snapshot" in text and "--seed" in text
+    assert "many-checkpoints" in text
+    assert "--fake" not in text  # the old spelling is hidden
+
+
+def test_seed_many_checkpoints_works_outside_simulate(cli: Invoke) -> None:
+    result = cli("inventory", "demo-team/sweeps", "--seed", "many-checkpoints", "--json")
+    assert result.exit_code == 0, result.stderr
+    (only,) = json.loads(result.stdout)["collections"]
+    assert (only["name"], only["versions"]) == ("checkpoints", 120)
+
+
+def test_old_fake_spelling_still_reads_a_snapshot(cli: Invoke, small_snapshot: Path) -> None:
+    new = cli("inventory", "team/proj", "--snapshot", str(small_snapshot), "--json")
+    old = cli("inventory", "team/proj", "--fake", str(small_snapshot), "--json")
+    assert old.exit_code == 0 and json.loads(old.stdout) == json.loads(new.stdout)
+    both = cli("inventory", "team/proj", "--fake", str(small_snapshot), "--snapshot", str(small_snapshot))
+    assert "old spelling of --snapshot" in one_error_line(both)
+
+
+def test_unknown_seed_names_the_known_ones(cli: Invoke) -> None:
+    line = one_error_line(cli("inventory", "a/b", "--seed", "nope"))
+    assert "demo" in line and "many-checkpoints" in line

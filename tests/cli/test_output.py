@@ -41,7 +41,7 @@ def long_names(tmp_path: Path) -> Path:
 
 
 def test_piped_inventory_keeps_whole_names_and_aliases(cli: Invoke, long_names: Path) -> None:
-    out = cli("inventory", "team/proj", "--fake", str(long_names)).stdout
+    out = cli("inventory", "team/proj", "--snapshot", str(long_names)).stdout
     assert LONG in out
     assert "latest, reviewed-by-the-data-platform-team" in out
 
@@ -49,7 +49,7 @@ def test_piped_inventory_keeps_whole_names_and_aliases(cli: Invoke, long_names: 
 def test_piped_plan_keeps_whole_names_and_reasons(cli: Invoke, long_names: Path, tmp_path: Path) -> None:
     policy = tmp_path / "p.toml"
     policy.write_text("keep-last = 1\n")
-    out = cli("plan", "team/proj", "--fake", str(long_names), "-p", str(policy)).stdout
+    out = cli("plan", "team/proj", "--snapshot", str(long_names), "-p", str(policy)).stdout
     assert LONG in out
     assert "…" not in out
     assert (
