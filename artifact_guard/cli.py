@@ -69,6 +69,8 @@ class _Guarded(TyperGroup):
     """The one place where failures of the world become one line on stderr and exit code 2."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = _hoist_global_flags(args)
         # Top-level usage errors (`artifact-guard --bogus`) are raised while parsing, before invoke.
         with _one_line_errors(ctx):
             result: list[str] = super().parse_args(ctx, args)
@@ -77,6 +79,23 @@ class _Guarded(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # a click.Context
         with _one_line_errors(ctx):
             return super().invoke(ctx)
+
+
+_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+
+
+def _hoist_global_flags(args: list[str]) -> list[str]:
+    """``artifact-guard apply plan.json -q`` means ``artifact-guard -q apply plan.json``.
+
+    Not for ``simulate``, whose trailing arguments belong to the script, nor after ``--``.
+    """
+    if not args or args[0] == "simulate" or args[0].startswith("-"):
+        return args
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+    if not flags:
+        return args
+    return [*flags, *(a for a in args[:end] if a not in _GLOBAL_FLAGS), *args[end:]]
 
 
 @contextmanager

@@ -104,7 +104,7 @@ def test_interactive_review_with_no_terminal_says_it_needs_one(cli: Invoke, mode
     assert not Path("r.json").exists()
 
 
-# ------------------------------------------------------------------ one spelling: --snapshot FILE, --seed NAME
+# ------------------------------------------------------------ one spelling: --snapshot FILE, --seed NAME
 
 
 @pytest.mark.parametrize(

@@ -134,7 +134,7 @@ def test_quiet_prints_only_the_final_line(cli: Invoke, model_policy: Path) -> No
         next(line for line in planned.stdout.splitlines() if line.startswith("plan "))
     ]
     assert planned.stdout.strip().endswith("; wrote plan.json")
-    applied = cli("-q", "apply", "plan.json", "--seed", "demo", "--yes")
+    applied = cli("apply", "plan.json", "--seed", "demo", "--yes", "-q")  # after the command works too
     assert applied.exit_code == 0
     (line,) = applied.stdout.splitlines()
     assert line.startswith("apply of plan ") and " done " in line
