@@ -252,7 +252,8 @@ class AuditReport:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready report (stable keys; ``format`` names its version)."""
         return {
-            "format": "artifact-guard-audit/1",
+            "format": "artifact-guard-audit",
+            "format_version": 2,
             "scope": str(self.scope),
             "policy": str(self.policy),
             "safety_rules": _safety_words(self.policy),
@@ -265,7 +266,7 @@ class AuditReport:
                 for v in self.violations
             ],
             "without_latest": [str(ref) for ref in self.without_latest],
-            "added": [v.qualified_name for v in self.added],
+            "added": [{"id": v.id, "name": v.qualified_name} for v in self.added],
             "notes": list(self.notes),
         }
 

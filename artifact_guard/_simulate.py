@@ -417,7 +417,8 @@ class SimulationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": "artifact-guard-simulate/1",
+            "format": "artifact-guard-simulate",
+            "format_version": 2,
             "script": self.script,
             "args": list(self.args),
             "scope": str(self.scope),

@@ -581,19 +581,20 @@ def apply(
         if as_json:
             # The same documented document as any apply, so that scripts need no special case.
             _print_json(
-                {
-                    "format": "artifact-guard-apply-result",
-                    "format_version": 1,
-                    "plan_id": the_plan.id,
-                    "scope": str(the_plan.scope),
-                    "ok": True,
-                    "complete": True,
-                    **{key: [] for key in ("done", "already_deleted", "skipped", "failed", "pending")},
-                    "stopped": None,
-                    "write_calls": 0,
-                    "predicted_bytes": 0,
-                    "journal": None,
-                }
+                _envelope(
+                    "artifact-guard-apply-result",
+                    {
+                        "plan_id": the_plan.id,
+                        "scope": str(the_plan.scope),
+                        "ok": True,
+                        "complete": True,
+                        **{key: [] for key in ("done", "already_deleted", "skipped", "failed", "pending")},
+                        "stopped": None,
+                        "write_calls": 0,
+                        "predicted_bytes": 0,
+                        "journal": None,
+                    },
+                )
             )
         return
     if not yes and not _confirm(f"Delete {len(the_plan.deletions)} version(s) from {the_plan.scope}?"):
@@ -621,22 +622,36 @@ def apply(
         raise typer.Exit(1)
 
 
+JSON_FORMATS: dict[str, int] = {
+    "artifact-guard-plan": 1,
+    "artifact-guard-inventory": 1,
+    "artifact-guard-apply-result": 2,
+    "artifact-guard-snapshot-result": 1,
+    "artifact-guard-policy": 1,
+    "artifact-guard-simulate": 2,
+}
+"""Every ``--json`` document and its current version (docs/json-output.md)."""
+
+
+def _envelope(fmt: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``format`` and ``format_version`` first, then the document: one envelope for every --json."""
+    return {"format": fmt, "format_version": JSON_FORMATS[fmt], **body}
+
+
 def _result_json(result: Any, freed: int | None = None) -> dict[str, Any]:
+    def named(vid: str) -> dict[str, str]:
+        return {"id": vid, "name": result.labels.get(vid, vid)}
+
     data: dict[str, Any] = {
-        "format": "artifact-guard-apply-result",
-        "format_version": 1,
         "plan_id": result.plan_id,
         "scope": result.scope,
         "ok": result.ok,
         "complete": result.complete,
-        "done": list(result.done),
-        "already_deleted": list(result.already_deleted),
-        "skipped": [
-            {"id": vid, "label": result.labels.get(vid, vid), "reasons": [r.rule for r in reasons]}
-            for vid, reasons in result.skipped
-        ],
-        "failed": [{"id": vid, "error": error} for vid, error in result.failed],
-        "pending": list(result.pending),
+        "done": [named(vid) for vid in result.done],
+        "already_deleted": [named(vid) for vid in result.already_deleted],
+        "skipped": [{**named(vid), "reasons": [r.rule for r in reasons]} for vid, reasons in result.skipped],
+        "failed": [{**named(vid), "error": error} for vid, error in result.failed],
+        "pending": [named(vid) for vid in result.pending],
         "stopped": result.stopped,
         "write_calls": result.write_calls,
         "predicted_bytes": result.predicted_bytes,
@@ -644,7 +659,7 @@ def _result_json(result: Any, freed: int | None = None) -> dict[str, Any]:
     }
     if freed is not None:
         data["freed_bytes"] = freed
-    return data
+    return _envelope("artifact-guard-apply-result", data)
 
 
 # ------------------------------------------------------------------ journal
@@ -778,12 +793,15 @@ def snapshot(
         write_snapshot(snap, output)
     if as_json:
         _print_json(
-            {
-                "scope": str(sc),
-                "path": str(output),
-                "versions": len(snap.versions),
-                "taken_at": snap.taken_at.isoformat(),
-            }
+            _envelope(
+                "artifact-guard-snapshot-result",
+                {
+                    "scope": str(sc),
+                    "path": str(output),
+                    "versions": len(snap.versions),
+                    "taken_at": snap.taken_at.isoformat(),
+                },
+            )
         )
         return
     _console(final=True).print(f"wrote snapshot of {sc} ({len(snap.versions)} versions) to {output}")
@@ -875,7 +893,12 @@ def policy_explain(
     p = load_policy(file)
     refuse_empty(p)  # `plan` would refuse it: say so now, not at plan time
     if as_json:
-        _print_json({"policy": policy_to_dict(p), "explanation": explain_policy(p)})
+        _print_json(
+            _envelope(
+                "artifact-guard-policy",
+                {"source": str(file), "policy": policy_to_dict(p), "explanation": explain_policy(p)},
+            )
+        )
         return
     for line in explain_policy(p):
         typer.echo(line)

@@ -364,7 +364,7 @@ def test_apply_json_with_nothing_to_delete_is_the_documented_document(cli: CliRu
     assert empty.exit_code == 0 and full.exit_code == 0, (empty.stderr, full.stderr)
     empty_doc, full_doc = json.loads(empty.stdout), json.loads(full.stdout)
     assert empty_doc["format"] == "artifact-guard-apply-result"
-    assert empty_doc["format_version"] == 1
+    assert empty_doc["format_version"] == 2
     assert set(empty_doc) == set(full_doc) - {"freed_bytes"}
     assert (empty_doc["ok"], empty_doc["complete"], empty_doc["done"]) == (True, True, [])
 

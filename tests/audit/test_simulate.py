@@ -297,7 +297,7 @@ def test_cli_json_and_html_reports(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     data = json.loads(result.stdout)
-    assert data["format"] == "artifact-guard-simulate/1"
+    assert (data["format"], data["format_version"]) == ("artifact-guard-simulate", 2)
     assert data["verdict"] == "crashed"
     assert data["args"] == ["demo-team/vision/train-000"]
     assert "NameError" in data["runs"][0]["error"]

@@ -115,7 +115,7 @@ def test_apply_yes_deletes_the_plan_and_frees_the_predicted_bytes(cli: Invoke, m
     assert result.exit_code == 0, result.stderr
     outcome = json.loads(result.stdout)
     planned = load_plan("plan.json")
-    assert sorted(outcome["done"]) == sorted(d.version.id for d in planned.deletions)
+    assert sorted(d["id"] for d in outcome["done"]) == sorted(d.version.id for d in planned.deletions)
     assert outcome["freed_bytes"] == planned.reclaimable_bytes == outcome["predicted_bytes"]
 
 
@@ -263,7 +263,7 @@ def test_status_and_resume_finish_an_interrupted_apply(cli: Invoke, tmp_path: Pa
     assert resumed.exit_code == 0, resumed.stderr
     outcome = json.loads(resumed.stdout)
     assert outcome["ok"] and not outcome["pending"]
-    assert sorted(outcome["done"]) == sorted(d.version.id for d in the_plan.deletions)
+    assert sorted(d["id"] for d in outcome["done"]) == sorted(d.version.id for d in the_plan.deletions)
 
     again = cli("status", "--journal", str(journal))
     assert again.exit_code == 0
@@ -346,7 +346,9 @@ def test_apply_revalidates_a_plan_older_than_the_state(cli: Invoke, tmp_path: Pa
     assert "the plan is 1d old: every deletion is re-validated" in result.stderr
     outcome = json.loads(result.stdout)
     assert [s["id"] for s in outcome["skipped"]] == [versions[1].id]
-    assert sorted(outcome["done"]) == sorted(v.id for v in versions[:4] if v is not versions[1])
+    assert sorted(d["id"] for d in outcome["done"]) == sorted(
+        v.id for v in versions[:4] if v is not versions[1]
+    )
 
 
 def test_ctrl_c_exits_130_and_says_how_to_finish_an_apply(
