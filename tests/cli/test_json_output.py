@@ -35,7 +35,8 @@ def test_every_json_command_uses_the_envelope(cli: Invoke, model_policy: Path, p
     runs = {
         "artifact-guard-inventory": cli("inventory", DEMO_PROJECT, "--seed", "demo", "--json"),
         "artifact-guard-plan": cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "--json"),
-        "artifact-guard-snapshot-result": cli("snapshot", DEMO_PROJECT, "--seed", "demo", "-o", "s.json", "--json"),
+        "artifact-guard-snapshot-result": cli("snapshot", DEMO_PROJECT, "--seed", "demo", "-o", "s.json",
+                                              "--json"),
         "artifact-guard-policy": cli("policy", "explain", str(model_policy), "--json"),
         "artifact-guard-apply-result": cli("apply", str(planned), "--seed", "demo", "--yes", "--json",
                                            "--journal", "j.sqlite3"),
