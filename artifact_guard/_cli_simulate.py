@@ -22,10 +22,16 @@ _EPILOG = (
 
 
 def _load_policy(path: Path | None) -> Policy:
+    """``--policy FILE``, else the policy file discovered from the working directory, else the defaults."""
     from ._policy import Policy
-    from ._policy_file import load_policy
+    from ._policy_file import discover_policy, load_policy
 
-    return Policy() if path is None else load_policy(path)
+    if path is None:
+        path = discover_policy()
+        if path is None:
+            return Policy()
+        print(f"policy: {path} (found from the working directory)", file=sys.stderr)
+    return load_policy(path)
 
 
 def simulate_command(
@@ -41,7 +47,11 @@ def simulate_command(
         Path | None, typer.Option(help="Start from a snapshot file of a real project.")
     ] = None,
     policy: Annotated[
-        Path | None, typer.Option(help="Policy file whose safety rules judge the script.")
+        Path | None,
+        typer.Option(
+            help="Policy file that judges the script (default: found from the working directory up, "
+            "else the default safety rules)."
+        ),
     ] = None,
     pagination: Annotated[
         str,

@@ -380,6 +380,31 @@ def _writing(path: Path) -> Iterator[None]:
         _fail(f"cannot write {str(path)!r}: {exc.strerror or exc}")
 
 
+def _policy_path(given: Path | None) -> Path:
+    """``given``, or the policy file discovered from the working directory (said on stderr)."""
+    if given is not None:
+        return given
+    from ._policy_file import discover_policy
+
+    found = discover_policy()
+    if found is None:
+        _fail(
+            f"no policy file: neither artifact-guard.toml nor a pyproject.toml with [tool.artifact-guard] "
+            f"in {Path.cwd()} or any folder above it; pass --policy FILE"
+        )
+    if _verbosity >= 0:
+        typer.echo(f"policy: {_shown(found)} (found from the working directory)", err=True)
+    return found
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd().absolute()))
+    except ValueError:
+        return str(path)
+
+
 # ------------------------------------------------------------------ inventory
 
 
@@ -424,11 +449,15 @@ def inventory(
 def plan(
     scope: Annotated[str, typer.Argument(metavar="SCOPE", help="entity/project")],
     policy: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--policy", "-p", metavar="FILE", help="Policy file: artifact-guard.toml or pyproject.toml."
+            "--policy",
+            "-p",
+            metavar="FILE",
+            help="Policy file: artifact-guard.toml or pyproject.toml. Default: the first found from the "
+            "working directory upwards, artifact-guard.toml before pyproject.toml [tool.artifact-guard].",
         ),
-    ],
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the plan as JSON.")
     ] = None,
@@ -467,7 +496,7 @@ def plan(
     if interactive and as_json:
         _fail("--interactive and --json do not mix: the review talks to a person")
     sc = _scope(scope)
-    the_policy = load_policy(policy)
+    the_policy = load_policy(_policy_path(policy))
     source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
     the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
     if interactive:
@@ -879,14 +908,23 @@ def _serve(fake: FakeWandb, *, pagination: str, entity: str | None, project: str
 
 @policy_app.command("explain", epilog=_EPILOG)
 def policy_explain(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="artifact-guard.toml or pyproject.toml")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]",
+            help="artifact-guard.toml or pyproject.toml; default: found from the working directory up.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Say a policy file in words (and check it: exit 2 with the reason if it is invalid).
 
     \b
-    Example: artifact-guard policy explain artifact-guard.toml
+    Examples:
+      artifact-guard policy explain artifact-guard.toml
+      artifact-guard policy explain      # the policy plan would find
     """
+    file = _policy_path(file)
     from ._planner import refuse_empty
     from ._policy_file import explain_policy, load_policy, policy_to_dict
 
