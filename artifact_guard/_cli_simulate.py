@@ -63,6 +63,12 @@ def simulate_command(
         str | None, typer.Option(help="entity/project to audit when the start holds several.")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds the script may run before it is killed.")] = 120.0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Fail when the script leaves versions the policy deletes (default: a warning)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
@@ -89,6 +95,7 @@ def simulate_command(
             pagination=pagination,  # type: ignore[arg-type]
             project=project,
             timeout=timeout,
+            strict=strict,
         )
     except ArtifactGuardError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -370,7 +370,14 @@ class SimulationResult:
         return "safe" if self.ok else "unsafe"
 
     def _distinct_violations(self) -> set[tuple[str, str]]:
-        return {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        found = {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        for r in self.runs:
+            c = r.report.conformance
+            if c is not None:
+                found |= {(k.version.qualified_name, "policy") for k in c.kept_but_deleted}
+                if c.strict:
+                    found |= {(v.qualified_name, "policy:left") for v in c.left}
+        return found
 
     def explain(self) -> str:
         """The readable report the CLI prints."""
@@ -477,6 +484,7 @@ def simulate(
     pagination: PaginationChoice = "stable",
     project: str | None = None,
     timeout: float = 120.0,
+    strict: bool = False,
 ) -> SimulationResult:
     """Run ``script`` with ``args`` against a fake W&B started from ``seed`` or ``snapshot``.
 
@@ -499,7 +507,7 @@ def simulate(
     scope = _scope_of(first, project)
     styles: list[Literal["stable", "offset"]] = ["stable", "offset"] if pagination == "both" else [pagination]
     runs = tuple(
-        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout)
+        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout, strict)
         for i, style in enumerate(styles)
     )
     return SimulationResult(
@@ -515,6 +523,7 @@ def _one_run(
     policy: Policy,
     pagination: Literal["stable", "offset"],
     timeout: float,
+    strict: bool = False,
 ) -> ScriptRun:
     from fakes.server import FakeWandbServer
 
@@ -536,7 +545,7 @@ def _one_run(
         stdout_tail=outcome.stdout_tail,
         stderr_tail=outcome.stderr_tail,
         forked=outcome.forked,
-        report=audit(before, after, policy),
+        report=audit(before, after, policy, strict=strict),
         requests=requests,
         timeout_s=timeout,
     )

@@ -380,7 +380,7 @@ def _writing(path: Path) -> Iterator[None]:
         _fail(f"cannot write {str(path)!r}: {exc.strerror or exc}")
 
 
-def _policy_path(given: Path | None) -> Path:
+def _policy_path(given: Path | None, command: str = "plan") -> Path:
     """``given``, or the policy file discovered from the working directory (said on stderr)."""
     if given is not None:
         return given
@@ -390,7 +390,8 @@ def _policy_path(given: Path | None) -> Path:
     if found is None:
         _fail(
             f"no policy file: neither artifact-guard.toml nor a pyproject.toml with [tool.artifact-guard] "
-            f"in {Path.cwd()} or any folder above it; pass --policy FILE"
+            f"in {Path.cwd()} or any folder above it; pass --policy FILE "
+            f"(see 'artifact-guard {command} --help')"
         )
     if _verbosity >= 0:
         typer.echo(f"policy: {_shown(found)} (found from the working directory)", err=True)
@@ -924,7 +925,7 @@ def policy_explain(
       artifact-guard policy explain artifact-guard.toml
       artifact-guard policy explain      # the policy plan would find
     """
-    file = _policy_path(file)
+    file = _policy_path(file, "policy explain")
     from ._planner import refuse_empty
     from ._policy_file import explain_policy, load_policy, policy_to_dict
 
