@@ -26,7 +26,7 @@ from ._model import CollectionRef, Lineage, Link, Scope, Version
 from ._planner import format_bytes
 from ._policy import RULE_IDS, Policy
 from ._repository import ArtifactRepository
-from ._rules import Facts, Reason, _reason, describe, evaluate, last_version
+from ._rules import Facts, Reason, _dur, _reason, describe, evaluate, last_version
 from ._snapshot import Snapshot, capture
 
 __all__ = ["AuditReport", "Change", "ChangeKind", "Violation", "audit"]
@@ -124,7 +124,7 @@ def _safety_words(policy: Policy) -> str:
     parts = [f"protected aliases {', '.join(sorted(policy.protected_aliases)) or '(none)'}"]
     grace = int(policy.grace_period.total_seconds())
     if grace:
-        parts.append(f"grace period {grace // 3600} h" if grace % 3600 == 0 else f"grace period {grace} s")
+        parts.append(f"grace period {_dur(grace)}")
     waived = sorted(r for r in RULE_IDS if policy.waived(r))
     if waived:
         parts.append("waived " + ", ".join(waived))
