@@ -371,7 +371,8 @@ def render_simulation_html(result: SimulationResult) -> str:
             parts.append(
                 "<h3>The plan artifact-guard would have made, next to the script's outcome</h3>"
                 "<table class='conformance'><tr><th>collection</th><th>plan deletes</th>"
-                f"<th>script deleted</th><th>deleted, kept by policy</th><th>left, deleted by policy</th></tr>{rows}</table>"
+                "<th>script deleted</th><th>deleted, kept by policy</th><th>left, deleted by policy</th></tr>"
+                f"{rows}</table>"
             )
         if fine:
             items = "".join(f"<li>{_e(c.describe())}</li>" for c in fine)
