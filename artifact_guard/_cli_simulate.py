@@ -73,6 +73,14 @@ def simulate_command(
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
     ] = None,
+    markdown_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown",
+            metavar="FILE",
+            help="Also write a Markdown summary (a PR comment; $GITHUB_STEP_SUMMARY is appended to).",
+        ),
+    ] = None,
 ) -> None:
     """Run a cleanup script against a fake W&B and audit what it deleted.
 
@@ -106,6 +114,11 @@ def simulate_command(
         except OSError as e:
             print(f"error: cannot write {str(html_file)!r}: {e.strerror or e}", file=sys.stderr)
             raise typer.Exit(2) from None
+    if markdown_file is not None:
+        from ._markdown import simulation_markdown
+        from .cli import write_summary
+
+        write_summary(markdown_file, simulation_markdown(result))
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

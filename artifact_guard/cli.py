@@ -371,6 +371,14 @@ def _print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def write_summary(path: Path, text: str) -> None:
+    """Write a Markdown summary; ``$GITHUB_STEP_SUMMARY`` is appended to, as GitHub's steps share it."""
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    append = step_summary is not None and Path(step_summary).absolute() == path.absolute()
+    with _writing(path), path.open("a" if append else "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 @contextmanager
 def _writing(path: Path) -> Iterator[None]:
     """Turn a failure to write an output file into one line (exit 2)."""
@@ -465,6 +473,14 @@ def plan(
     html: Annotated[
         Path | None, typer.Option("--html", metavar="FILE", help="Write a self-contained HTML report.")
     ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown",
+            metavar="FILE",
+            help="Write a Markdown summary (a PR comment; $GITHUB_STEP_SUMMARY is appended to).",
+        ),
+    ] = None,
     interactive: Annotated[
         bool,
         typer.Option(
@@ -508,10 +524,18 @@ def plan(
             typer.echo("review abandoned: nothing saved", err=True)
             raise typer.Exit(1)
         the_plan = reviewed
-    _emit_plan(the_plan, output=output, html=html, as_json=as_json, quiet=interactive)
+    _emit_plan(the_plan, output=output, html=html, markdown=markdown, as_json=as_json, quiet=interactive)
 
 
-def _emit_plan(the_plan: Plan, *, output: Path | None, html: Path | None, as_json: bool, quiet: bool) -> None:
+def _emit_plan(
+    the_plan: Plan,
+    *,
+    output: Path | None,
+    html: Path | None,
+    markdown: Path | None = None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     from ._plan_io import dump_plan, plan_to_json
 
     if output is not None:
@@ -521,6 +545,10 @@ def _emit_plan(the_plan: Plan, *, output: Path | None, html: Path | None, as_jso
 
         with _writing(html):
             html.write_text(render_plan_html(the_plan), encoding="utf-8")
+    if markdown is not None:
+        from ._markdown import plan_markdown
+
+        write_summary(markdown, plan_markdown(the_plan))
     if as_json:
         _print_json(plan_to_json(the_plan))
         return
@@ -531,7 +559,7 @@ def _emit_plan(the_plan: Plan, *, output: Path | None, html: Path | None, as_jso
         print_plan(the_plan, console)
     else:
         console.print(the_plan.summary())
-    for path, what in ((output, "plan"), (html, "HTML report")):
+    for path, what in ((output, "plan"), (html, "HTML report"), (markdown, "Markdown summary")):
         if path is not None:
             console.print(f"wrote {what} to {path}")
     if _verbosity < 0:
