@@ -19,7 +19,6 @@ hung or left processes behind.
 from __future__ import annotations
 
 import contextlib
-import html
 import os
 import secrets
 import signal
@@ -35,7 +34,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._audit import AuditReport, ChangeKind, audit
 from ._errors import ArtifactGuardError, SnapshotError
 from ._model import Scope
-from ._planner import format_bytes
 from ._policy import Policy
 from ._snapshot import capture
 
@@ -370,7 +368,14 @@ class SimulationResult:
         return "safe" if self.ok else "unsafe"
 
     def _distinct_violations(self) -> set[tuple[str, str]]:
-        return {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        found = {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        for r in self.runs:
+            c = r.report.conformance
+            if c is not None:
+                found |= {(k.version.qualified_name, "policy") for k in c.kept_but_deleted}
+                if c.strict:
+                    found |= {(v.qualified_name, "policy:left") for v in c.left}
+        return found
 
     def explain(self) -> str:
         """The readable report the CLI prints."""
@@ -417,7 +422,8 @@ class SimulationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": "artifact-guard-simulate/1",
+            "format": "artifact-guard-simulate",
+            "format_version": 2,
             "script": self.script,
             "args": list(self.args),
             "scope": str(self.scope),
@@ -476,6 +482,7 @@ def simulate(
     pagination: PaginationChoice = "stable",
     project: str | None = None,
     timeout: float = 120.0,
+    strict: bool = False,
 ) -> SimulationResult:
     """Run ``script`` with ``args`` against a fake W&B started from ``seed`` or ``snapshot``.
 
@@ -498,7 +505,7 @@ def simulate(
     scope = _scope_of(first, project)
     styles: list[Literal["stable", "offset"]] = ["stable", "offset"] if pagination == "both" else [pagination]
     runs = tuple(
-        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout)
+        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout, strict)
         for i, style in enumerate(styles)
     )
     return SimulationResult(
@@ -514,6 +521,7 @@ def _one_run(
     policy: Policy,
     pagination: Literal["stable", "offset"],
     timeout: float,
+    strict: bool = False,
 ) -> ScriptRun:
     from fakes.server import FakeWandbServer
 
@@ -535,7 +543,7 @@ def _one_run(
         stdout_tail=outcome.stdout_tail,
         stderr_tail=outcome.stderr_tail,
         forked=outcome.forked,
-        report=audit(before, after, policy),
+        report=audit(before, after, policy, strict=strict),
         requests=requests,
         timeout_s=timeout,
     )
@@ -545,41 +553,7 @@ def _one_run(
 
 
 def render_html(result: SimulationResult) -> str:
-    """A self-contained HTML page of a simulation (every value escaped)."""
-    e = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>artifact-guard simulate: {e(result.verdict)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.bad{color:#b00}.ok{color:#070}"
-        "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>",
-        f"<h1>simulate {e(' '.join([result.script, *result.args]))}</h1>",
-        f"<p>project {e(str(result.scope))}: <strong class='{'ok' if result.ok else 'bad'}'>"
-        f"{e(result.verdict.upper())}</strong> (exit {result.exit_code})</p>",
-    ]
-    if result.differences:
-        parts.append("<h2 class='bad'>Pagination hazard</h2><ul>")
-        parts.extend(f"<li>{e(d)}</li>" for d in result.differences)
-        parts.append("</ul>")
-    for run in result.runs:
-        rep = run.report
-        parts.append(f"<h2>{e(run.pagination)} cursors</h2>")
-        if run.error:
-            parts.append(f"<p class='bad'>{e(run.error)}</p><pre>{e(run.stderr_tail)}</pre>")
-        parts.append(f"<p>{e(rep.summary())}</p>")
-        parts.append("<table><tr><th>change</th><th>violations</th></tr>")
-        for c in rep.changes:
-            why = "<br>".join(e(f"{r.rule}: {r}") for r in c.reasons) or "none"
-            parts.append(
-                f"<tr class='{'ok' if c.ok else 'bad'}'><td>{e(c.describe())}</td><td>{why}</td></tr>"
-            )
-        parts.append("</table>")
-        if rep.without_latest:
-            parts.append(
-                "<p>left without <code>latest</code>: "
-                + ", ".join(e(str(ref)) for ref in rep.without_latest)
-                + "</p>"
-            )
-        parts.append(f"<p>bytes freed after GC: {e(format_bytes(rep.bytes_freed))} ({rep.bytes_freed})</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """A self-contained HTML page of a simulation: violations first, the rest folded (see ``_html``)."""
+    from ._html import render_simulation_html
+
+    return render_simulation_html(result)

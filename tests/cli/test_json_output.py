@@ -1,0 +1,62 @@
+"""One envelope for every ``--json`` (``format`` + ``format_version``), versions named and identified."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from artifact_guard.cli import JSON_FORMATS
+from fakes.demo import DEMO_PROJECT
+
+from .conftest import Invoke
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "json-output.md"
+
+
+def _envelope(text: str) -> dict[str, Any]:
+    assert text.startswith("{"), text[:40]
+    doc: dict[str, Any] = json.loads(text)
+    assert list(doc)[:2] == ["format", "format_version"]
+    assert JSON_FORMATS[doc["format"]] == doc["format_version"]
+    return doc
+
+
+@pytest.fixture
+def planned(cli: Invoke, model_policy: Path) -> Path:
+    cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "-o", "plan.json")
+    return Path("plan.json")
+
+
+def test_every_json_command_uses_the_envelope(cli: Invoke, model_policy: Path, planned: Path) -> None:
+    runs = {
+        "artifact-guard-inventory": cli("inventory", DEMO_PROJECT, "--seed", "demo", "--json"),
+        "artifact-guard-plan": cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "--json"),
+        "artifact-guard-snapshot-result": cli("snapshot", DEMO_PROJECT, "--seed", "demo", "-o", "s.json",
+                                              "--json"),
+        "artifact-guard-policy": cli("policy", "explain", str(model_policy), "--json"),
+        "artifact-guard-apply-result": cli("apply", str(planned), "--seed", "demo", "--yes", "--json",
+                                           "--journal", "j.sqlite3"),
+    }  # fmt: skip
+    for fmt, result in runs.items():
+        assert result.exit_code == 0, (fmt, result.stderr)
+        assert _envelope(result.stdout)["format"] == fmt
+    status = cli("status", "--journal", "j.sqlite3", "--json")
+    assert _envelope(status.stdout)["format"] == "artifact-guard-apply-result"
+
+
+def test_apply_result_names_every_version_it_lists(cli: Invoke, planned: Path) -> None:
+    doc = _envelope(cli("apply", str(planned), "--seed", "demo", "--yes", "--json").stdout)
+    assert doc["done"]
+    for item in doc["done"]:
+        assert set(item) == {"id", "name"}
+        assert re.fullmatch(r"demo-team/vision/resnet50-\d{3}:v\d+", item["name"]), item
+
+
+def test_every_format_is_documented() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for fmt, version in JSON_FORMATS.items():
+        assert f"| `{fmt}` | {version}" in text, fmt
