@@ -143,6 +143,13 @@ fragment AgVersion on Artifact {
 }
 """
 
+SERVER_FEATURES = """
+query ServerFeaturesQuery {
+  serverInfo { features { name isEnabled } }
+}
+"""
+"""The features a server reports (the same operation name as the SDK's, so servers and logs see one kind)."""
+
 LIST_VERSIONS = (
     """
 query ArtifactGuardProjectVersions(
@@ -937,9 +944,7 @@ class WandbRepository:
             known = _SERVER_FEATURES.get(self.base_url)
         if known is not None:
             return known
-        from wandb.sdk.internal._generated import SERVER_FEATURES_QUERY_GQL
-
-        data = self._gql(SERVER_FEATURES_QUERY_GQL, {}, "read the server's features")
+        data = self._gql(SERVER_FEATURES, {}, "read the server's features")
         features = frozenset(
             str(f.get("name"))
             for f in _opt(data, "serverInfo", "features") or []
