@@ -228,7 +228,7 @@ def test_a_live_state_as_before_is_a_usage_error_with_the_fix() -> None:
         audit(fake, fake)  # type: ignore[arg-type]
 
 
-# ---------------------------------------------------------------- issue 10: each change on the state just before it
+# -------------------------------------------- issue 10: each change on the state just before it
 
 
 def test_moving_best_then_deleting_the_old_holder_is_no_violation() -> None:
