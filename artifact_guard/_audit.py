@@ -334,6 +334,7 @@ def audit(
     changes: list[Change] = []
     deleted: list[Version] = []
     record_of = _deletion_records(after)
+    ttl_record_of = _deletion_records(after, "ttl_set_on")
     referrers = _surviving_referrers(after_snap)
 
     for v in before.versions:
@@ -351,7 +352,7 @@ def audit(
             continue
         changes.extend(_alias_removals(before, after_snap, v, now_v, policy))
         changes.extend(_unlinks(before, after_snap, v, policy))
-        changes.extend(_ttl_changes(before, v, now_v, referrers, policy))
+        changes.extend(_ttl_changes(before, v, now_v, ttl_record_of(v.id), referrers, survivors, policy))
 
     changes.extend(_emptied_collections(before, after_snap, deleted, policy))
     freed, by_collection = _bytes_freed(before, after_snap)
@@ -404,10 +405,10 @@ class _Deletion(Protocol):
     def referrers(self) -> tuple[str, ...]: ...
 
 
-def _deletion_records(after: object) -> Callable[[str], _Deletion | None]:
-    """The live state's record of each deletion (optional ``deletion_of``), or none."""
+def _deletion_records(after: object, read: str = "deletion_of") -> Callable[[str], _Deletion | None]:
+    """The live state's record of each deletion (optional ``deletion_of``; ``ttl_set_on`` for TTLs)."""
     for holder in (after, getattr(after, "fake", None)):
-        lookup = getattr(holder, "deletion_of", None)
+        lookup = getattr(holder, read, None)
         if callable(lookup):
             return lookup  # type: ignore[no-any-return]
     return lambda version_id: None
@@ -455,17 +456,34 @@ def _deletion_facts(
 
 
 def _ttl_changes(
-    before: Snapshot, v: Version, now_v: Version, referrers: Mapping[str, tuple[str, ...]], policy: Policy
+    before: Snapshot,
+    v: Version,
+    now_v: Version,
+    record: _Deletion | None,
+    referrers: Mapping[str, tuple[str, ...]],
+    survivors: Mapping[str, Version],
+    policy: Policy,
 ) -> Iterable[Change]:
-    """A TTL set or shortened is a deletion deferred to its expiry: judged as one, then."""
+    """A TTL set or shortened is a deferred deletion: judged as one, at its expiry, on the state
+    just before it was set when that was recorded, else on the BEFORE state."""
     if now_v.ttl is None or now_v.ttl == v.ttl or (v.ttl is not None and now_v.ttl > v.ttl):
         return []
     try:
         expires = v.created_at + now_v.ttl
     except OverflowError:
         return []  # past the year 9999: never, for any purpose here
-    when = max(before.taken_at, expires)
-    facts = _facts(before, v, now=when, referrers=referrers.get(v.id, ()))
+    if record is not None and record.version.id == v.id:
+        names = {survivors[r].qualified_name for r in record.referrers if r in survivors}
+        names.update(referrers.get(v.id, ()))
+        facts = Facts(
+            version=record.version,
+            lineage=record.lineage,
+            links=record.links,
+            now=max(record.at, expires),
+            referrers=tuple(sorted(names)),
+        )
+    else:
+        facts = _facts(before, v, now=max(before.taken_at, expires), referrers=referrers.get(v.id, ()))
     return [
         Change(
             ChangeKind.SET_TTL, v.collection_ref, version=v, ttl=now_v.ttl, reasons=evaluate(facts, policy)

@@ -223,6 +223,7 @@ class FakeWandb:
         self._deletions: list[Deletion] = []
         """Every deletion, in order, with the facts just before it (see :meth:`deletions`)."""
         self._deleted_by: dict[str, Deletion] = {}
+        self._ttl_set: dict[str, Deletion] = {}
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
 
     def reset(self) -> None:
@@ -1071,7 +1072,22 @@ class FakeWandb:
                 raise ValueError(f"ttl must not be negative, got {ttl}")
             if self._links_of(v.id):
                 raise ConflictError(f"{v.qualified_name} is linked into the registry: it cannot have a TTL")
+            # A TTL is a deferred deletion: keep the facts it met, for the audit.
+            self._ttl_set[v.id] = Deletion(
+                seq=len(self._deletions),
+                version=v,
+                at=self.now(),
+                lineage=self._lineage(v),
+                links=tuple(self._links_of(v.id)),
+                referrers=self._live_referrers(v.id),
+                cause="set-ttl",
+            )
         return self._set(replace(v, ttl=ttl))
+
+    def ttl_set_on(self, version_id: str) -> Deletion | None:
+        """The last TTL set on a version, with the facts just before it (a deferred deletion)."""
+        with self._lock:
+            return self._ttl_set.get(version_id)
 
     # ------------------------------------------------------------------ snapshots (fakes._snapshot_load)
 
