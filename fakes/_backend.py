@@ -49,6 +49,7 @@ from artifact_guard._model import (
     Version,
     VersionState,
 )
+from artifact_guard._rules import reference_target
 
 from ._backend_write import (
     ArtifactDetails,
@@ -64,7 +65,7 @@ from ._blobs import BlobStore
 if TYPE_CHECKING:
     from ._repository import FakeRepository
 
-__all__ = ["CollectionInfo", "DedupeScope", "FakeWandb", "FileSpec", "RegistryInfo"]
+__all__ = ["CollectionInfo", "DedupeScope", "Deletion", "FakeWandb", "FileSpec", "RegistryInfo"]
 
 DedupeScope = Literal["collection", "project", "entity"]
 FileSpec = bytes | tuple[str, int]
@@ -188,6 +189,29 @@ class _Collection:
 
 
 @dataclass(frozen=True, slots=True)
+class Deletion:
+    """A version's deletion as the fake saw it, on the state just before it: what an audit judges.
+
+    Kept for every deletion, in order (``FakeWandb.deletions()``), so that a
+    script's change is judged on the state it met, not on the state before the
+    whole script: a ``best`` moved to another version first no longer protects
+    the version deleted after.
+    """
+
+    seq: int
+    version: Version
+    """The version as it was just before."""
+    at: datetime
+    """The fake's clock at the deletion."""
+    lineage: Lineage
+    links: tuple[Link, ...]
+    referrers: tuple[str, ...]
+    """Ids of live versions whose manifests referenced it (``wandb-artifact://``) just before."""
+    cause: str
+    """``delete-version``, ``delete-collection``, ``delete-run`` or ``ttl``."""
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionInfo:
     """A collection as the wire shows it: path and kind, id, type, creation time."""
 
@@ -262,6 +286,13 @@ class FakeWandb:
         """Projects whose collections were not made in id order (never, with ids from ``_next``)."""
         """Projects that exist: made by their first run or collection; deleting runs keeps them."""
         self._counter = 0
+        self._referrers: dict[str, set[str]] = {}
+        """Target version id -> ids of versions whose manifests reference it (``wandb-artifact://``)."""
+        self._by_client_id: dict[str, str] = {}
+        self._deletions: list[Deletion] = []
+        """Every deletion, in order, with the facts just before it (see :meth:`deletions`)."""
+        self._deleted_by: dict[str, Deletion] = {}
+        self._ttl_set: dict[str, Deletion] = {}
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
         self._protected: dict[tuple[str, str], set[str]] = {}
         """(entity, admin type) -> registry aliases only that entity's admins may remove (W&B's own model)."""
@@ -398,6 +429,38 @@ class FakeWandb:
         protected = link.aliases & guarded if guarded else _NO_ALIASES
         return link if protected == link.protected_aliases else replace(link, protected_aliases=protected)
 
+    def _index_references(self, v: Version, entries: Iterable[ManifestEntry]) -> None:
+        if v.client_id:
+            self._by_client_id[v.client_id] = v.id
+        for e in entries:
+            target = reference_target(e.ref)
+            if target is None:
+                continue
+            tid = target[1] if target[0] == "id" else self._by_client_id.get(target[1])
+            if tid is not None and tid != v.id:
+                self._referrers.setdefault(tid, set()).add(v.id)
+
+    def _live_referrers(self, vid: str) -> tuple[str, ...]:
+        found = self._referrers.get(vid)
+        if not found:
+            return ()
+        return tuple(sorted(r for r in found if self._versions[r].state is not VersionState.DELETED))
+
+    def referrers(self, version: Version | str) -> tuple[str, ...]:
+        """Ids of the live versions whose manifests reference this one (``wandb-artifact://``)."""
+        with self._lock:
+            return self._live_referrers(self._version(version).id)
+
+    def deletions(self, since: int = 0) -> list[Deletion]:
+        """Every deletion since position ``since`` (``len(fake.deletions())`` marks a point), in order."""
+        with self._lock:
+            return self._deletions[since:]
+
+    def deletion_of(self, version_id: str) -> Deletion | None:
+        """How a version was deleted, judged on the state just before (None: never deleted here)."""
+        with self._lock:
+            return self._deleted_by.get(version_id)
+
     # ------------------------------------------------------------------ runs
 
     @_locked
@@ -441,7 +504,7 @@ class FakeWandb:
                     "nothing deleted"
                 )
             for v in logged:
-                self._delete(v, delete_aliases=True)
+                self._delete(v, delete_aliases=True, cause="delete-run")
         del self._runs[r.path]
 
     def runs(self) -> list[Run]:
@@ -552,6 +615,7 @@ class FakeWandb:
         coll.version_ids.append(vid)
         self._set(v)
         self._manifests[vid] = tuple(entries)
+        self._index_references(v, entries)
         for e in entries:
             if e.ref is None:
                 self._stored[(dkey, e.digest)] = e.size
@@ -703,7 +767,7 @@ class FakeWandb:
 
     # ------------------------------------------------------------------ deletes
 
-    def _delete(self, v: Version, *, delete_aliases: bool) -> None:
+    def _delete(self, v: Version, *, delete_aliases: bool, cause: str = "delete-version") -> None:
         protected = self._protected_links(v.id)
         if protected:
             names = ", ".join(link.name for link in protected)
@@ -714,6 +778,17 @@ class FakeWandb:
                 "use delete_aliases=True"
             )
         coll = self._collection(v.collection_ref)
+        record = Deletion(
+            seq=len(self._deletions),
+            version=v,
+            at=self.now(),
+            lineage=self._lineage(v),
+            links=tuple(self._links_of(v.id)),
+            referrers=self._live_referrers(v.id),
+            cause=cause,
+        )
+        self._deletions.append(record)
+        self._deleted_by[v.id] = record
         for alias in v.aliases:
             if coll.aliases.get(alias) == v.id:
                 del coll.aliases[alias]
@@ -756,7 +831,7 @@ class FakeWandb:
                 f"{coll.ref}: {blocked[0].name} is linked with protected aliases; nothing deleted"
             )
         for v in live:
-            self._delete(v, delete_aliases=True)
+            self._delete(v, delete_aliases=True, cause="delete-collection")
 
     @_locked
     def expire_ttl(self) -> list[Version]:
@@ -775,7 +850,7 @@ class FakeWandb:
             and not self._protected_links(v.id)
         ]
         for v in expired:
-            self._delete(v, delete_aliases=True)
+            self._delete(v, delete_aliases=True, cause="ttl")
         return expired
 
     # ------------------------------------------------------------------ storage
@@ -853,10 +928,12 @@ class FakeWandb:
 
     def lineage(self, version_id: str) -> Lineage:
         with self._lock:
-            v = self._version(version_id)
-            producer = self._runs.get(v.producer) if v.producer else None
-            consumers = tuple(self._runs[p] for p in self._consumers.get(version_id, ()) if p in self._runs)
-            return Lineage(producer, consumers)
+            return self._lineage(self._version(version_id))
+
+    def _lineage(self, v: Version) -> Lineage:
+        producer = self._runs.get(v.producer) if v.producer else None
+        consumers = tuple(self._runs[p] for p in self._consumers.get(v.id, ()) if p in self._runs)
+        return Lineage(producer, consumers)
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         with self._lock:
@@ -1087,7 +1164,22 @@ class FakeWandb:
                 raise ValueError(f"ttl must not be negative, got {ttl}")
             if self._links_of(v.id):
                 raise ConflictError(f"{v.qualified_name} is linked into the registry: it cannot have a TTL")
+            # A TTL is a deferred deletion: keep the facts it met, for the audit.
+            self._ttl_set[v.id] = Deletion(
+                seq=len(self._deletions),
+                version=v,
+                at=self.now(),
+                lineage=self._lineage(v),
+                links=tuple(self._links_of(v.id)),
+                referrers=self._live_referrers(v.id),
+                cause="set-ttl",
+            )
         return self._set(replace(v, ttl=ttl))
+
+    def ttl_set_on(self, version_id: str) -> Deletion | None:
+        """The last TTL set on a version, with the facts just before it (a deferred deletion)."""
+        with self._lock:
+            return self._ttl_set.get(version_id)
 
     # ------------------------------------------------------------------ snapshots (fakes._snapshot_load)
 
@@ -1137,6 +1229,7 @@ class FakeWandb:
             self._versions[v.id] = v
             self._index_version(v, None)
             self._manifests[v.id] = entries
+            self._index_references(v, entries)
             dkey = self._dedupe_key(v)
             for e in entries:
                 if e.ref is None:
