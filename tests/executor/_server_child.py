@@ -3,6 +3,7 @@
 Usage: python -m tests.executor._server_child apply PLAN_PICKLE JOURNAL CONCURRENCY
        python -m tests.executor._server_child resume - JOURNAL CONCURRENCY
        python -m tests.executor._server_child reread IDS_JSON - -
+       python -m tests.executor._server_child progress SCOPE - -
 
 The environment comes from ``FakeWandbServer.env()``. Prints one JSON line:
 the result, read back from the journal.
@@ -23,6 +24,12 @@ from artifact_guard.adapters.wandb import WandbRepository
 def main(argv: list[str]) -> int:
     mode, plan_path, journal, concurrency = argv
     repo = WandbRepository(timeout=20, listing_max_age=0.0)
+    if mode == "progress":
+        seen: dict[str, list[int]] = {"versions": [], "manifests": []}
+        repo.progress = lambda what, total: seen[what].append(total)
+        plan = ag.plan(repo, plan_path, ag.Policy(keep_last=2))
+        print(json.dumps({"seen": seen, "deletions": len(plan.deletions)}), flush=True)
+        return 0
     if mode == "reread":
         # The batch re-read and the one-by-one re-read must see the same versions, lineage and links.
         ids = json.loads(Path(plan_path).read_text())

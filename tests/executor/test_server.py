@@ -152,3 +152,16 @@ def test_the_batch_re_read_sees_what_one_by_one_re_reads_see_in_one_request_per_
     assert len(out["batch"]) == len(live) and "QXJ0aWZhY3Q6OTk5OTk5" not in out["batch"]
     assert out["batch"][live[6].id][1] == "DELETED"
     assert batches == -(-len(ids) // 50)
+
+
+@pytest.mark.timeout(120)
+def test_planning_through_the_sdk_reports_versions_listed_and_manifests_read(tmp_path: Path) -> None:
+    fake = FakeWandb()
+    _project(fake)
+    with FakeWandbServer(fake) as server:
+        out = _finish(_child(server, "progress", PROJECT, "-", "-"))
+
+    n = len(fake.versions(scope=PROJECT))
+    assert out["seen"]["versions"][-1] == n and out["seen"]["versions"] == sorted(out["seen"]["versions"])
+    assert out["seen"]["manifests"] and out["seen"]["manifests"][-1] <= n
+    assert out["deletions"] > 0
