@@ -1,7 +1,8 @@
 """The executor: a journaled, resumable, paced apply with re-validation.
 
-``apply(plan, repository)`` compiles a plan into operations, records them in a
-journal (:mod:`artifact_guard._journal`) and runs them:
+``apply(plan, repository)`` reads top to bottom: compile the plan into
+operations and record them in a journal bound to the plan
+(:class:`~artifact_guard._journal.PlanJournal`); then
 
 1. **Coarse scopes first.** When the plan deletes every surviving version of a
    source collection, one ``delete_collection`` call replaces N deletes, but
@@ -10,19 +11,24 @@ journal (:mod:`artifact_guard._journal`) and runs them:
    link, no new consumer, aliases unchanged), and its newest version is older
    than the grace period. Otherwise the members fall back to per-version
    deletes, each re-validated.
-2. **Per-version deletes**, on ``concurrency`` threads, each preceded by a
-   re-read of the version, its lineage and links and a re-run of the rules
-   with the journal's policy (plus: the collection keeps a survivor, the
-   aliases are those the plan saw). What changed since planning is skipped
-   with its reason, never deleted.
+2. **Per-version deletes, batch by batch**: re-read the batch
+   (:class:`~artifact_guard._revalidate.Revalidator`, one request per 50
+   versions where the repository can), judge each version with the journal's
+   policy (plus: the collection keeps a survivor, the aliases are those the
+   plan saw), write, record. What changed since planning is skipped with its
+   reason, never deleted.
 
-Write calls are paced (:mod:`artifact_guard._pacing`): a rate limit in
-operations per second, backoff with jitter on 429/5xx honouring
-``Retry-After``, and a circuit breaker that stops cleanly after repeated
-authentication or permission errors.
+Writes are paced (:mod:`artifact_guard._pacing`): adaptive by default, backoff
+with jitter on 429/5xx honouring ``Retry-After``, and a circuit breaker that
+stops cleanly after repeated credential errors or throttling.
+
+Ages are judged by the repository's own clock (``repository.now()``), never by
+the plan's time; a plan dated later than that clock is refused.
 
 Exactly once: an operation is marked ``in-flight`` in the journal before its
-write call goes out. After a crash, ``resume`` re-reads each in-flight target
+write call goes out. A write whose reply is lost (timeout, 5xx) is noted as of
+unknown outcome and sent again only after a fresh read shows the state it was
+judged on unchanged. After a crash, ``resume`` re-reads each in-flight target
 first: a version already gone (``NotFoundError`` or state ``DELETED``) counts
 as done and is not deleted again. Nothing the plan did not list is ever
 written to.

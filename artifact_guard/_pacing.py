@@ -1,20 +1,25 @@
 """Pacing: how fast the executor may talk to W&B, and when it must stop.
 
-Three parts, each thread-safe and each with an injectable clock so tests run
+Four parts, each thread-safe and each with an injectable clock so tests run
 without sleeping:
 
-- :class:`RateLimiter`: a token bucket for write operations per second. W&B's
-  guidance for cleanup scripts is a ``sleep(0.1)`` between calls, hence the
-  default of 10/s. It is adaptive: every HTTP 429 halves the current rate (down
-  to a floor) and pauses every worker for the server's ``Retry-After``;
-  successes raise it back towards the configured ceiling. The limit W&B
-  enforces is per project, so one worker's 429 slows all of them.
+- :class:`RateLimiter`: a token bucket for write operations per second, for a
+  fixed ``rate=N``. Every HTTP 429 halves the current rate (down to a floor)
+  and pauses every worker for the server's ``Retry-After``; successes raise it
+  back towards N. The limit W&B enforces is per project, so one worker's 429
+  slows all of them.
+- :class:`AdaptivePacer` (``rate="auto"``, the default): starts at W&B's
+  guidance (``sleep(0.1)``: 10/s), climbs additively while writes succeed at
+  steady latency, backs off multiplicatively on 429s and on latency rising
+  above its baseline (wandb-core retries 429s itself, so that is often the
+  only sign), never above a ceiling; calls in flight follow rate x latency.
 - :func:`call_with_retries`: exponential backoff with full jitter (tenacity)
   on :class:`RateLimitedError` and :class:`TransientError`, never waiting less
   than the server's ``Retry-After`` when it gave one.
 - :class:`CircuitBreaker`: after ``threshold`` consecutive authentication or
-  permission errors the apply stops cleanly and says why, instead of
-  hammering W&B with requests it will refuse.
+  permission errors, or operations throttled through every retry, the apply
+  stops cleanly and says why, instead of hammering W&B with requests it will
+  refuse.
 """
 
 from __future__ import annotations

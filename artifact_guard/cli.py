@@ -520,7 +520,8 @@ def plan(
     sc = _scope(scope)
     the_policy = load_policy(_policy_path(policy))
     source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
-    the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
+    with _planning_status(source.repository, quiet=as_json):
+        the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
     if interactive:
         from ._interactive import review
 
@@ -530,6 +531,28 @@ def plan(
             raise typer.Exit(1)
         the_plan = reviewed
     _emit_plan(the_plan, output=output, html=html, markdown=markdown, as_json=as_json, quiet=interactive)
+
+
+@contextmanager
+def _planning_status(repository: object, *, quiet: bool) -> Iterator[None]:
+    """On a terminal, a live line while a repository that reports progress is read."""
+    if quiet or not hasattr(repository, "progress") or not sys.stderr.isatty():
+        yield
+        return
+    counts = {"versions": 0, "manifests": 0}
+    with Console(stderr=True).status("planning: listing versions") as status:
+
+        def report(what: str, total: int) -> None:
+            counts[what] = total
+            status.update(
+                f"planning: {counts['versions']:,} versions listed, {counts['manifests']:,} manifests read"
+            )
+
+        repository.progress = report
+        try:
+            yield
+        finally:
+            repository.progress = None
 
 
 def _emit_plan(

@@ -59,6 +59,7 @@ scrubbed from every message it raises.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -701,6 +702,10 @@ class WandbRepository:
         self._protected: dict[str, tuple[frozenset[str], float]] = {}
         """Registry entity -> (its protected aliases, when read): see :meth:`_protect`."""
         self._sessions = threading.local()
+        self.progress: Callable[[str, int], None] | None = None
+        """Told ``("versions", n)`` as a listing grows and ``("manifests", n)`` as downloads finish
+        (running totals; called from worker threads), for a progress display."""
+        self._counts = {"versions": 0, "manifests": 0}
         self.base_url = ""
         self._api = self._connect(api_key, base_url)
         self.base_url = str(self._service.base_url).rstrip("/")
@@ -832,6 +837,16 @@ class WandbRepository:
                     f"W&B at {self.base_url} sent an unreadable manifest ({doing})"
                 ) from None
         raise AssertionError("unreachable")
+
+    def _tell(self, what: str, more: int) -> None:
+        report = self.progress
+        if report is None:
+            return
+        with self._lock:
+            self._counts[what] += more
+            total = self._counts[what]
+        with contextlib.suppress(Exception):  # a display must never break a plan
+            report(what, total)
 
     def _remember(self, details: Iterable[_Details]) -> None:
         with self._lock:
@@ -1016,6 +1031,7 @@ class WandbRepository:
                 found.extend(
                     d for d in self._complete(parsed, doing) if d.version.state is not VersionState.DELETED
                 )
+                self._tell("versions", len(parsed))
             if not _opt(conn, "pageInfo", "hasNextPage"):
                 break
             cursor = _opt(conn, "pageInfo", "endCursor")
@@ -1187,11 +1203,9 @@ class WandbRepository:
 
         def fetch(job: tuple[str, str, str]) -> tuple[str, str, tuple[ManifestEntry, ...]]:
             vid, state, url = job
-            return (
-                vid,
-                state,
-                _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid),
-            )
+            entries = _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid)
+            self._tell("manifests", 1)
+            return vid, state, entries
 
         workers = min(self._max_workers, len(jobs))
         if workers == 1:
