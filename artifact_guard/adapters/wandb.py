@@ -874,9 +874,17 @@ class WandbRepository:
 
         The executor calls this before re-validating a version, so its check
         never rests on a listing up to ``listing_max_age`` seconds old.
-        Immutable facts (manifests) stay cached.
+        Immutable facts (manifests) stay cached. The protected aliases of the
+        registry entities these versions are linked into are forgotten too
+        (re-read with the version: one request, and only for linked versions).
         """
-        self._forget(version_ids)
+        ids = list(version_ids)
+        with self._lock:
+            for vid in ids:
+                d = self._details.get(vid)
+                for link in d.links if d is not None else ():
+                    self._protected.pop(link.portfolio.entity, None)
+        self._forget(ids)
 
     def _complete(self, parsed: list[_Parsed], doing: str) -> list[_Details]:
         """Fetch the remaining pages of consumers for versions used by more runs than one page holds."""
@@ -955,19 +963,19 @@ class WandbRepository:
 
     def _features(self) -> frozenset[str]:
         """The features this server reports enabled (the SDK's ``ServerFeaturesQuery``), once per server."""
+        # Held while asking: concurrent collection deletes (the executor's threads) ask once, not each.
         with _SERVER_FEATURES_LOCK:
             known = _SERVER_FEATURES.get(self.base_url)
-        if known is not None:
-            return known
-        data = self._gql(SERVER_FEATURES, {}, "read the server's features")
-        features = frozenset(
-            str(f.get("name"))
-            for f in _opt(data, "serverInfo", "features") or []
-            if isinstance(f, dict) and f.get("isEnabled")
-        )
-        with _SERVER_FEATURES_LOCK:
+            if known is not None:
+                return known
+            data = self._gql(SERVER_FEATURES, {}, "read the server's features")
+            features = frozenset(
+                str(f.get("name"))
+                for f in _opt(data, "serverInfo", "features") or []
+                if isinstance(f, dict) and f.get("isEnabled")
+            )
             _SERVER_FEATURES[self.base_url] = features
-        return features
+            return features
 
     # ------------------------------------------------------------------ reads
 

@@ -432,3 +432,40 @@ def test_refusals_keep_their_precise_error_whether_sent_as_200_or_as_4xx(graphql
         statuses = {r.status for r in server.requests if r.operation == "DeleteArtifact"}
     assert statuses == ({200} if graphql_errors == "200" else {404, 403, 409})
     assert fake.version(ids["model:v4"]).state is VersionState.COMMITTED
+
+
+def test_a_re_validation_sees_an_alias_protected_after_the_listing(world: World) -> None:
+    # given a listing, then an admin protecting an alias the linked version's link holds
+    ids = _project(world.fake)
+    list(world.repo.versions(SCOPE))
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset()
+    world.fake.add_protected_aliases("team", ["baseline"])
+    # when the executor re-validates the version (forget, then re-read), then the protection shows
+    invalidate = getattr(world.repo, "invalidate", None)
+    if callable(invalidate):
+        invalidate([ids["model:v1"]])
+    world.repo.version(ids["model:v1"])
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset({"baseline"})
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_concurrent_collection_deletes_read_the_server_features_once() -> None:
+    # given a fresh server and the executor's way of deleting collections from several threads
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run(str(SCOPE), "r")
+    for i in range(4):
+        fake.log_artifact(run, f"c{i}", "model", {"w": bytes([i])})
+    with FakeWandbServer(fake) as server:
+        repo = wandb_repository(server)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: repo.delete_collection(CollectionRef("team", "proj", f"c{i}")), range(4)))
+        asked = [r.operation for r in server.requests].count("ServerFeaturesQuery")
+    assert all(fake.collection_versions(f"team/proj/c{i}") == [] for i in range(4))
+    assert asked == 1
