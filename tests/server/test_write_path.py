@@ -98,7 +98,9 @@ def test_a_script_that_raises_leaves_a_failed_run(fresh: FakeWandbServer, run_sd
     deadline = time.monotonic() + 30
     while fresh.fake.run("team/proj/boom").state == "running" and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert fresh.fake.run("team/proj/boom").state == "failed"
+    assert fresh.fake.run("team/proj/boom").state == "failed", [
+        (r.operation, r.variables) for r in fresh.requests if "file_stream" in r.operation
+    ]
     assert fresh.fake.run_details("team/proj/boom").exit_code == 1
 
 
