@@ -53,6 +53,10 @@ def simulate_command(
         str | None, typer.Option(help="entity/project to audit when the start holds several.")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds the script may run before it is killed.")] = 120.0,
+    setup: Annotated[
+        Path | None,
+        typer.Option(help="A seeding script (any wandb code) run against the fake before SCRIPT."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
@@ -79,6 +83,7 @@ def simulate_command(
             pagination=pagination,  # type: ignore[arg-type]
             project=project,
             timeout=timeout,
+            setup=setup,
         )
     except ArtifactGuardError as e:
         print(f"error: {e}", file=sys.stderr)
