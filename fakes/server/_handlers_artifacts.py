@@ -236,7 +236,7 @@ class CollectionView:
         self.createdAt = iso(info.created_at)
         self.updatedAt = iso(info.created_at)
         self.state = state
-        self.digestAlgorithm = "MANIFEST_MD5"
+        self.digestAlgorithm = "MANIFEST_XXH128" if ctx.xxhash_digests else "MANIFEST_MD5"
         self.tags = {"edges": [], "pageInfo": page_info(None, False)}
 
     def project(self) -> _projects.ProjectView:

@@ -65,6 +65,8 @@ class Context:
     default_entity: str = "fake-user"
     fast: bool = True
     """Answer queries with the lean executor (:mod:`fakes.server._fast`), else graphql-core only."""
+    xxhash_digests: bool = False
+    """Tell the SDK that XXH128 manifest digests are enabled (W&B's ``xxhashDigestsEnabled``)."""
 
 
 class Root:

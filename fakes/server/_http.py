@@ -410,6 +410,8 @@ class FakeWandbServer:
     cursor names the last item seen; default) or ``"offset"`` (a numeric
     offset, so deleting while paginating skips items). ``entity`` and
     ``project`` go into :meth:`env` as ``WANDB_ENTITY``/``WANDB_PROJECT``.
+    ``xxhash_digests`` tells the SDK that XXH128 manifest digests are enabled
+    (default: MD5, what the SDK then uses); dedupe keys follow the digests sent.
     """
 
     def __init__(
@@ -421,6 +423,7 @@ class FakeWandbServer:
         entity: str | None = None,
         project: str | None = None,
         fault_seed: int = 0,
+        xxhash_digests: bool = False,
     ) -> None:
         if pagination not in ("stable", "offset"):
             raise ValueError(f"pagination must be 'stable' or 'offset', not {pagination!r}")
@@ -432,6 +435,7 @@ class FakeWandbServer:
         self.entity = entity
         self.project = project
         self.faults = Faults(seed=fault_seed)
+        self.xxhash_digests = xxhash_digests
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: str | None = None
@@ -446,6 +450,7 @@ class FakeWandbServer:
         ctx = Context(self.fake, base_url="", pagination=self.pagination)
         if self.entity:
             ctx.default_entity = self.entity
+        ctx.xxhash_digests = self.xxhash_digests
         self._state = _State(ctx, self.api_key, self.faults)
         self._httpd = _HTTPServer(self._state, self)
         ctx.base_url = self.url

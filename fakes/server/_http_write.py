@@ -258,6 +258,7 @@ def download(handler: _Handler, path: str, started: float) -> None:
     if digest is None:
         _fail(handler, "GET file", 404, f"no file digest in {path}", started)
         return
+    digest = fake.bytes_key(digest)
     size = fake.blobs.size(digest)
     if size is None:
         message = (

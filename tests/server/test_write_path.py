@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from artifact_guard._model import ManifestEntry, VersionState
+from fakes import FakeWandb
 from fakes.server import FakeWandbServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
@@ -286,3 +287,36 @@ def test_link_tags_and_update_through_the_sdk(fresh: FakeWandbServer, run_sdk: R
     assert (details.description, details.metadata, details.tags) == ("second", {"acc": 0.9}, ("reviewed",))
     (link,) = fake.links(v.id)
     assert str(link.portfolio) == "team/wandb-registry-model/prod" and link.aliases == {"staging", "latest"}
+
+
+def test_xxh128_digests_when_the_server_enables_them_dedupe_and_download_by_them(run_sdk: RunSdk) -> None:
+    # Given a server that tells the SDK XXH128 manifest digests are enabled (by default the fake
+    # does not, and the SDK falls back to MD5 even for an artifact that asks for XXH128)
+    with FakeWandbServer(FakeWandb(), xxhash_digests=True) as server:
+        out = run_sdk(
+            server,
+            """
+            import json, os, wandb
+            for files in ({"a.txt": "aaa"}, {"a.txt": "aaa", "b.txt": "bbb"}):
+                with wandb.init(project="proj", entity="team") as run:
+                    art = wandb.Artifact("x", type="dataset", digest_algorithm="XXH128")
+                    for name, text in files.items():
+                        with art.new_file(name, mode="w") as f:
+                            f.write(text)
+                    run.log_artifact(art)
+                    art.wait()
+            latest = wandb.Api().artifact("team/proj/x:latest")
+            root = latest.download()
+            latest.verify(root)
+            entry = latest.manifest.entries["a.txt"]
+            print(json.dumps({"a": open(os.path.join(root, "a.txt")).read(), "digest": entry.digest}))
+            """,
+        )
+        fake = server.fake
+        _, v1 = fake.versions(scope="team/proj")
+        # the manifest, and so the dedupe key, carries the XXH128 digest, not the MD5
+        a = next(e for e in fake.manifest(v1.id) if e.path == "a.txt")
+        assert a.digest == out["digest"] != _md5(b"aaa")
+        assert ("team/proj/x", out["digest"]) in fake.stored_objects()
+        assert [r.operation for r in server.requests].count("PUT artifacts") == 2  # a.txt once, then b.txt
+        assert out["a"] == "aaa"
