@@ -190,7 +190,7 @@ def test_use_artifact_and_every_download_path_return_the_logged_bytes(
     assert [r.path for r in consumers] == [f"team/proj/{out['eval']}"]
 
 
-def test_new_draft_logs_an_incremental_version_that_keeps_the_base_files(
+def test_new_draft_and_incremental_artifacts_keep_the_base_files(
     fresh: FakeWandbServer, run_sdk: RunSdk
 ) -> None:
     out = run_sdk(
@@ -208,16 +208,24 @@ def test_new_draft_logs_an_incremental_version_that_keeps_the_base_files(
                 f.write("beta")
             run.log_artifact(draft)
             draft.wait()
+        with wandb.init(project="proj", entity="team") as run:
+            incremental = wandb.Artifact("data", type="dataset", incremental=True)
+            with incremental.new_file("c.txt", mode="w") as f:
+                f.write("gamma")
+            run.log_artifact(incremental)
         api = wandb.Api()
         root = api.artifact("team/proj/data:v1").download()
         print(json.dumps({"files": sorted(os.listdir(root)), "a": open(os.path.join(root, "a.txt")).read()}))
         """,
     )
-    _, v1 = fresh.fake.versions(scope="team/proj")
+    _, v1, v2 = fresh.fake.versions(scope="team/proj")
     assert [e.path for e in fresh.fake.manifest(v1.id)] == ["a.txt", "b.txt"]
-    assert v1.aliases == {"latest"} and v1.size == 9
+    assert v1.size == 9
+    # incremental=True: a manifest of c.txt alone, applied over the latest version
+    assert [e.path for e in fresh.fake.manifest(v2.id)] == ["a.txt", "b.txt", "c.txt"]
+    assert v2.aliases == {"latest"} and v2.size == 14
     assert out == {"files": ["a.txt", "b.txt"], "a": "alpha"}
-    assert fresh.fake.stored_bytes() == 9  # a.txt is stored once
+    assert fresh.fake.stored_bytes() == 14  # a.txt is stored once
 
 
 def test_references_are_recorded_and_not_stored(
