@@ -1172,6 +1172,25 @@ class FakeWandb:
                 run = self.finish_run(run, state)
             return run
 
+    def crash_silent_runs(self, after: timedelta = timedelta(minutes=5)) -> list[Run]:
+        """Mark ``crashed`` every run the SDK started whose stream has been silent for ``after``.
+
+        W&B does this to a run whose process died without ending it (killed,
+        out of memory): its heartbeats stop. Judged by the fake's clock
+        (:meth:`now`, :meth:`advance`); returns the runs marked.
+        """
+        with self._lock:
+            now = self.now()
+            silent = [
+                path
+                for path, details in self._run_details.items()
+                if path in self._runs
+                and self._runs[path].running
+                and details.heartbeat_at is not None
+                and now - details.heartbeat_at >= after
+            ]
+            return [self.finish_run(path, "crashed") for path in silent]
+
     def record_run_file(self, path: str, name: str, size: int) -> None:
         """Record that a run file (``config.yaml``, ``output.log``, ...) was uploaded."""
         with self._lock:

@@ -323,3 +323,21 @@ def test_link_by_client_id_before_the_server_id_is_known(fresh: FakeWandbServer)
     assert _gql(fresh, link, {"c": "client-123"})["data"]["linkArtifact"]["versionIndex"] == 0
     (made,) = fresh.fake.links(vid)
     assert str(made.portfolio) == "team/wandb-registry-model/prod"
+
+
+def test_a_run_whose_stream_falls_silent_is_crashed() -> None:
+    fake = FakeWandb(now=datetime(2026, 1, 1, tzinfo=UTC))
+    fake.upsert_run("team/proj/alive")
+    fake.upsert_run("team/proj/done")
+    fake.stream_run("team/proj/done", {}, complete=True, exit_code=0)
+    fake.advance(timedelta(minutes=4))
+    assert fake.crash_silent_runs() == []
+    fake.stream_run("team/proj/alive", {"wandb-events.jsonl": ['{"cpu": 1}']})  # a heartbeat
+    fake.advance(timedelta(minutes=4))
+    assert fake.crash_silent_runs() == []
+    fake.advance(timedelta(minutes=2))
+    assert [r.path for r in fake.crash_silent_runs()] == ["team/proj/alive"]
+    assert {r.path: r.state for r in fake.runs()} == {
+        "team/proj/alive": "crashed",
+        "team/proj/done": "finished",
+    }
