@@ -146,6 +146,49 @@ def _loader(seed: str | None, snapshot: Path | None) -> Callable[[], FakeWandb]:
     return load
 
 
+def _empty_fake() -> FakeWandb:
+    from fakes import FakeWandb
+
+    return FakeWandb()
+
+
+def _with_setup(
+    load: Callable[[], FakeWandb], setup: Path, project: str | None, timeout: float
+) -> Callable[[], FakeWandb]:
+    """``load``, then the seeding script ``setup`` run against the fake it built (``--setup``).
+
+    The setup script talks to the fake through the real SDK like the cleanup
+    script does (same isolation and teardown); a failing setup is a
+    :class:`SimulationError` naming its exit status and last lines of stderr.
+    """
+    if not setup.is_file():
+        raise SimulationError(f"setup script {str(setup)!r} does not exist")
+
+    def seeded() -> FakeWandb:
+        from fakes.server import FakeWandbServer
+
+        fake = load()
+        entity = name = None
+        if project is not None and "/" in project:
+            entity, name = project.split("/", 1)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+        with (
+            tempfile.TemporaryDirectory(prefix="artifact-guard-setup-") as tmp,
+            FakeWandbServer(fake, entity=entity, project=name) as server,
+        ):
+            env.update(server.env())
+            outcome = _run_script(setup, (), env, timeout, Path(tmp))
+        if outcome.timed_out or outcome.returncode != 0:
+            how = f"timed out after {timeout:g}s" if outcome.timed_out else f"exited {outcome.returncode}"
+            tail = outcome.stderr_tail.strip().splitlines()[-3:]
+            raise SimulationError(
+                f"setup script {str(setup)!r} {how}" + (f": {' | '.join(tail)}" if tail else "")
+            )
+        return fake
+
+    return seeded
+
+
 def _scope_of(fake: FakeWandb, project: str | None) -> Scope:
     if project is not None:
         try:
@@ -514,12 +557,18 @@ def simulate(
     project: str | None = None,
     timeout: float = 120.0,
     strict: bool = False,
+    setup: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """Run ``script`` with ``args`` against a fake W&B started from ``seed`` or ``snapshot``.
 
+    ``setup`` is a seeding script (any ``wandb`` code: ``wandb.init``,
+    ``log_artifact``, ...) run against the fake first, on top of ``seed`` or
+    ``snapshot`` if given, else on an empty fake; see :func:`_with_setup`.
+
     Raises :class:`SimulationError` (or :class:`SnapshotError`) before
-    anything runs when the inputs are wrong. A script that crashes, hangs or
-    forks does not raise: the result says so (``exit_code`` 2).
+    anything runs when the inputs are wrong, or when the setup script fails.
+    A script that crashes, hangs or forks does not raise: the result says so
+    (``exit_code`` 2).
     """
     path = Path(script)
     if not path.is_file():
@@ -528,7 +577,12 @@ def simulate(
         raise SimulationError(f"--pagination must be stable, offset or both, not {pagination!r}")
     if not timeout > 0:
         raise SimulationError(f"--timeout must be a positive number of seconds, not {timeout!r}")
-    load = _loader(seed, Path(snapshot) if snapshot is not None else None)
+    if setup is not None and seed is None and snapshot is None:
+        load = _empty_fake
+    else:
+        load = _loader(seed, Path(snapshot) if snapshot is not None else None)
+    if setup is not None:
+        load = _with_setup(load, Path(setup), project, timeout)
     policy = policy if policy is not None else Policy()
     # Built once now: a broken snapshot fails before any server starts, and
     # the first run reuses it (a big snapshot takes a while to load).

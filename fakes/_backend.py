@@ -1652,6 +1652,8 @@ class FakeWandb:
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
         self._parts: dict[tuple[str, int], bytes] = {}
+        self._md5_of: dict[str, str] = {}
+        """Manifest digest (XXH128) -> the MD5 the bytes are stored under, for SDKs not using MD5."""
         self._relogged: dict[str, list[str]] = {}
         """Run path -> versions it logged again (same contents: W&B answered with the existing one)."""
 
@@ -1756,6 +1758,25 @@ class FakeWandb:
                 state = "finished" if not exit_code else "failed"
                 run = self.finish_run(run, state)
             return run
+
+    def crash_silent_runs(self, after: timedelta = timedelta(minutes=5)) -> list[Run]:
+        """Mark ``crashed`` every run the SDK started whose stream has been silent for ``after``.
+
+        W&B does this to a run whose process died without ending it (killed,
+        out of memory): its heartbeats stop. Judged by the fake's clock
+        (:meth:`now`, :meth:`advance`); returns the runs marked.
+        """
+        with self._lock:
+            now = self.now()
+            silent = [
+                path
+                for path, details in self._run_details.items()
+                if path in self._runs
+                and self._runs[path].running
+                and details.heartbeat_at is not None
+                and now - details.heartbeat_at >= after
+            ]
+            return [self.finish_run(path, "crashed") for path in silent]
 
     def record_run_file(self, path: str, name: str, size: int) -> None:
         """Record that a run file (``config.yaml``, ``output.log``, ...) was uploaded."""
@@ -1862,16 +1883,27 @@ class FakeWandb:
         return self.version(manifest_id.removeprefix("manifest-"))
 
     def request_upload(
-        self, version_id: str, name: str, md5: str, *, parts: Iterable[tuple[int, str]] = ()
+        self,
+        version_id: str,
+        name: str,
+        md5: str,
+        *,
+        digest: str | None = None,
+        parts: Iterable[tuple[int, str]] = (),
     ) -> UploadSlot | None:
         """Where to upload file ``name`` of a pending version; None when its digest is already stored.
 
         Deduplication as W&B does it: a digest already stored in the version's
-        dedupe scope is not uploaded again.
+        dedupe scope is not uploaded again. ``digest`` is the file's digest in
+        the manifest when the SDK negotiated another algorithm than MD5 (XXH128):
+        dedupe keys follow it, and the bytes (checked by ``md5``) are found by it.
         """
+        key = digest or md5
         with self._lock:
             v = self._live(version_id)
-            if (self._dedupe_key(v), md5) in self._stored:
+            if key != md5:
+                self._md5_of[key] = md5
+            if (self._dedupe_key(v), key) in self._stored:
                 return None
             # W&B's storage layout: content-addressed under wandb_artifacts/.
             slot = UploadSlot(f"wandb_artifacts/{base64.b64decode(md5).hex()}", md5, v.id, tuple(parts))
@@ -1990,7 +2022,9 @@ class FakeWandb:
             missing = [
                 e.path
                 for e in entries
-                if e.ref is None and (dkey, e.digest) not in self._stored and e.digest not in self.blobs
+                if e.ref is None
+                and (dkey, e.digest) not in self._stored
+                and self.bytes_key(e.digest) not in self.blobs
             ]
             if missing:
                 raise ConflictError(
@@ -2001,7 +2035,7 @@ class FakeWandb:
                     continue
                 held = self._stored.get((dkey, e.digest))
                 if held is None:
-                    held = self.blobs.size(e.digest)
+                    held = self.blobs.size(self.bytes_key(e.digest))
                 if held is not None and held != e.size:
                     raise ConflictError(
                         f"cannot commit {v.qualified_name}: {e.path!r} is {held} bytes, "
@@ -2055,6 +2089,10 @@ class FakeWandb:
                     return e
         raise NotFoundError(f"{path!r} is not a file of artifact {version_id!r}")
 
+    def bytes_key(self, digest: str) -> str:
+        """The key (MD5) the bytes of a file with manifest digest ``digest`` are stored under."""
+        return self._md5_of.get(digest, digest)
+
     def _gc_blobs(self) -> None:
         """Drop bytes no stored digest and no upload in progress still needs (called by ``gc``)."""
         keep = {d for _, d in self._stored}
@@ -2062,6 +2100,7 @@ class FakeWandb:
         for details in self._artifact_details.values():
             if details.manifest is not None:
                 keep.update(e.digest for e in details.manifest)
+        keep = {self.bytes_key(d) for d in keep}
         for digest in self.blobs.digests() - keep:
             self.blobs.discard(digest)
 

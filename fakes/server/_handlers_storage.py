@@ -80,7 +80,9 @@ class StorageMutations(Root):
         for spec in input["artifactFiles"]:
             version = require_version(self.ctx.fake, spec["artifactID"])
             parts = [(int(p["partNumber"]), str(p["hexMD5"])) for p in spec.get("uploadPartsInput") or ()]
-            slot = self.ctx.fake.request_upload(version.id, spec["name"], spec["md5"], parts=parts)
+            slot = self.ctx.fake.request_upload(
+                version.id, spec["name"], spec["md5"], digest=spec.get("digest"), parts=parts
+            )
             node: dict[str, Any] = {
                 "id": encode_id("File", f"{version.id}:{spec['name']}"),
                 "name": spec["name"],

@@ -23,7 +23,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from artifact_guard._errors import ArtifactGuardError, NotFoundError
@@ -52,14 +52,19 @@ def is_download(path: str) -> bool:
 
 
 def _record(
-    handler: _Handler, operation: str, status: int, started: float, errors: tuple[str, ...] = ()
+    handler: _Handler,
+    operation: str,
+    status: int,
+    started: float,
+    errors: tuple[str, ...] = (),
+    variables: dict[str, Any] | None = None,
 ) -> None:
     from ._http import RequestRecord
 
     handler._record(
         RequestRecord(
             operation,
-            {},
+            variables or {},
             status,
             handler.path,
             handler.command,
@@ -156,7 +161,8 @@ def file_stream(handler: _Handler, path: str, started: float) -> None:
         _fail(handler, "file_stream", 400, f"malformed file_stream request: {e}", started)
         return
     handler._send(200, {"exitcode": None, "limits": {}})
-    _record(handler, "file_stream", 200, started)
+    summary = {"run": run_path, "files": sorted(files), "complete": bool(body.get("complete"))}
+    _record(handler, "file_stream", 200, started, variables={**summary, "exitcode": exit_code})
 
 
 # ---------------------------------------------------------------------- uploads
@@ -252,6 +258,7 @@ def download(handler: _Handler, path: str, started: float) -> None:
     if digest is None:
         _fail(handler, "GET file", 404, f"no file digest in {path}", started)
         return
+    digest = fake.bytes_key(digest)
     size = fake.blobs.size(digest)
     if size is None:
         message = (

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from artifact_guard._model import ManifestEntry, VersionState
+from fakes import FakeWandb
 from fakes.server import FakeWandbServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
@@ -98,7 +99,9 @@ def test_a_script_that_raises_leaves_a_failed_run(fresh: FakeWandbServer, run_sd
     deadline = time.monotonic() + 30
     while fresh.fake.run("team/proj/boom").state == "running" and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert fresh.fake.run("team/proj/boom").state == "failed"
+    assert fresh.fake.run("team/proj/boom").state == "failed", [
+        (r.operation, r.variables) for r in fresh.requests if "file_stream" in r.operation
+    ]
     assert fresh.fake.run_details("team/proj/boom").exit_code == 1
 
 
@@ -187,7 +190,7 @@ def test_use_artifact_and_every_download_path_return_the_logged_bytes(
     assert [r.path for r in consumers] == [f"team/proj/{out['eval']}"]
 
 
-def test_new_draft_logs_an_incremental_version_that_keeps_the_base_files(
+def test_new_draft_and_incremental_artifacts_keep_the_base_files(
     fresh: FakeWandbServer, run_sdk: RunSdk
 ) -> None:
     out = run_sdk(
@@ -205,16 +208,24 @@ def test_new_draft_logs_an_incremental_version_that_keeps_the_base_files(
                 f.write("beta")
             run.log_artifact(draft)
             draft.wait()
+        with wandb.init(project="proj", entity="team") as run:
+            incremental = wandb.Artifact("data", type="dataset", incremental=True)
+            with incremental.new_file("c.txt", mode="w") as f:
+                f.write("gamma")
+            run.log_artifact(incremental)
         api = wandb.Api()
         root = api.artifact("team/proj/data:v1").download()
         print(json.dumps({"files": sorted(os.listdir(root)), "a": open(os.path.join(root, "a.txt")).read()}))
         """,
     )
-    _, v1 = fresh.fake.versions(scope="team/proj")
+    _, v1, v2 = fresh.fake.versions(scope="team/proj")
     assert [e.path for e in fresh.fake.manifest(v1.id)] == ["a.txt", "b.txt"]
-    assert v1.aliases == {"latest"} and v1.size == 9
+    assert v1.size == 9
+    # incremental=True: a manifest of c.txt alone, applied over the latest version
+    assert [e.path for e in fresh.fake.manifest(v2.id)] == ["a.txt", "b.txt", "c.txt"]
+    assert v2.aliases == {"latest"} and v2.size == 14
     assert out == {"files": ["a.txt", "b.txt"], "a": "alpha"}
-    assert fresh.fake.stored_bytes() == 9  # a.txt is stored once
+    assert fresh.fake.stored_bytes() == 14  # a.txt is stored once
 
 
 def test_references_are_recorded_and_not_stored(
@@ -284,3 +295,36 @@ def test_link_tags_and_update_through_the_sdk(fresh: FakeWandbServer, run_sdk: R
     assert (details.description, details.metadata, details.tags) == ("second", {"acc": 0.9}, ("reviewed",))
     (link,) = fake.links(v.id)
     assert str(link.portfolio) == "team/wandb-registry-model/prod" and link.aliases == {"staging", "latest"}
+
+
+def test_xxh128_digests_when_the_server_enables_them_dedupe_and_download_by_them(run_sdk: RunSdk) -> None:
+    # Given a server that tells the SDK XXH128 manifest digests are enabled (by default the fake
+    # does not, and the SDK falls back to MD5 even for an artifact that asks for XXH128)
+    with FakeWandbServer(FakeWandb(), xxhash_digests=True) as server:
+        out = run_sdk(
+            server,
+            """
+            import json, os, wandb
+            for files in ({"a.txt": "aaa"}, {"a.txt": "aaa", "b.txt": "bbb"}):
+                with wandb.init(project="proj", entity="team") as run:
+                    art = wandb.Artifact("x", type="dataset", digest_algorithm="XXH128")
+                    for name, text in files.items():
+                        with art.new_file(name, mode="w") as f:
+                            f.write(text)
+                    run.log_artifact(art)
+                    art.wait()
+            latest = wandb.Api().artifact("team/proj/x:latest")
+            root = latest.download()
+            latest.verify(root)
+            entry = latest.manifest.entries["a.txt"]
+            print(json.dumps({"a": open(os.path.join(root, "a.txt")).read(), "digest": entry.digest}))
+            """,
+        )
+        fake = server.fake
+        _, v1 = fake.versions(scope="team/proj")
+        # the manifest, and so the dedupe key, carries the XXH128 digest, not the MD5
+        a = next(e for e in fake.manifest(v1.id) if e.path == "a.txt")
+        assert a.digest == out["digest"] != _md5(b"aaa")
+        assert ("team/proj/x", out["digest"]) in fake.stored_objects()
+        assert [r.operation for r in server.requests].count("PUT artifacts") == 2  # a.txt once, then b.txt
+        assert out["a"] == "aaa"

@@ -280,3 +280,64 @@ def test_sdk_and_builders_make_the_same_snapshot(fresh: FakeWandbServer, run_sdk
 
     assert decided(sdk_plan) == decided(built_plan)
     assert sdk_plan.reclaimable_bytes == built_plan.reclaimable_bytes
+
+
+def test_cloud_references_commit_without_uploads_and_store_nothing(fresh: FakeWandbServer) -> None:
+    vid, manifest_url = _start(fresh, {})
+    contents = {
+        "a.bin": {"digest": "etag-a", "ref": "s3://bucket/a.bin", "size": 10},
+        "b.bin": {"digest": "etag-b", "ref": "gs://bucket/b.bin", "size": 20},
+    }
+    body = json.dumps({"version": 1, "storagePolicy": "wandb-storage-policy-v1", "contents": contents})
+    assert _request(fresh, manifest_url, body.encode(), "PUT", key=False)[0] == 200
+    assert "errors" not in _gql(fresh, COMMIT, {"artifactID": vid})
+    refs = sorted((e.path, e.ref, e.size) for e in fresh.fake.manifest(vid))
+    assert refs == [("a.bin", "s3://bucket/a.bin", 10), ("b.bin", "gs://bucket/b.bin", 20)]
+    assert fresh.fake.stored_bytes() == 0 and fresh.fake.version(vid).size == 30
+
+
+def test_link_by_client_id_before_the_server_id_is_known(fresh: FakeWandbServer) -> None:
+    fresh.fake.upsert_run("team/proj/r1")
+    created = _gql(
+        fresh,
+        CREATE,
+        {
+            "input": {
+                "entityName": "team",
+                "projectName": "proj",
+                "runName": "r1",
+                "artifactTypeName": "model",
+                "artifactCollectionName": "m",
+                "digest": "d",
+                "clientID": "client-123",
+            }
+        },
+    )
+    vid = created["data"]["createArtifact"]["artifact"]["id"]
+    mapping = _gql(
+        fresh, "query M($c: ID!) { clientIDMapping(clientID: $c) { serverID } }", {"c": "client-123"}
+    )
+    assert mapping["data"]["clientIDMapping"]["serverID"] == vid
+    link = """mutation L($c: ID) { linkArtifact(input: {clientID: $c, artifactPortfolioName: "prod",
+      entityName: "team", projectName: "wandb-registry-model", aliases: []}) { versionIndex } }"""
+    assert _gql(fresh, link, {"c": "client-123"})["data"]["linkArtifact"]["versionIndex"] == 0
+    (made,) = fresh.fake.links(vid)
+    assert str(made.portfolio) == "team/wandb-registry-model/prod"
+
+
+def test_a_run_whose_stream_falls_silent_is_crashed() -> None:
+    fake = FakeWandb(now=datetime(2026, 1, 1, tzinfo=UTC))
+    fake.upsert_run("team/proj/alive")
+    fake.upsert_run("team/proj/done")
+    fake.stream_run("team/proj/done", {}, complete=True, exit_code=0)
+    fake.advance(timedelta(minutes=4))
+    assert fake.crash_silent_runs() == []
+    fake.stream_run("team/proj/alive", {"wandb-events.jsonl": ['{"cpu": 1}']})  # a heartbeat
+    fake.advance(timedelta(minutes=4))
+    assert fake.crash_silent_runs() == []
+    fake.advance(timedelta(minutes=2))
+    assert [r.path for r in fake.crash_silent_runs()] == ["team/proj/alive"]
+    assert {r.path: r.state for r in fake.runs()} == {
+        "team/proj/alive": "crashed",
+        "team/proj/done": "finished",
+    }
