@@ -45,7 +45,9 @@ def test_every_json_command_uses_the_envelope(cli: Invoke, model_policy: Path, p
         assert result.exit_code == 0, (fmt, result.stderr)
         assert _envelope(result.stdout)["format"] == fmt
     status = cli("status", "--journal", "j.sqlite3", "--json")
-    assert _envelope(status.stdout)["format"] == "artifact-guard-apply-result"
+    recorded = _envelope(status.stdout)
+    assert recorded["format"] == "artifact-guard-apply-result"
+    assert recorded["done"] and all(set(item) == {"id", "name"} for item in recorded["done"])
 
 
 def test_apply_result_names_every_version_it_lists(cli: Invoke, planned: Path) -> None:
