@@ -871,7 +871,10 @@ def serve_fake(
         str | None,
         typer.Option(metavar="NAME", help="Start from a built-in fake project: demo or many-checkpoints."),
     ] = None,
-    snapshot_file: SnapshotOpt = None,
+    snapshot_file: Annotated[
+        Path | None,
+        typer.Option("--snapshot", metavar="FILE", help="Start from a snapshot file of a real project."),
+    ] = None,
     pagination: Annotated[
         str, typer.Option(metavar="stable|offset", help="Cursor style of listings.")
     ] = "stable",
@@ -940,7 +943,7 @@ def policy_explain(
     file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[FILE]",
+            metavar="FILE",
             help="artifact-guard.toml or pyproject.toml; default: found from the working directory up.",
         ),
     ] = None,
