@@ -163,7 +163,7 @@ def _root(
 ) -> None:
     """Safe, fast, testable deletion of Weights & Biases artifacts.
 
-    Global options go before the command: artifact-guard -q apply plan.json --yes
+    -q and -v go before or after the command: artifact-guard apply plan.json --yes -q
 
     \b
     Examples:
