@@ -77,6 +77,7 @@ _TOP = (
 )
 _DECISION = (
     "id",
+    "name",
     "collection",
     "type",
     "index",
@@ -94,8 +95,10 @@ _DECISION = (
 _COLLECTION = ("name", "type", "kept", "deleted", "blocked", "reclaimable_bytes")
 _SUMMARY = ("versions", "delete", "keep", "blocked")
 _REASON = ("rule", "params", "blocks", "text")
+_DECISION_UNNAMED = tuple(k for k in _DECISION if k != "name")
+"""Decisions of plan files written before ``name`` was added (still format version 1)."""
 _KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
-    keys: frozenset(keys) for keys in (_TOP, _DECISION, _COLLECTION, _SUMMARY, _REASON)
+    keys: frozenset(keys) for keys in (_TOP, _DECISION, _DECISION_UNNAMED, _COLLECTION, _SUMMARY, _REASON)
 }
 _MAX_SECONDS = timedelta.max.total_seconds() - 86_400  # what a timedelta can hold, with room to spare
 DELETE_REASONS = frozenset({"policy:selected", "policy:included"})
@@ -125,6 +128,7 @@ def _decision_json(d: Decision) -> dict[str, Any]:
     v = d.version
     return {
         "id": v.id,
+        "name": v.name,
         "collection": v.collection,
         "type": v.type,
         "index": v.index,
@@ -287,7 +291,7 @@ def _read_reason(rd: _Reader, obj: object, where: str) -> Reason:
 
 
 def _read_decision(rd: _Reader, obj: object, where: str, scope: Scope) -> Decision:
-    m = rd.keys(obj, where, _DECISION)
+    m = rd.keys(obj, where, _DECISION if isinstance(obj, Mapping) and "name" in obj else _DECISION_UNNAMED)
     try:
         state = VersionState(m["state"])
     except ValueError:
@@ -317,6 +321,8 @@ def _read_decision(rd: _Reader, obj: object, where: str, scope: Scope) -> Decisi
         producer=rd.str_(m, "producer", where, optional=True),
         digest=rd.str_(m, "digest", where),
     )
+    if "name" in m and rd.str_(m, "name", where) != version.name:
+        raise rd.fail(f"{where}.name", f"says {m['name']!r}, but collection and index say {version.name!r}")
     try:
         action = Action(m["action"])
     except ValueError:
