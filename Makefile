@@ -51,7 +51,8 @@ lowest: install
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[test]'
 	$(BIN)/uv pip list --python $(LOWEST)/bin/python 2>/dev/null | grep -iE '^(typer|click|rich|wandb|tenacity) '
 	$(LOWEST)/bin/artifact-guard --help >/dev/null
-	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/cli tests/test_exported_members.py
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/cli tests/test_exported_members.py \
+	  tests/audit/test_plugin_audit.py tests/audit/test_plugin_ergonomics.py
 
 nightly: install
 	HYPOTHESIS_PROFILE=nightly $(BIN)/python -m pytest -m "slow or not slow" --timeout=0

@@ -163,7 +163,7 @@ def _root(
 ) -> None:
     """Safe, fast, testable deletion of Weights & Biases artifacts.
 
-    Global options go before the command: artifact-guard -q apply plan.json --yes
+    -q and -v go before or after the command: artifact-guard apply plan.json --yes -q
 
     \b
     Examples:
@@ -916,7 +916,10 @@ def serve_fake(
         str | None,
         typer.Option(metavar="NAME", help="Start from a built-in fake project: demo or many-checkpoints."),
     ] = None,
-    snapshot_file: SnapshotOpt = None,
+    snapshot_file: Annotated[
+        Path | None,
+        typer.Option("--snapshot", metavar="FILE", help="Start from a snapshot file of a real project."),
+    ] = None,
     pagination: Annotated[
         str, typer.Option(metavar="stable|offset", help="Cursor style of listings.")
     ] = "stable",
@@ -985,7 +988,7 @@ def policy_explain(
     file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[FILE]",
+            metavar="FILE",
             help="artifact-guard.toml or pyproject.toml; default: found from the working directory up.",
         ),
     ] = None,

@@ -46,13 +46,16 @@ def test_no_module_imports_a_private_module_of_a_dependency() -> None:
     assert offenders - KNOWN == set()
 
 
-def test_typer_lower_bound_admits_no_release_without_pep604_and_click82_support() -> None:
+def test_typer_lower_bound_admits_no_release_that_breaks_with_todays_click() -> None:
+    # typer < 0.15.4 breaks on click 8.2+ (make_metavar); 0.16-0.17 with today's click pass a missing
+    # required argument as None (a traceback instead of "Missing argument"). Found by `make lowest`.
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert '"typer>=0.16"' in text  # checked for real by `make lowest` (.ci/run): lowest-direct resolution
+    assert '"typer>=0.18"' in text  # checked for real by `make lowest` (.ci/run): lowest-direct resolution
 
 
 def test_top_level_usage_errors_are_one_line(cli: Invoke) -> None:
-    assert "No such option: --bogus" in one_error_line(cli("--bogus"))
+    bogus = one_error_line(cli("--bogus"))  # click's wording differs between versions
+    assert "No such option" in bogus and "--bogus" in bogus
     assert "No such command 'nosuch'" in one_error_line(cli("nosuch"))
     assert "Missing argument 'SCOPE'" in one_error_line(cli("plan"))
 

@@ -45,7 +45,9 @@ def test_every_json_command_uses_the_envelope(cli: Invoke, model_policy: Path, p
         assert result.exit_code == 0, (fmt, result.stderr)
         assert _envelope(result.stdout)["format"] == fmt
     status = cli("status", "--journal", "j.sqlite3", "--json")
-    assert _envelope(status.stdout)["format"] == "artifact-guard-apply-result"
+    recorded = _envelope(status.stdout)
+    assert recorded["format"] == "artifact-guard-apply-result"
+    assert recorded["done"] and all(set(item) == {"id", "name"} for item in recorded["done"])
 
 
 def test_apply_result_names_every_version_it_lists(cli: Invoke, planned: Path) -> None:
@@ -60,3 +62,24 @@ def test_every_format_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     for fmt, version in JSON_FORMATS.items():
         assert f"| `{fmt}` | {version}" in text, fmt
+
+
+def test_plan_decisions_are_named_and_older_unnamed_plan_files_still_load(planned: Path) -> None:
+    from artifact_guard._errors import PlanError
+    from artifact_guard._plan_io import _checksum, plan_from_json
+
+    doc = json.loads(planned.read_text())
+    first = doc["decisions"][0]
+    assert first["name"] == f"{first['collection']}:v{first['index']}"
+
+    def resealed(body: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in body.items() if k != "checksum"}
+        return {**body, "checksum": _checksum(body)}
+
+    unnamed = resealed(
+        {**doc, "decisions": [{k: v for k, v in d.items() if k != "name"} for d in doc["decisions"]]}
+    )
+    assert plan_from_json(unnamed).id == doc["id"]
+    wrong = resealed({**doc, "decisions": [{**first, "name": "other:v0"}, *doc["decisions"][1:]]})
+    with pytest.raises(PlanError, match=r"decisions\[0\]\.name: says 'other:v0'"):
+        plan_from_json(wrong)

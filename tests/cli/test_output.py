@@ -113,7 +113,7 @@ def test_ci_like_apply_prints_progress_at_least_every_5_s(tmp_path: Path) -> Non
     assert progress[-1][1].startswith("apply: 190/190 settled")
     assert len(progress) >= 3, progress
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(progress)]
-    assert max(gaps) <= 6.5, gaps  # 5 s cadence, with room for a loaded 2-core machine
+    assert max(gaps) <= 7.5, gaps  # 5 s cadence, with room for a loaded, shared 2-core machine
     assert "\r" not in "".join(line for _, line in stamps)
 
 
