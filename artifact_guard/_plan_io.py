@@ -425,6 +425,8 @@ def _quick_decision(obj: Any, scope: Scope, shared: dict[str, str]) -> Decision 
         producer=None if producer is None else shared.setdefault(producer, producer),
         digest=digest,
     )
+    if obj["name"] != version.name:
+        return None  # the slow path names the mismatch
     decision = Decision(version, action, tuple(reasons))
     if action is Action.DELETE:
         if any(r.blocks or r.rule not in DELETE_REASONS for r in decision.reasons):
