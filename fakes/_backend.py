@@ -49,6 +49,7 @@ from artifact_guard._model import (
     Version,
     VersionState,
 )
+from artifact_guard._rules import reference_target
 
 from ._backend_write import (
     ArtifactDetails,
@@ -56,6 +57,7 @@ from ._backend_write import (
     RunDetails,
     UploadSlot,
     _json_object,
+    manifest_entries,
     parse_manifest,
 )
 from ._blobs import BlobStore
@@ -63,7 +65,7 @@ from ._blobs import BlobStore
 if TYPE_CHECKING:
     from ._repository import FakeRepository
 
-__all__ = ["CollectionInfo", "DedupeScope", "FakeWandb", "FileSpec", "RegistryInfo"]
+__all__ = ["CollectionInfo", "DedupeScope", "Deletion", "FakeWandb", "FileSpec", "RegistryInfo"]
 
 DedupeScope = Literal["collection", "project", "entity"]
 FileSpec = bytes | tuple[str, int]
@@ -187,6 +189,29 @@ class _Collection:
 
 
 @dataclass(frozen=True, slots=True)
+class Deletion:
+    """A version's deletion as the fake saw it, on the state just before it: what an audit judges.
+
+    Kept for every deletion, in order (``FakeWandb.deletions()``), so that a
+    script's change is judged on the state it met, not on the state before the
+    whole script: a ``best`` moved to another version first no longer protects
+    the version deleted after.
+    """
+
+    seq: int
+    version: Version
+    """The version as it was just before."""
+    at: datetime
+    """The fake's clock at the deletion."""
+    lineage: Lineage
+    links: tuple[Link, ...]
+    referrers: tuple[str, ...]
+    """Ids of live versions whose manifests referenced it (``wandb-artifact://``) just before."""
+    cause: str
+    """``delete-version``, ``delete-collection``, ``delete-run`` or ``ttl``."""
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionInfo:
     """A collection as the wire shows it: path and kind, id, type, creation time."""
 
@@ -261,6 +286,13 @@ class FakeWandb:
         """Projects whose collections were not made in id order (never, with ids from ``_next``)."""
         """Projects that exist: made by their first run or collection; deleting runs keeps them."""
         self._counter = 0
+        self._referrers: dict[str, set[str]] = {}
+        """Target version id -> ids of versions whose manifests reference it (``wandb-artifact://``)."""
+        self._by_client_id: dict[str, str] = {}
+        self._deletions: list[Deletion] = []
+        """Every deletion, in order, with the facts just before it (see :meth:`deletions`)."""
+        self._deleted_by: dict[str, Deletion] = {}
+        self._ttl_set: dict[str, Deletion] = {}
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
         self._protected: dict[tuple[str, str], set[str]] = {}
         """(entity, admin type) -> registry aliases only that entity's admins may remove (W&B's own model)."""
@@ -397,6 +429,38 @@ class FakeWandb:
         protected = link.aliases & guarded if guarded else _NO_ALIASES
         return link if protected == link.protected_aliases else replace(link, protected_aliases=protected)
 
+    def _index_references(self, v: Version, entries: Iterable[ManifestEntry]) -> None:
+        if v.client_id:
+            self._by_client_id[v.client_id] = v.id
+        for e in entries:
+            target = reference_target(e.ref)
+            if target is None:
+                continue
+            tid = target[1] if target[0] == "id" else self._by_client_id.get(target[1])
+            if tid is not None and tid != v.id:
+                self._referrers.setdefault(tid, set()).add(v.id)
+
+    def _live_referrers(self, vid: str) -> tuple[str, ...]:
+        found = self._referrers.get(vid)
+        if not found:
+            return ()
+        return tuple(sorted(r for r in found if self._versions[r].state is not VersionState.DELETED))
+
+    def referrers(self, version: Version | str) -> tuple[str, ...]:
+        """Ids of the live versions whose manifests reference this one (``wandb-artifact://``)."""
+        with self._lock:
+            return self._live_referrers(self._version(version).id)
+
+    def deletions(self, since: int = 0) -> list[Deletion]:
+        """Every deletion since position ``since`` (``len(fake.deletions())`` marks a point), in order."""
+        with self._lock:
+            return self._deletions[since:]
+
+    def deletion_of(self, version_id: str) -> Deletion | None:
+        """How a version was deleted, judged on the state just before (None: never deleted here)."""
+        with self._lock:
+            return self._deleted_by.get(version_id)
+
     # ------------------------------------------------------------------ runs
 
     @_locked
@@ -440,7 +504,7 @@ class FakeWandb:
                     "nothing deleted"
                 )
             for v in logged:
-                self._delete(v, delete_aliases=True)
+                self._delete(v, delete_aliases=True, cause="delete-run")
         del self._runs[r.path]
 
     def runs(self) -> list[Run]:
@@ -467,11 +531,15 @@ class FakeWandb:
         state: VersionState | str = VersionState.COMMITTED,
         created_at: datetime | None = None,
         ttl: timedelta | None = None,
+        client_id: str = "",
     ) -> Version:
         """Log a new version of collection ``name`` from ``run``; returns the new version.
 
         ``files`` maps path to bytes or to ``(digest, size)``. ``references`` are
-        ``(path, uri)`` or ``(path, uri, size)`` entries, not stored by W&B.
+        ``(path, uri)`` or ``(path, uri, size)`` entries, not stored by W&B; a
+        ``wandb-artifact://`` (or ``wandb-client-artifact://``, naming ``client_id``)
+        URI makes this version depend on another. Sizes must be >= 0 and
+        ``created_at`` timezone-aware (W&B times are UTC): :class:`ValueError` otherwise.
         """
         r = self._run(run)
         entity, project, _ = r.path.split("/", 2)
@@ -484,6 +552,10 @@ class FakeWandb:
         alias_list = list(aliases)
         for alias in alias_list:
             self._check_alias_name(alias)
+        if created_at is not None and created_at.utcoffset() is None:
+            raise ValueError(f"created_at must be timezone-aware (W&B times are UTC), got {created_at}")
+        if ttl is not None and ttl < timedelta(0):
+            raise ValueError(f"ttl must not be negative, got {ttl}")
         entries: list[ManifestEntry] = []
         for path, spec in files.items():
             if isinstance(spec, bytes):
@@ -496,6 +568,9 @@ class FakeWandb:
             path, uri = item[0], item[1]
             size = int(item[2]) if len(item) > 2 else 0
             entries.append(ManifestEntry(path, md5_b64(uri.encode()), size, uri))
+        for e in entries:
+            if e.size < 0:
+                raise ValueError(f"file {e.path!r} has a negative size ({e.size})")
         dkey = self._dedupe_key_of(entity, project, name)
         sizes: dict[str, int] = {}
         for e in entries:
@@ -534,11 +609,13 @@ class FakeWandb:
             ttl=ttl,
             producer=r.path,
             digest=digest,
+            client_id=client_id,
         )
         coll.next_index += 1
         coll.version_ids.append(vid)
         self._set(v)
         self._manifests[vid] = tuple(entries)
+        self._index_references(v, entries)
         for e in entries:
             if e.ref is None:
                 self._stored[(dkey, e.digest)] = e.size
@@ -690,7 +767,7 @@ class FakeWandb:
 
     # ------------------------------------------------------------------ deletes
 
-    def _delete(self, v: Version, *, delete_aliases: bool) -> None:
+    def _delete(self, v: Version, *, delete_aliases: bool, cause: str = "delete-version") -> None:
         protected = self._protected_links(v.id)
         if protected:
             names = ", ".join(link.name for link in protected)
@@ -701,6 +778,17 @@ class FakeWandb:
                 "use delete_aliases=True"
             )
         coll = self._collection(v.collection_ref)
+        record = Deletion(
+            seq=len(self._deletions),
+            version=v,
+            at=self.now(),
+            lineage=self._lineage(v),
+            links=tuple(self._links_of(v.id)),
+            referrers=self._live_referrers(v.id),
+            cause=cause,
+        )
+        self._deletions.append(record)
+        self._deleted_by[v.id] = record
         for alias in v.aliases:
             if coll.aliases.get(alias) == v.id:
                 del coll.aliases[alias]
@@ -743,20 +831,26 @@ class FakeWandb:
                 f"{coll.ref}: {blocked[0].name} is linked with protected aliases; nothing deleted"
             )
         for v in live:
-            self._delete(v, delete_aliases=True)
+            self._delete(v, delete_aliases=True, cause="delete-collection")
 
     @_locked
     def expire_ttl(self) -> list[Version]:
         """Soft-delete every version whose TTL has run out; returns them."""
         now = self.now()
         # now - created_at, not created_at + ttl: a TTL of centuries must not overflow datetime.
+        # Every check before any change: a version that cannot be deleted (linked with a protected
+        # alias, which only restored state can pair with a TTL) does not expire, and never stops
+        # the others halfway.
         expired = [
             v
             for v in self._versions.values()
-            if v.state is not VersionState.DELETED and v.ttl is not None and now - v.created_at >= v.ttl
+            if v.state is not VersionState.DELETED
+            and v.ttl is not None
+            and now - v.created_at >= v.ttl
+            and not self._protected_links(v.id)
         ]
         for v in expired:
-            self._delete(v, delete_aliases=True)
+            self._delete(v, delete_aliases=True, cause="ttl")
         return expired
 
     # ------------------------------------------------------------------ storage
@@ -834,10 +928,12 @@ class FakeWandb:
 
     def lineage(self, version_id: str) -> Lineage:
         with self._lock:
-            v = self._version(version_id)
-            producer = self._runs.get(v.producer) if v.producer else None
-            consumers = tuple(self._runs[p] for p in self._consumers.get(version_id, ()) if p in self._runs)
-            return Lineage(producer, consumers)
+            return self._lineage(self._version(version_id))
+
+    def _lineage(self, v: Version) -> Lineage:
+        producer = self._runs.get(v.producer) if v.producer else None
+        consumers = tuple(self._runs[p] for p in self._consumers.get(v.id, ()) if p in self._runs)
+        return Lineage(producer, consumers)
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         with self._lock:
@@ -1057,8 +1153,33 @@ class FakeWandb:
 
     @_locked
     def set_ttl(self, version: Version | str, ttl: timedelta | None) -> Version:
-        """Set or clear a version's TTL."""
-        return self._set(replace(self._live(version), ttl=ttl))
+        """Set or clear a version's TTL.
+
+        A negative TTL is a :class:`ValueError`; a version linked into the registry
+        cannot carry one (linking clears it): :class:`ConflictError`.
+        """
+        v = self._live(version)
+        if ttl is not None:
+            if ttl < timedelta(0):
+                raise ValueError(f"ttl must not be negative, got {ttl}")
+            if self._links_of(v.id):
+                raise ConflictError(f"{v.qualified_name} is linked into the registry: it cannot have a TTL")
+            # A TTL is a deferred deletion: keep the facts it met, for the audit.
+            self._ttl_set[v.id] = Deletion(
+                seq=len(self._deletions),
+                version=v,
+                at=self.now(),
+                lineage=self._lineage(v),
+                links=tuple(self._links_of(v.id)),
+                referrers=self._live_referrers(v.id),
+                cause="set-ttl",
+            )
+        return self._set(replace(v, ttl=ttl))
+
+    def ttl_set_on(self, version_id: str) -> Deletion | None:
+        """The last TTL set on a version, with the facts just before it (a deferred deletion)."""
+        with self._lock:
+            return self._ttl_set.get(version_id)
 
     # ------------------------------------------------------------------ snapshots (fakes._snapshot_load)
 
@@ -1079,10 +1200,16 @@ class FakeWandb:
         original. The caller (``fakes.load_snapshot``) has validated the data;
         an id that already exists here is refused.
         """
-        self._projects.update(projects)
+        runs, versions = list(runs), list(versions)
+        # Every check before any change: a refused restore leaves the fake as it was.
         for run in runs:
             if run.path in self._runs:
                 raise ConflictError(f"run {run.path!r} already exists")
+        for v, _ in versions:
+            if v.id in self._versions:
+                raise ConflictError(f"artifact version {v.id!r} already exists")
+        self._projects.update(projects)
+        for run in runs:
             self._runs[run.path] = run
             self._projects.add(run.scope)
         highest = self._counter
@@ -1102,6 +1229,7 @@ class FakeWandb:
             self._versions[v.id] = v
             self._index_version(v, None)
             self._manifests[v.id] = entries
+            self._index_references(v, entries)
             dkey = self._dedupe_key(v)
             for e in entries:
                 if e.ref is None:
@@ -1528,6 +1656,10 @@ class FakeWandb:
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
         self._parts: dict[tuple[str, int], bytes] = {}
+        self._md5_of: dict[str, str] = {}
+        """Manifest digest (XXH128) -> the MD5 the bytes are stored under, for SDKs not using MD5."""
+        self._relogged: dict[str, list[str]] = {}
+        """Run path -> versions it logged again (same contents: W&B answered with the existing one)."""
 
     # ------------------------------------------------------------------ runs
 
@@ -1582,6 +1714,13 @@ class FakeWandb:
                 run = self.finish_run(run, "running")
             return run, inserted
 
+    def run_logged(self, run: Run | str) -> list[Version]:
+        """Versions a run logged: :meth:`run_outputs`, then those it logged again with the same contents."""
+        with self._lock:
+            path = self._run(run).path
+            again = [self._versions[vid] for vid in self._relogged.get(path, ())]
+        return self.run_outputs(path) + again
+
     def run_details(self, path: str) -> RunDetails:
         """What the run at ``path`` wrote (empty details for a run made by the builders)."""
         with self._lock:
@@ -1623,6 +1762,25 @@ class FakeWandb:
                 state = "finished" if not exit_code else "failed"
                 run = self.finish_run(run, state)
             return run
+
+    def crash_silent_runs(self, after: timedelta = timedelta(minutes=5)) -> list[Run]:
+        """Mark ``crashed`` every run the SDK started whose stream has been silent for ``after``.
+
+        W&B does this to a run whose process died without ending it (killed,
+        out of memory): its heartbeats stop. Judged by the fake's clock
+        (:meth:`now`, :meth:`advance`); returns the runs marked.
+        """
+        with self._lock:
+            now = self.now()
+            silent = [
+                path
+                for path, details in self._run_details.items()
+                if path in self._runs
+                and self._runs[path].running
+                and details.heartbeat_at is not None
+                and now - details.heartbeat_at >= after
+            ]
+            return [self.finish_run(path, "crashed") for path in silent]
 
     def record_run_file(self, path: str, name: str, size: int) -> None:
         """Record that a run file (``config.yaml``, ``output.log``, ...) was uploaded."""
@@ -1679,6 +1837,8 @@ class FakeWandb:
                     if same.state is VersionState.COMMITTED and same.digest == digest:
                         if client_id:
                             self._client_ids[client_id] = same.id
+                        if same.producer != r.path and same.id not in self._relogged.get(r.path, ()):
+                            self._relogged.setdefault(r.path, []).append(same.id)
                         self.add_aliases(same, wanted)
                         return self._versions[same.id]
             v = self.log_artifact(r, collection, type, {}, state=VersionState.PENDING, ttl=ttl)
@@ -1727,18 +1887,30 @@ class FakeWandb:
         return self.version(manifest_id.removeprefix("manifest-"))
 
     def request_upload(
-        self, version_id: str, name: str, md5: str, *, parts: Iterable[tuple[int, str]] = ()
+        self,
+        version_id: str,
+        name: str,
+        md5: str,
+        *,
+        digest: str | None = None,
+        parts: Iterable[tuple[int, str]] = (),
     ) -> UploadSlot | None:
         """Where to upload file ``name`` of a pending version; None when its digest is already stored.
 
         Deduplication as W&B does it: a digest already stored in the version's
-        dedupe scope is not uploaded again.
+        dedupe scope is not uploaded again. ``digest`` is the file's digest in
+        the manifest when the SDK negotiated another algorithm than MD5 (XXH128):
+        dedupe keys follow it, and the bytes (checked by ``md5``) are found by it.
         """
+        key = digest or md5
         with self._lock:
             v = self._live(version_id)
-            if (self._dedupe_key(v), md5) in self._stored:
+            if key != md5:
+                self._md5_of[key] = md5
+            if (self._dedupe_key(v), key) in self._stored:
                 return None
-            slot = UploadSlot(f"{v.id}/{md5}", md5, v.id, tuple(parts))
+            # W&B's storage layout: content-addressed under wandb_artifacts/.
+            slot = UploadSlot(f"wandb_artifacts/{base64.b64decode(md5).hex()}", md5, v.id, tuple(parts))
             self._uploads[slot.storage_path] = slot
             return slot
 
@@ -1790,21 +1962,50 @@ class FakeWandb:
         """Receive the uploaded ``wandb_manifest.json`` of a pending version (applied at commit).
 
         INCREMENTAL and PATCH manifests are applied over the base version's
-        entries (a PATCH entry with no digest... is not modelled: entries replace
-        by path).
+        entries, path by path; the base is the one named at ``create_manifest``,
+        else the collection's latest committed version.
         """
-        entries = parse_manifest(raw)
+        document = parse_manifest(raw)
         with self._lock:
             v = self._live(version_id)
             if v.state is not VersionState.PENDING:
                 raise ConflictError(f"{v.qualified_name} is committed; its manifest cannot change")
             details = self._artifact_details.setdefault(v.id, ArtifactDetails())
-            if details.manifest_type in ("INCREMENTAL", "PATCH") and details.base_id is not None:
-                merged = {e.path: e for e in self._manifests[details.base_id]}
-                merged.update((e.path, e) for e in entries)
-                entries = tuple(merged.values())
+            if details.manifest_type in ("INCREMENTAL", "PATCH"):
+                base_id = details.base_id
+                if base_id is None:
+                    latest = self._collection(v.collection_ref).aliases.get("latest")
+                    base_id = latest if latest != v.id else None
+                if base_id is not None:
+                    contents = dict(self.manifest_document(base_id)["contents"])
+                    contents.update(document["contents"])
+                    document = {**document, "contents": contents}
+            entries = manifest_entries(document)
             details.manifest = entries
+            details.document = document
             return entries
+
+    def manifest_document(self, version_id: str) -> dict[str, Any]:
+        """A version's ``wandb_manifest.json``: as the SDK uploaded it, else built from its entries."""
+        with self._lock:
+            v = self._version(version_id)
+            details = self._artifact_details.get(v.id)
+            if details is not None and details.document is not None and v.state is not VersionState.PENDING:
+                return details.document
+            contents: dict[str, dict[str, Any]] = {}
+            for entry in self._manifests[v.id]:
+                item: dict[str, Any] = {"digest": entry.digest, "size": entry.size}
+                if entry.ref is not None:
+                    item["ref"] = entry.ref
+                else:
+                    item["birthArtifactID"] = v.id
+                contents[entry.path] = item
+        return {
+            "version": 1,
+            "storagePolicy": "wandb-storage-policy-v1",
+            "storagePolicyConfig": {"storageLayout": "V2"},
+            "contents": contents,
+        }
 
     def commit_artifact(self, version_id: str) -> Version:
         """Commit a pending version written through the SDK.
@@ -1825,7 +2026,9 @@ class FakeWandb:
             missing = [
                 e.path
                 for e in entries
-                if e.ref is None and (dkey, e.digest) not in self._stored and e.digest not in self.blobs
+                if e.ref is None
+                and (dkey, e.digest) not in self._stored
+                and self.bytes_key(e.digest) not in self.blobs
             ]
             if missing:
                 raise ConflictError(
@@ -1836,7 +2039,7 @@ class FakeWandb:
                     continue
                 held = self._stored.get((dkey, e.digest))
                 if held is None:
-                    held = self.blobs.size(e.digest)
+                    held = self.blobs.size(self.bytes_key(e.digest))
                 if held is not None and held != e.size:
                     raise ConflictError(
                         f"cannot commit {v.qualified_name}: {e.path!r} is {held} bytes, "
@@ -1890,6 +2093,10 @@ class FakeWandb:
                     return e
         raise NotFoundError(f"{path!r} is not a file of artifact {version_id!r}")
 
+    def bytes_key(self, digest: str) -> str:
+        """The key (MD5) the bytes of a file with manifest digest ``digest`` are stored under."""
+        return self._md5_of.get(digest, digest)
+
     def _gc_blobs(self) -> None:
         """Drop bytes no stored digest and no upload in progress still needs (called by ``gc``)."""
         keep = {d for _, d in self._stored}
@@ -1897,6 +2104,7 @@ class FakeWandb:
         for details in self._artifact_details.values():
             if details.manifest is not None:
                 keep.update(e.digest for e in details.manifest)
+        keep = {self.bytes_key(d) for d in keep}
         for digest in self.blobs.digests() - keep:
             self.blobs.discard(digest)
 

@@ -60,6 +60,7 @@ scrubbed from every message it raises.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -143,6 +144,13 @@ fragment AgVersion on Artifact {
   }
 }
 """
+
+SERVER_FEATURES = """
+query ServerFeaturesQuery {
+  serverInfo { features { name isEnabled } }
+}
+"""
+"""The features a server reports (the same operation name as the SDK's, so servers and logs see one kind)."""
 
 LIST_VERSIONS = (
     """
@@ -258,6 +266,12 @@ query ArtifactGuardProject($entity: String!, $project: String!) {
   project(entityName: $entity, name: $project) { id }
 }
 """
+
+
+def _versions_by_id_document(count: int) -> str:
+    params = ", ".join(f"$i{i}: ID!" for i in range(count))
+    fields = "\n".join(f"  a{i}: artifact(id: $i{i}) {{ ...AgVersion }}" for i in range(count))
+    return f"query ArtifactGuardVersions({params}) {{\n{fields}\n}}\n" + _VERSION_FIELDS
 
 
 def _manifest_urls_document(count: int) -> str:
@@ -645,7 +659,8 @@ class WandbRepository:
     (``WANDB_API_KEY`` or ``~/.netrc``; ``WANDB_BASE_URL``). ``cache`` is a
     workspace database path (or an open :class:`MetadataCache`) for manifests
     and immutable version facts. ``max_workers`` bounds concurrent manifest
-    downloads. ``timeout`` is the SDK's per-request timeout in seconds.
+    downloads (default 32: they go to storage, not the rate-limited API).
+    ``timeout`` is the SDK's per-request timeout in seconds.
     ``page_size`` is the number of versions per listing page.
     ``listing_max_age`` is how long (seconds) mutable facts from the last
     listing are served without asking W&B again.
@@ -661,7 +676,7 @@ class WandbRepository:
         api_key: str | None = None,
         base_url: str | None = None,
         cache: str | Path | MetadataCache | None = None,
-        max_workers: int = 8,
+        max_workers: int = 32,
         timeout: float = DEFAULT_TIMEOUT,
         page_size: int = 100,
         collections_per_page: int = 20,
@@ -688,6 +703,10 @@ class WandbRepository:
         self._features_lock = threading.Lock()
         """Registry entity -> (its protected aliases, when read): see :meth:`_protect`."""
         self._sessions = threading.local()
+        self.progress: Callable[[str, int], None] | None = None
+        """Told ``("versions", n)`` as a listing grows and ``("manifests", n)`` as downloads finish
+        (running totals; called from worker threads), for a progress display."""
+        self._counts = {"versions": 0, "manifests": 0}
         self.base_url = ""
         self._api = self._connect(api_key, base_url)
         self.base_url = str(self._service.base_url).rstrip("/")
@@ -820,6 +839,16 @@ class WandbRepository:
                 ) from None
         raise AssertionError("unreachable")
 
+    def _tell(self, what: str, more: int) -> None:
+        report = self.progress
+        if report is None:
+            return
+        with self._lock:
+            self._counts[what] += more
+            total = self._counts[what]
+        with contextlib.suppress(Exception):  # a display must never break a plan
+            report(what, total)
+
     def _remember(self, details: Iterable[_Details]) -> None:
         with self._lock:
             for d in details:
@@ -950,9 +979,7 @@ class WandbRepository:
             known = self._server_features
             if known is not None:
                 return known
-            from wandb.sdk.internal._generated import SERVER_FEATURES_QUERY_GQL
-
-            data = self._gql(SERVER_FEATURES_QUERY_GQL, {}, "read the server's features")
+            data = self._gql(SERVER_FEATURES, {}, "read the server's features")
             features = frozenset(
                 str(f.get("name"))
                 for f in _opt(data, "serverInfo", "features") or []
@@ -1024,6 +1051,7 @@ class WandbRepository:
                 found.extend(
                     d for d in self._complete(parsed, doing) if d.version.state is not VersionState.DELETED
                 )
+                self._tell("versions", len(parsed))
             if not _opt(conn, "pageInfo", "hasNextPage"):
                 break
             cursor = _opt(conn, "pageInfo", "endCursor")
@@ -1055,6 +1083,35 @@ class WandbRepository:
         consistent state.
         """
         return self._details_of(version_id, reread=True).version
+
+    @_mapped("re-read artifact versions")
+    def versions_by_id(self, version_ids: Sequence[str]) -> dict[str, Version]:
+        """Re-read many versions (deleted ones included), up to 50 per request; always asks W&B.
+
+        The executor's batch re-validation: one aliased multi-id query per 50
+        versions refreshes each version with its lineage and links, which
+        :meth:`lineage` and :meth:`links` then answer from. Ids W&B does not
+        know are absent from the result.
+        """
+        out: dict[str, Version] = {}
+        ids = list(dict.fromkeys(version_ids))
+        for start in range(0, len(ids), _MANIFEST_BATCH):
+            chunk = ids[start : start + _MANIFEST_BATCH]
+            doing = f"re-read {len(chunk)} artifact version(s)"
+            data = self._gql(
+                _versions_by_id_document(len(chunk)), {f"i{i}": vid for i, vid in enumerate(chunk)}, doing
+            )
+            now = time.monotonic()
+            parsed = [_parse_version(node, now) for i in range(len(chunk)) if (node := data.get(f"a{i}"))]
+            details = self._complete(parsed, doing)
+            self._remember(details)
+            out.update((d.version.id, d.version) for d in details)
+        return out
+
+    @_mapped("read the clock")
+    def now(self) -> datetime:
+        """W&B's clock: the wall clock, in UTC (W&B stamps versions in UTC)."""
+        return datetime.now(UTC)
 
     @_mapped("read an artifact's lineage")
     def lineage(self, version_id: str) -> Lineage:
@@ -1166,11 +1223,9 @@ class WandbRepository:
 
         def fetch(job: tuple[str, str, str]) -> tuple[str, str, tuple[ManifestEntry, ...]]:
             vid, state, url = job
-            return (
-                vid,
-                state,
-                _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid),
-            )
+            entries = _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid)
+            self._tell("manifests", 1)
+            return vid, state, entries
 
         workers = min(self._max_workers, len(jobs))
         if workers == 1:
@@ -1202,6 +1257,25 @@ class WandbRepository:
             )
         finally:
             self._forget([version_id])
+
+    @_mapped("look up an artifact collection")
+    def collection_exists(self, collection: CollectionRef) -> bool:
+        """Whether a source collection exists, emptied ones included (W&B keeps them): one query."""
+        doing = f"look up artifact collection {collection}"
+        data = self._gql(
+            COLLECTION_BY_NAME,
+            {
+                "entity": collection.entity,
+                "project": collection.project,
+                "filters": json.dumps({"name": collection.name}),
+            },
+            doing,
+        )
+        return any(
+            _opt(e, "node", "name") == collection.name
+            and _opt(e, "node", "__typename") != "ArtifactPortfolio"
+            for e in _opt(data, "project", "artifactCollections", "edges") or []
+        )
 
     @_mapped("delete an artifact collection")
     def delete_collection(self, collection: CollectionRef) -> None:

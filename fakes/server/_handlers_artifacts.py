@@ -276,7 +276,7 @@ class CollectionView:
         self.createdAt = iso(info.created_at)
         self.updatedAt = iso(info.updated_at or info.created_at)
         self.state = state
-        self.digestAlgorithm = "MANIFEST_MD5"
+        self.digestAlgorithm = "MANIFEST_XXH128" if ctx.xxhash_digests else "MANIFEST_MD5"
 
     def tags(self) -> dict[str, Any]:
         cursors = [encode_id("after", i) for i in range(len(self.info.tags))]

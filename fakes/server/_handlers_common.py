@@ -72,6 +72,8 @@ class Context:
     """Server features reported as enabled (None: every one the fake models). Without
     ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` the server behaves as an older W&B Server:
     ``filters``/``order`` on ``Project.artifactCollections`` are refused as unknown arguments."""
+    xxhash_digests: bool = False
+    """Tell the SDK that XXH128 manifest digests are enabled (W&B's ``xxhashDigestsEnabled``)."""
 
 
 class Root:

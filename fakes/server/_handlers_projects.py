@@ -91,8 +91,8 @@ class EntityView:
 
     @property
     def xxhashDigestsEnabled(self) -> bool:
-        # The fake negotiates MD5 digests: the SDK then keys manifests and dedupe by MD5.
-        return False
+        # What the SDK negotiates: MD5 by default; XXH128 manifests when the server enables them.
+        return self.ctx.xxhash_digests
 
     def organization(self) -> _registries.OrganizationView | None:
         return _registries.OrganizationView(self.ctx, self.name) if self.isTeam else None

@@ -405,9 +405,16 @@ class RegistryMutations(Root):
         return {"artifactID": vid, "success": True, "clientMutationId": None}
 
     def linkArtifact(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
-        if not input.get("artifactID"):
-            raise ValueError("linkArtifact needs artifactID (linking by client id is not modelled)")
-        version = require_version(self.ctx.fake, input["artifactID"])
+        vid = input.get("artifactID")
+        if not vid and input.get("clientID"):
+            # Linked right after log_artifact: the SDK knows only its own client id yet.
+            by_client = self.ctx.fake.version_by_client_id(input["clientID"])
+            if by_client is None:
+                raise NotFoundError(f"no artifact with client id {input['clientID']!r}")
+            vid = by_client.id
+        if not vid:
+            raise ValueError("linkArtifact needs artifactID or clientID")
+        version = require_version(self.ctx.fake, vid)
         if input.get("artifactPortfolioID"):
             ref = self.ctx.fake.collection_by_id(input["artifactPortfolioID"]).ref
         else:

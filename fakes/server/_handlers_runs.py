@@ -102,7 +102,7 @@ class RunView:
         return _projects.ProjectView(self.ctx, self.run.scope)
 
     def outputArtifacts(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
-        versions = [v for v in self.ctx.fake.run_outputs(self.run) if v.state is not VersionState.DELETED]
+        versions = [v for v in self.ctx.fake.run_logged(self.run) if v.state is not VersionState.DELETED]
         return connection(
             self.ctx,
             versions,

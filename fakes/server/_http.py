@@ -127,6 +127,15 @@ def _project_of(fake: FakeWandb, variables: Mapping[str, Any]) -> str | None:
                         return decoded[1].rsplit("/", 1)[0]
                 except NotFoundError:
                     return None
+    # Batched look-ups name their ids as $i0, $i1, ... (one aliased field each): the first says the project.
+    for key, value in variables.items():
+        if key[:1] == "i" and key[1:].isdigit() and isinstance(value, str):
+            decoded = decode_id(value)
+            if decoded is not None and decoded[0] == "Artifact":
+                try:
+                    return str(fake.version(value).scope)
+                except NotFoundError:
+                    continue
     return None
 
 
@@ -429,6 +438,8 @@ class FakeWandbServer:
     cursor names the last item seen; default) or ``"offset"`` (a numeric
     offset, so deleting while paginating skips items). ``entity`` and
     ``project`` go into :meth:`env` as ``WANDB_ENTITY``/``WANDB_PROJECT``.
+    ``xxhash_digests`` tells the SDK that XXH128 manifest digests are enabled
+    (default: MD5, what the SDK then uses); dedupe keys follow the digests sent.
     """
 
     def __init__(
@@ -442,6 +453,7 @@ class FakeWandbServer:
         fault_seed: int = 0,
         features: Iterable[str] | None = None,
         graphql_errors: str = "200",
+        xxhash_digests: bool = False,
     ) -> None:
         if pagination not in ("stable", "offset"):
             raise ValueError(f"pagination must be 'stable' or 'offset', not {pagination!r}")
@@ -460,6 +472,7 @@ class FakeWandbServer:
         default) or ``"status"`` (the status of its first error's code: 400, 403, 404, 409 or 500)."""
         self.features = frozenset(features) if features is not None else None
         """Server features to report enabled (None: all the fake models); see ``Context.features``."""
+        self.xxhash_digests = xxhash_digests
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: str | None = None
@@ -476,6 +489,7 @@ class FakeWandbServer:
             ctx.features = self.features
         if self.entity:
             ctx.default_entity = self.entity
+        ctx.xxhash_digests = self.xxhash_digests
         self._state = _State(ctx, self.api_key, self.faults)
         self._httpd = _HTTPServer(self._state, self)
         ctx.base_url = self.url

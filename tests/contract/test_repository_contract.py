@@ -316,6 +316,24 @@ def test_the_demo_plans_to_the_same_decisions_and_bytes(world: World) -> None:
     assert seen.id == truth.id
 
 
+def test_given_an_emptied_collection_when_planning_it_by_name_then_it_plans_as_empty(world: World) -> None:
+    # Issue 10 (9): a recurring job names its collection; an earlier run emptied it.
+    run = world.fake.create_run("team/proj", "train")
+    for i in range(2):
+        world.fake.log_artifact(
+            run, "ckpt", "model", {"m": (f"d{i}==", 10)}, created_at=NOW - timedelta(days=3)
+        )
+    world.fake.log_artifact(run, "other", "model", {"m": ("o==", 10)}, created_at=NOW - timedelta(days=3))
+    world.fake.delete_collection("team/proj/ckpt")
+    exists = world.repo.collection_exists  # type: ignore[attr-defined]
+    assert exists(CollectionRef("team", "proj", "ckpt")) is True
+    assert exists(CollectionRef("team", "proj", "ckpt-typo")) is False
+    policy = Policy(keep_last=1, collections=("ckpt",))
+    assert plan(world.repo, SCOPE, policy, now=NOW).deletions == ()
+    with pytest.raises(NotFoundError, match="ckpt-typo"):
+        plan(world.repo, SCOPE, Policy(keep_last=1, collections=("ckpt-typo",)), now=NOW)
+
+
 @pytest.mark.server
 @pytest.mark.timeout(60)
 def test_an_older_server_without_collection_filtering_still_deletes_a_collection() -> None:
