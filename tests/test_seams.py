@@ -1,0 +1,90 @@
+"""Seams between areas: what each engineer's tests could not see on their own.
+
+Throughput x safety (batch re-validation judging a state that changed since the
+plan), CLI x plan files x reports, snapshots x the newer fields. Given / when / then.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import artifact_guard as ag
+from artifact_guard import Policy, VersionState
+from fakes import FakeWandb
+
+
+
+PROJECT = "team/proj"
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def seed(*, count: int = 6) -> FakeWandb:
+    """One finished run logging ``count`` versions of ckpt, every one 30 days old."""
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run(PROJECT, "trainer")
+    for i in range(count):
+        created = NOW - timedelta(days=30, hours=count - i)
+        fake.log_artifact(run, "ckpt", "model", {f"w{i}.bin": f"ckpt-{i}".encode()}, created_at=created)
+    return fake
+
+
+def version_of(fake: FakeWandb, collection: str, index: int) -> ag.Version:
+    return next(v for v in fake.versions(scope=PROJECT) if v.collection == collection and v.index == index)
+
+
+def _ref_to(v: ag.Version, path: str) -> str:
+    """The URI W&B writes for a reference to ``path`` of version ``v``."""
+    return f"wandb-artifact://{base64.b64decode(v.id).hex()}/{path}"
+
+
+def _plan(fake: FakeWandb, **policy: object) -> ag.Plan:
+    return ag.plan(fake.repository(), PROJECT, Policy(**policy), now=NOW)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------- throughput x safety
+
+
+def test_apply_keeps_a_target_that_a_version_logged_since_the_plan_references() -> None:
+    # Given a plan deleting ckpt:v0 ..
+    fake = seed()
+    p = _plan(fake, keep_last=2)
+    target = version_of(fake, "ckpt", 0)
+    assert target.id in {d.version.id for d in p.deletions}
+    # .. when, before apply, a new version (another collection) starts referencing it
+    run = fake.create_run(PROJECT, "late")
+    fake.log_artifact(run, "derived", "dataset", {}, references=[("w0.bin", _ref_to(target, "w0.bin"))])
+    # Then apply (batch re-validation, rate auto) does not delete it, and says why
+    result = ag.apply(p, fake.repository())
+    assert fake.version(target.id).state is VersionState.COMMITTED
+    assert {r.rule for vid, rs in result.skipped if vid == target.id for r in rs} == {"referenced"}
+    # and the rest of the plan went ahead
+    assert len(result.done) == len(p.deletions) - 1
+
+
+def test_apply_keeps_a_survivor_when_the_kept_version_got_a_ttl_that_ends_within_the_grace_period() -> None:
+    # Given a plan keeping only ckpt:v5 (every version 30 days old)
+    fake = seed()
+    p = _plan(fake, keep_last=1)
+    kept = version_of(fake, "ckpt", 5)
+    # When, before apply, the kept version gets a TTL that runs out within the day
+    fake.set_ttl(kept, timedelta(days=30, hours=1))
+    ag.apply(p, fake.repository())
+    # Then, once that TTL has done its work, the collection is not empty: apply left a survivor
+    fake.advance(timedelta(days=2))
+    fake.expire_ttl()
+    assert [v for v in fake.versions(scope=PROJECT) if v.collection == "ckpt"], "apply emptied ckpt"
+
+
+def test_apply_does_not_count_a_pending_upload_as_the_collection_survivor() -> None:
+    # Given a plan keeping only ckpt:v5
+    fake = seed()
+    p = _plan(fake, keep_last=1)
+    # When, before apply, the kept version is deleted elsewhere and a new upload starts (PENDING)
+    fake.delete_version(version_of(fake, "ckpt", 5), delete_aliases=True)
+    run = fake.create_run(PROJECT, "uploader", state="running")
+    fake.log_artifact(run, "ckpt", "model", {"new.bin": b"n"}, state=VersionState.PENDING)
+    ag.apply(p, fake.repository())
+    # Then a committed version remains: the upload may never commit
+    left = [v for v in fake.versions(scope=PROJECT) if v.collection == "ckpt"]
+    assert any(v.state is VersionState.COMMITTED for v in left), left
