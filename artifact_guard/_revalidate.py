@@ -39,7 +39,16 @@ from ._errors import NotFoundError
 from ._journal import JournalHeader, OpRecord
 from ._model import CollectionRef, Link, Scope, Version, VersionState
 from ._repository import ArtifactRepository
-from ._rules import Facts, Reason, _reason, evaluate, last_version, outlives, reference_target, referenced_reason
+from ._rules import (
+    Facts,
+    Reason,
+    _reason,
+    evaluate,
+    last_version,
+    outlives,
+    reference_target,
+    referenced_reason,
+)
 
 __all__ = [
     "BATCH_MAX",

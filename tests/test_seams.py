@@ -13,8 +13,6 @@ import artifact_guard as ag
 from artifact_guard import Policy, VersionState
 from fakes import FakeWandb
 
-
-
 PROJECT = "team/proj"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
