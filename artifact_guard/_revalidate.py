@@ -23,6 +23,11 @@ own latency) is not seen by the executor. W&B itself refuses two of them
 protected registry alias); a new consumer or registry link in that second
 is not refused. The per-version re-read that preceded this also left a
 window, one request's latency wide, plus up to 1 s for the survivor check.
+
+References: W&B has no query for an artifact's referrers, so each apply run
+lists the scope once, on its first judgment, and reads the manifests of the
+versions the plan never saw (:meth:`Revalidator.new_referrers`). A reference
+made after that listing, while the apply runs, is not seen.
 """
 
 from __future__ import annotations
