@@ -7,13 +7,15 @@ plan), CLI x plan files x reports, snapshots x the newer fields. Given / when / 
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 import artifact_guard as ag
 from artifact_guard import Policy, VersionState
-from fakes import FakeWandb
+from fakes import FakeWandb, load_snapshot
 
 PROJECT = "team/proj"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -113,3 +115,79 @@ def test_apply_keeps_a_target_whose_planned_referrer_was_skipped() -> None:
     # Then its target is not deleted from under it
     assert fake.version(referrer.id).state is VersionState.COMMITTED
     assert fake.version(target.id).state is VersionState.COMMITTED
+
+
+# --------------------------------------------------------------- CLI x plan files x reports x snapshots
+
+
+def _referenced_world() -> FakeWandb:
+    """ckpt v0..v5, 30 days old; ckpt:v0 is referenced by a kept dataset; ckpt:v1 linked with a
+    registry-protected alias; ckpt:v2 carries a TTL."""
+    fake = seed()
+    run = fake.create_run(PROJECT, "deriver")
+    fake.log_artifact(
+        run,
+        "derived",
+        "dataset",
+        {},
+        references=[("w0.bin", _ref_to(version_of(fake, "ckpt", 0), "w0.bin"))],
+        created_at=NOW - timedelta(days=20),
+    )
+    fake.link(version_of(fake, "ckpt", 1), "team/wandb-registry-model/prod", aliases=["golden"])
+    fake.add_protected_aliases("team", ["golden"])
+    fake.set_ttl(version_of(fake, "ckpt", 2), timedelta(days=400))
+    return fake
+
+
+def test_snapshot_round_trip_keeps_references_ttl_links_and_protected_aliases(tmp_path: Path) -> None:
+    fake = _referenced_world()
+    path = tmp_path / "snap.json.gz"
+    ag.write_snapshot(ag.capture(fake.repository(), PROJECT, now=NOW), path)
+    loaded = load_snapshot(path)
+
+    def facts(f: FakeWandb) -> dict[str, object]:
+        p = _plan(f, keep_last=2, allow_registry_linked=True)
+        return {d.version.name: (d.action, sorted(str(r) for r in d.reasons)) for d in p.decisions}
+
+    assert facts(loaded) == facts(fake)
+    assert loaded.version(version_of(fake, "ckpt", 2).id).ttl == timedelta(days=400)
+    assert loaded.protected_aliases("team") == frozenset({"golden"})
+
+
+def test_cli_plan_reports_and_plan_file_carry_the_referenced_reason_into_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from artifact_guard.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARTIFACT_GUARD_WORKSPACE", str(tmp_path / "ws"))
+    fake = _referenced_world()
+    ag.write_snapshot(ag.capture(fake.repository(), PROJECT, now=NOW), tmp_path / "snap.json")
+    (tmp_path / "artifact-guard.toml").write_text('keep-last = 2\ngrace-period = "0s"\n')
+    runner = CliRunner()
+    target = version_of(fake, "ckpt", 0)
+
+    planned = runner.invoke(
+        app,
+        [
+            *("plan", PROJECT, "--snapshot", "snap.json", "-o", "plan.json", "--markdown", "plan.md"),
+            *("--html", "plan.html", "--json"),
+        ],
+        catch_exceptions=False,
+    )
+    assert planned.exit_code == 0, planned.output
+    doc = json.loads(planned.stdout)
+    (d,) = [d for d in doc["decisions"] if d["id"] == target.id]
+    assert d["action"] == "keep" and "referenced" in {r["rule"] for r in d["reasons"]}
+    md = (tmp_path / "plan.md").read_text()
+    assert "`referenced`" in md and "team/proj/derived:v0" in md
+    assert "referenced" in (tmp_path / "plan.html").read_text()
+
+    applied = runner.invoke(
+        app, ["apply", "plan.json", "--snapshot", "snap.json", "--yes", "--json"], catch_exceptions=False
+    )
+    assert applied.exit_code == 0, applied.output
+    result = json.loads(applied.stdout)
+    assert result["done"] and target.id not in result["done"]
