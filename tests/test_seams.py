@@ -191,3 +191,17 @@ def test_cli_plan_reports_and_plan_file_carry_the_referenced_reason_into_apply(
     assert applied.exit_code == 0, applied.output
     result = json.loads(applied.stdout)
     assert result["done"] and target.id not in result["done"]
+
+
+@pytest.mark.parametrize(
+    "command", ["inventory", "plan", "apply", "resume", "snapshot", "serve-fake", "simulate"]
+)
+def test_every_command_names_the_values_of_snapshot_seed_and_setup_alike(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from artifact_guard.cli import app
+
+    text = " ".join(CliRunner().invoke(app, [command, "--help"], terminal_width=200).stdout.split())
+    assert "--snapshot FILE" in text and "--seed NAME" in text, text
+    if command == "simulate":
+        assert "--setup FILE" in text and "-p, --policy FILE" in text, text
