@@ -265,7 +265,10 @@ class Revalidator:
             for v in listing:
                 if v.id in planned or v.state is VersionState.DELETED:
                     continue
-                entries = self._read(functools.partial(self.repo.manifest, v.id))
+                try:
+                    entries = self._read(functools.partial(self.repo.manifest, v.id))
+                except NotFoundError:
+                    continue  # deleted since the listing: it references nothing any more
                 for entry in entries:
                     target = reference_target(entry.ref)
                     if target is None:

@@ -205,3 +205,22 @@ def test_every_command_names_the_values_of_snapshot_seed_and_setup_alike(command
     assert "--snapshot FILE" in text and "--seed NAME" in text, text
     if command == "simulate":
         assert "--setup FILE" in text and "-p, --policy FILE" in text, text
+
+
+def test_a_new_version_deleted_between_the_listing_and_its_manifest_read_references_nothing() -> None:
+    # Given a plan, then a version logged since, which is gone by the time apply reads its manifest
+    fake = seed()
+    p = _plan(fake, keep_last=2)
+    late = fake.log_artifact(fake.create_run(PROJECT, "late"), "other", "dataset", {"o.bin": b"o"})
+    repo = fake.repository()
+    manifest = repo.manifest
+
+    def vanishing(version_id: str) -> tuple[ag.ManifestEntry, ...]:
+        if version_id == late.id:
+            raise ag.NotFoundError(f"{version_id} was deleted")
+        return manifest(version_id)
+
+    repo.manifest = vanishing  # type: ignore[method-assign]
+    # Then the apply goes ahead as planned
+    result = ag.apply(p, repo)
+    assert result.ok and len(result.done) == len(p.deletions), result.summary()
