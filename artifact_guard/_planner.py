@@ -172,14 +172,24 @@ def plan(
     paths the caller is deleting too: their consumption does not block.
     Raises :class:`EmptyPolicyError` for a policy that keeps nothing unless
     ``policy.allow_empty``; :class:`NotFoundError` naming an unknown scope, or a
-    collection the policy names literally (no glob) that has no surviving
-    version in scope.
+    collection the policy names literally (no glob) that does not exist (one
+    an earlier clean-up emptied plans as empty, through a repository with the
+    optional ``collection_exists`` read).
+
+    Survivors: ``keep_last`` counts committed versions only, and ``last-version``
+    is satisfied only by a committed version whose TTL outlasts the grace period
+    (a PENDING upload may never commit; an expiring version will be gone).
+    ``referenced`` keeps, transitively, every candidate a kept version of the
+    project references (``wandb-artifact://``); references from other projects'
+    versions are not read.
 
     Idempotence: once a plan is applied, planning again with the same policy,
     clock and ``removed_runs`` deletes nothing more. A deletion never removes
     one of the newest ``keep_last`` versions, nor the survivor the
-    ``last-version`` rule kept, and no KEEP reason depends on which other
-    versions survive, so every KEEP decision stands. This assumes that
+    ``last-version`` rule kept (chosen from the policy and the per-version rules
+    alone, before ``referenced``, so the same survivor is chosen again), and the
+    only KEEP reason that depends on other versions, ``referenced``, depends on
+    versions the plan keeps, so every KEEP decision stands. This assumes that
     deleting a version does not give its aliases to another, which is what W&B
     appears to do. On a server that moves ``latest`` on delete
     (``FakeWandb(move_latest_on_delete=True)``), a policy that selects aliased
