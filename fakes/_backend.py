@@ -50,6 +50,16 @@ from artifact_guard._model import (
 )
 from artifact_guard._rules import reference_target
 
+from ._backend_write import (
+    ArtifactDetails,
+    DigestMismatchError,
+    RunDetails,
+    UploadSlot,
+    _json_object,
+    parse_manifest,
+)
+from ._blobs import BlobStore
+
 if TYPE_CHECKING:
     from ._repository import FakeRepository
 
@@ -225,6 +235,7 @@ class FakeWandb:
         self._deleted_by: dict[str, Deletion] = {}
         self._ttl_set: dict[str, Deletion] = {}
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
+        self._init_write_path()
 
     def reset(self) -> None:
         """Forget everything: re-run ``__init__`` with the original options."""
@@ -537,6 +548,9 @@ class FakeWandb:
         for e in entries:
             if e.ref is None:
                 self._stored[(dkey, e.digest)] = e.size
+        for spec in files.values():
+            if isinstance(spec, bytes):
+                self.blobs.put(spec)
         for alias in alias_list:
             self._assign_alias(coll, alias, vid)
         if state is VersionState.COMMITTED:
@@ -779,6 +793,7 @@ class FakeWandb:
         freed = 0
         for stored_key in [k for k in self._stored if k not in referenced]:
             freed += self._stored.pop(stored_key)
+        self._gc_blobs()
         return freed
 
     def stored_bytes(self) -> int:
@@ -1161,6 +1176,392 @@ class FakeWandb:
             self._links_by_source.setdefault(link.version_id, []).append((*key, link.index))
         # New ids made after a restore must not collide with restored ones.
         self._counter = max(self._counter, highest)
+
+    # ------------------------------------------------------------------ write path (wandb.init, log_artifact)
+
+    def _init_write_path(self) -> None:
+        # Write-path state (see fakes._backend_write): made here so reset() rebuilds it too.
+        self.blobs = BlobStore()
+        """File bytes by digest (uploads, and builder files given as bytes)."""
+        self._run_details: dict[str, RunDetails] = {}
+        self._artifact_details: dict[str, ArtifactDetails] = {}
+        self._client_ids: dict[str, str] = {}
+        """Client id (the SDK's, before the server's id is known) -> version id."""
+        self._sequence_client_ids: dict[str, str] = {}
+        self._uploads: dict[str, UploadSlot] = {}
+        """Storage path -> the upload it expects (until the bytes arrive)."""
+        self._parts: dict[tuple[str, int], bytes] = {}
+
+    # ------------------------------------------------------------------ runs
+
+    def upsert_run(
+        self,
+        path: str,
+        *,
+        job_type: str | None = None,
+        display_name: str | None = None,
+        group: str | None = None,
+        notes: str | None = None,
+        tags: Iterable[str] | None = None,
+        config: str | None = None,
+        summary: str | None = None,
+        state: str | None = None,
+    ) -> tuple[Run, bool]:
+        """Create (``running``) or update the run ``entity/project/run_id``; returns it and if it is new.
+
+        ``config`` and ``summary`` are JSON text as the SDK sends them; config
+        values arrive wrapped (``{"lr": {"value": 0.1}}``) and are kept unwrapped.
+        """
+        parsed_config = _json_object(config, "config")
+        parsed_summary = _json_object(summary, "summaryMetrics")
+        with self._lock:
+            inserted = path not in self._runs
+            run = (
+                self.create_run(path.rsplit("/", 1)[0], path.rsplit("/", 1)[1], state="running")
+                if inserted
+                else self._runs[path]
+            )
+            details = self._run_details.setdefault(path, RunDetails(created_at=self.now()))
+            if job_type is not None:
+                details.job_type = job_type
+            if display_name is not None:
+                details.display_name = display_name
+            if group is not None:
+                details.group = group
+            if notes is not None:
+                details.notes = notes
+            if tags is not None:
+                details.tags = tuple(tags)
+            for key, value in parsed_config.items():
+                details.config[key] = (
+                    value.get("value") if isinstance(value, dict) and "value" in value else value
+                )
+            details.summary.update(parsed_summary)
+            details.heartbeat_at = self.now()
+            if state is not None and state != run.state:
+                run = self.finish_run(run, state)
+            elif not inserted and not run.running:
+                # A resumed run runs again.
+                run = self.finish_run(run, "running")
+            return run, inserted
+
+    def run_details(self, path: str) -> RunDetails:
+        """What the run at ``path`` wrote (empty details for a run made by the builders)."""
+        with self._lock:
+            run = self._run(path)
+            found = self._run_details.get(run.path)
+            return found if found is not None else RunDetails(created_at=self.now())
+
+    def stream_run(
+        self,
+        path: str,
+        files: Mapping[str, Iterable[str]],
+        *,
+        complete: bool = False,
+        exit_code: int | None = None,
+    ) -> Run:
+        """Apply one ``file_stream`` request: history, summary, events and console lines; the run's end.
+
+        ``files`` maps W&B's stream file names (``wandb-history.jsonl``,
+        ``wandb-summary.json``, ``wandb-events.jsonl``, ``output.log``) to the
+        lines sent. ``complete`` ends the run: ``finished`` for exit code 0,
+        ``failed`` otherwise.
+        """
+        with self._lock:
+            run = self._run(path)
+            details = self._run_details.setdefault(run.path, RunDetails(created_at=self.now()))
+            for name, lines in files.items():
+                for line in lines:
+                    if name == "wandb-history.jsonl":
+                        details.history.append(_json_object(line, "a history line"))
+                    elif name == "wandb-summary.json":
+                        details.summary = _json_object(line, "the summary")
+                    elif name == "wandb-events.jsonl":
+                        details.events.append(_json_object(line, "an events line"))
+                    elif name == "output.log":
+                        details.console.append(line)
+            details.heartbeat_at = self.now()
+            if complete:
+                details.exit_code = exit_code
+                state = "finished" if not exit_code else "failed"
+                run = self.finish_run(run, state)
+            return run
+
+    def record_run_file(self, path: str, name: str, size: int) -> None:
+        """Record that a run file (``config.yaml``, ``output.log``, ...) was uploaded."""
+        with self._lock:
+            run = self._run(path)
+            self._run_details.setdefault(run.path, RunDetails(created_at=self.now())).files[name] = size
+
+    # ------------------------------------------------------------------ artifacts
+
+    def artifact_details(self, version_id: str) -> ArtifactDetails:
+        """Description, metadata and tags of a version (empty for a builder's version)."""
+        with self._lock:
+            self._version(version_id)
+            found = self._artifact_details.get(version_id)
+            return found if found is not None else ArtifactDetails()
+
+    def create_artifact(
+        self,
+        run: str,
+        collection: str,
+        type: str,  # noqa: A002 - W&B's own name
+        *,
+        digest: str,
+        client_id: str | None = None,
+        sequence_client_id: str | None = None,
+        aliases: Iterable[str] = (),
+        description: str | None = None,
+        metadata: str | None = None,
+        tags: Iterable[str] = (),
+        ttl: timedelta | None = None,
+        history_step: int | None = None,
+    ) -> Version:
+        """Start a version of ``collection`` logged by ``run``: ``PENDING``, files to come.
+
+        When a committed version of the collection already has ``digest`` (the
+        same contents), W&B answers with that version instead and the SDK skips
+        the upload; the aliases asked for move to it.
+        """
+        meta = _json_object(metadata, "metadata")
+        wanted = [a for a in aliases if a != "latest"]
+        for alias in wanted:
+            self._check_alias_name(alias)
+        with self._lock:
+            r = self._run(run)
+            entity, project, _ = r.path.split("/", 2)
+            coll = self._collections.get((entity, project, collection))
+            if coll is not None and coll.ref.kind is CollectionKind.SEQUENCE and coll.type != type:
+                raise ConflictError(
+                    f"artifact collection {collection!r} already exists with type {coll.type!r}, not {type!r}"
+                )
+            if coll is not None and coll.ref.kind is CollectionKind.SEQUENCE:
+                for vid in reversed(coll.version_ids):
+                    same = self._versions[vid]
+                    if same.state is VersionState.COMMITTED and same.digest == digest:
+                        if client_id:
+                            self._client_ids[client_id] = same.id
+                        self.add_aliases(same, wanted)
+                        return self._versions[same.id]
+            v = self.log_artifact(r, collection, type, {}, state=VersionState.PENDING, ttl=ttl)
+            v = self._set(replace(v, digest=digest))
+            self._artifact_details[v.id] = ArtifactDetails(
+                description=description,
+                metadata=meta,
+                tags=tuple(tags),
+                client_id=client_id,
+                sequence_client_id=sequence_client_id,
+                history_step=history_step,
+                aliases=tuple(wanted),
+            )
+            if client_id:
+                self._client_ids[client_id] = v.id
+            if sequence_client_id:
+                self._sequence_client_ids[sequence_client_id] = coll.id if coll is not None else ""
+            return v
+
+    def version_by_client_id(self, client_id: str) -> Version | None:
+        """The version the SDK created under ``client_id``, None if none."""
+        with self._lock:
+            vid = self._client_ids.get(client_id)
+            return self._versions[vid] if vid is not None else None
+
+    def create_manifest(
+        self, version_id: str, *, manifest_type: str = "FULL", base_id: str | None = None
+    ) -> str:
+        """Record that ``version_id`` will get a manifest (FULL, INCREMENTAL or PATCH); returns its id."""
+        with self._lock:
+            v = self._live(version_id)
+            if manifest_type not in ("FULL", "INCREMENTAL", "PATCH"):
+                raise ValueError(f"unknown manifest type {manifest_type!r}")
+            if base_id is not None:
+                self._version(base_id)
+            details = self._artifact_details.setdefault(v.id, ArtifactDetails())
+            details.manifest_type = manifest_type
+            details.base_id = base_id
+            details.manifest_id = f"manifest-{v.id}"
+            return details.manifest_id
+
+    def version_of_manifest(self, manifest_id: str) -> Version:
+        """The version a manifest id (from :meth:`create_manifest`) belongs to."""
+        if not manifest_id.startswith("manifest-"):
+            raise NotFoundError(f"artifact manifest {manifest_id!r} not found")
+        return self.version(manifest_id.removeprefix("manifest-"))
+
+    def request_upload(
+        self, version_id: str, name: str, md5: str, *, parts: Iterable[tuple[int, str]] = ()
+    ) -> UploadSlot | None:
+        """Where to upload file ``name`` of a pending version; None when its digest is already stored.
+
+        Deduplication as W&B does it: a digest already stored in the version's
+        dedupe scope is not uploaded again.
+        """
+        with self._lock:
+            v = self._live(version_id)
+            if (self._dedupe_key(v), md5) in self._stored:
+                return None
+            slot = UploadSlot(f"{v.id}/{md5}", md5, v.id, tuple(parts))
+            self._uploads[slot.storage_path] = slot
+            return slot
+
+    def upload_slot(self, storage_path: str) -> UploadSlot:
+        """The upload expected at ``storage_path``; NotFoundError if none."""
+        with self._lock:
+            slot = self._uploads.get(storage_path)
+        if slot is None:
+            raise NotFoundError(f"no upload expected at {storage_path!r}")
+        return slot
+
+    def store_part(self, storage_path: str, part: int, data: bytes) -> None:
+        """Keep one part of a multipart upload (checked against its announced MD5)."""
+        import hashlib
+
+        slot = self.upload_slot(storage_path)
+        expected = dict(slot.parts).get(part)
+        if expected is None:
+            raise ValueError(f"upload {storage_path!r} has no part {part}")
+        got = hashlib.md5(data).hexdigest()  # noqa: S324 - W&B's digest
+        if got != expected:
+            raise DigestMismatchError(f"part {part} has MD5 {got}, not the announced {expected}")
+        with self._lock:
+            self._parts[(storage_path, part)] = data
+
+    def complete_multipart(self, storage_path: str, parts: Iterable[tuple[int, str]]) -> str:
+        """Join the uploaded parts (in part order) into the file; returns its digest.
+
+        A part missing, or parts that do not join into the announced digest,
+        is refused and nothing is stored.
+        """
+        slot = self.upload_slot(storage_path)
+        numbers = sorted(n for n, _ in parts)
+        announced = sorted(n for n, _ in slot.parts)
+        if numbers != announced:
+            raise ValueError(f"upload {storage_path!r} completes parts {numbers}, expected {announced}")
+        with self._lock:
+            missing = [n for n in numbers if (storage_path, n) not in self._parts]
+            if missing:
+                raise ValueError(f"upload {storage_path!r} is missing parts {missing}")
+            data = b"".join(self._parts[(storage_path, n)] for n in numbers)
+        digest = self.blobs.put(data, expect=slot.digest)
+        with self._lock:
+            for n in numbers:
+                self._parts.pop((storage_path, n), None)
+        return digest
+
+    def set_manifest(self, version_id: str, raw: bytes) -> tuple[ManifestEntry, ...]:
+        """Receive the uploaded ``wandb_manifest.json`` of a pending version (applied at commit).
+
+        INCREMENTAL and PATCH manifests are applied over the base version's
+        entries (a PATCH entry with no digest... is not modelled: entries replace
+        by path).
+        """
+        entries = parse_manifest(raw)
+        with self._lock:
+            v = self._live(version_id)
+            if v.state is not VersionState.PENDING:
+                raise ConflictError(f"{v.qualified_name} is committed; its manifest cannot change")
+            details = self._artifact_details.setdefault(v.id, ArtifactDetails())
+            if details.manifest_type in ("INCREMENTAL", "PATCH") and details.base_id is not None:
+                merged = {e.path: e for e in self._manifests[details.base_id]}
+                merged.update((e.path, e) for e in entries)
+                entries = tuple(merged.values())
+            details.manifest = entries
+            return entries
+
+    def commit_artifact(self, version_id: str) -> Version:
+        """Commit a pending version written through the SDK.
+
+        Refused (the version stays ``PENDING``) when no manifest was uploaded,
+        or a stored file of the manifest was neither uploaded nor already held
+        in the dedupe scope, or a file's size differs from what is stored.
+        """
+        with self._lock:
+            v = self._live(version_id)
+            if v.state is VersionState.COMMITTED:
+                return v
+            details = self._artifact_details.setdefault(v.id, ArtifactDetails())
+            entries = details.manifest
+            if entries is None:
+                raise ConflictError(f"cannot commit {v.qualified_name}: no manifest was uploaded")
+            dkey = self._dedupe_key(v)
+            missing = [
+                e.path
+                for e in entries
+                if e.ref is None and (dkey, e.digest) not in self._stored and e.digest not in self.blobs
+            ]
+            if missing:
+                raise ConflictError(
+                    f"cannot commit {v.qualified_name}: files not uploaded: {', '.join(sorted(missing)[:5])}"
+                )
+            for e in entries:
+                if e.ref is not None:
+                    continue
+                held = self._stored.get((dkey, e.digest))
+                if held is None:
+                    held = self.blobs.size(e.digest)
+                if held is not None and held != e.size:
+                    raise ConflictError(
+                        f"cannot commit {v.qualified_name}: {e.path!r} is {held} bytes, "
+                        f"the manifest says {e.size}"
+                    )
+            for e in entries:
+                if e.ref is None:
+                    self._stored[(dkey, e.digest)] = e.size
+            self._manifests[v.id] = entries
+            self._set(replace(v, size=sum(e.size for e in entries)))
+            aliases = details.aliases
+            for path in [p for p, slot in self._uploads.items() if slot.version_id == v.id]:
+                del self._uploads[path]
+            details.manifest = None
+            details.aliases = ()
+            self.commit(v.id)
+            coll = self._collection(v.collection_ref)
+            for alias in aliases:
+                self._assign_alias(coll, alias, v.id)
+            return self._versions[v.id]
+
+    def update_artifact_details(
+        self,
+        version_id: str,
+        *,
+        description: str | None = None,
+        metadata: str | None = None,
+        tags_to_add: Iterable[str] = (),
+        tags_to_delete: Iterable[str] = (),
+    ) -> ArtifactDetails:
+        """Change a version's description, metadata and tags (``UpdateArtifact``)."""
+        meta = _json_object(metadata, "metadata") if metadata is not None else None
+        with self._lock:
+            self._live(version_id)
+            details = self._artifact_details.setdefault(version_id, ArtifactDetails())
+            if description is not None:
+                details.description = description
+            if meta is not None:
+                details.metadata = meta
+            drop = set(tags_to_delete)
+            tags = [t for t in details.tags if t not in drop]
+            tags += [t for t in tags_to_add if t not in tags]
+            details.tags = tuple(tags)
+            return details
+
+    def file_bytes_digest(self, version_id: str, path: str) -> ManifestEntry:
+        """The manifest entry of ``path`` in a version (to serve its bytes)."""
+        with self._lock:
+            for e in self.manifest(version_id):
+                if e.path == path:
+                    return e
+        raise NotFoundError(f"{path!r} is not a file of artifact {version_id!r}")
+
+    def _gc_blobs(self) -> None:
+        """Drop bytes no stored digest and no upload in progress still needs (called by ``gc``)."""
+        keep = {d for _, d in self._stored}
+        keep.update(slot.digest for slot in self._uploads.values())
+        for details in self._artifact_details.values():
+            if details.manifest is not None:
+                keep.update(e.digest for e in details.manifest)
+        for digest in self.blobs.digests() - keep:
+            self.blobs.discard(digest)
 
     def repository(self) -> FakeRepository:
         """An :class:`~artifact_guard.ArtifactRepository` over this fake."""

@@ -9,6 +9,8 @@ Routes:
 - ``POST /_fake/reset``, ``/_fake/seed``, ``/_fake/faults``; ``GET /_fake/requests``,
   ``GET /_fake/faults``: the control surface for tests. Like moto's, it needs no key
   (the server is loopback-only); a request that does send a key must send the right one.
+- The write path (:mod:`._http_write`): ``POST /files/<entity>/<project>/<run>/file_stream``,
+  ``PUT /_storage/...`` uploads, ``GET /artifactsV2/...`` file bytes.
 - SDK telemetry (``POST /telemetry``, ``/analytics``, ...) is accepted and ignored.
 
 Handlers set ``disable_nagle_algorithm``: without it every small response
@@ -39,6 +41,7 @@ from .._backend import FakeWandb
 from ._faults import FaultRule, Faults
 from ._graphql import operation_name, run_graphql
 from ._handlers import Context, Pagination, decode_id, manifest_json
+from ._http_write import download, file_stream, is_download, is_file_stream, put
 
 __all__ = ["FakeWandbServer", "RequestRecord"]
 
@@ -208,6 +211,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._guarded(self._get)
 
+    def do_PUT(self) -> None:
+        self._guarded(self._put)
+
+    def _put(self) -> None:
+        started = time.perf_counter()
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/_storage/"):
+            put(self, path, started)
+        else:
+            self.close_connection = True
+            self._send(404, {"errors": [{"message": f"no such route: PUT {path}"}]})
+            self._record(RequestRecord(f"PUT {path}", {}, 404, path, "PUT"))
+
     def _guarded(self, route: Callable[[], None]) -> None:
         # Bad input gets a one-line 400; a bug in the fake a one-line 500; never a traceback.
         self._raw = None
@@ -232,6 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._graphql(started)
         elif path.startswith("/_fake/"):
             self._control(started, path)
+        elif is_file_stream(path):
+            file_stream(self, path, started)
         elif path in _TELEMETRY_PATHS:
             self._body()
             self._send(200, {})
@@ -259,11 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body)
         elif path.startswith("/_fake/"):
             self._send(405, {"errors": [{"message": f"{path} is POST-only"}]}, {"Allow": "POST"})
-        elif path.startswith("/artifactsV2/files/"):
-            # FakeWandb keeps each file's digest and size, never its bytes.
-            message = "the fake W&B server holds no file contents, only digests and sizes"
-            self._send(404, {"errors": [{"message": message}]})
-            self._record(RequestRecord("GET file", {}, 404, path, "GET", errors=(message,)))
+        elif is_download(path):
+            download(self, path, started)
         elif path in ("/", "/healthz"):
             self._send(200, {"status": "ok", "fake": True})
         else:

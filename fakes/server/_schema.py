@@ -465,4 +465,6 @@ type UnlinkArtifactPayload { artifactID: ID!, success: Boolean!, clientMutationI
 @lru_cache(maxsize=1)
 def schema() -> GraphQLSchema:
     """The schema, built once per process (building costs a few milliseconds)."""
-    return build_schema(SDL)
+    from ._schema_write import WRITE_SDL
+
+    return build_schema(SDL + WRITE_SDL)

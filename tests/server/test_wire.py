@@ -189,8 +189,9 @@ def test_manifest_direct_url_serves_w_and_b_manifest_json(fresh: FakeWandbServer
     assert entry_a == {"digest": "XUFAKrxLKna5cZ2REBfFkg==", "size": 5, "birthArtifactID": v.id}
     assert entry_b["ref"] == "s3://x/b" and entry_b["size"] == 7
     assert http(fresh, "/artifactsV2/manifests/QXJ0aWZhY3Q6OTk5/wandb_manifest.json", method="GET")[0] == 404
-    status, body, _ = http(fresh, f"/artifactsV2/files/{v.id}/a.txt", method="GET")
-    assert status == 404 and "no file contents" in body["errors"][0]["message"]
+    meta = fresh.fake.log_artifact(run, "meta", "dataset", {"m.bin": ("XUFAKrxLKna5cZ2REBfFkh==", 5)})
+    status, body, _ = http(fresh, f"/artifactsV2/files/{meta.id}/m.bin", method="GET")
+    assert status == 404 and "metadata only" in body["errors"][0]["message"]
 
 
 def test_control_surface_is_post_only_and_keyed(fresh: FakeWandbServer) -> None:
