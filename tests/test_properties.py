@@ -3,17 +3,26 @@
 A hypothesis state machine builds a random W&B project in a :class:`FakeWandb` (runs log and use
 versions whose files are shared between versions and collections, aliases are added, moved and
 removed, versions are linked into the registry with and without protected aliases, runs finish,
-pending versions commit, versions, collections and runs are deleted), and at any step plans a random
-policy, applies it through :class:`FakeRepository` and garbage-collects. After every step:
+pending versions commit (or never do), versions reference other versions' files with
+``wandb-artifact://`` / ``wandb-client-artifact://`` entries (same collection, other collection, other
+project), TTLs are set and cleared and the clock advances past them, versions, collections and runs
+are deleted), and at any step plans a random policy, applies it through :class:`FakeRepository` and
+garbage-collects. After every step:
 
 1. every file of every surviving version is still stored;
 2. bytes freed by GC equal the plan's predicted reclaimable bytes;
 3. no version blocked by a rule was deleted; every version deleted was in the plan;
 4. re-planning with the same policy (and clock) deletes nothing more;
 5. a dry run makes no write call: planning through ``FakeRepository`` records none, and applying
-   through ``ReadOnlyRepository`` raises :class:`ReadOnlyViolation` and changes nothing.
+   through ``ReadOnlyRepository`` raises :class:`ReadOnlyViolation` and changes nothing;
 
-Both dedupe scopes are exercised (the fake's and the plan's agree). The fake keeps W&B's behaviour of
+and the rules of issue 10: the newest ``keep_last`` *committed* versions stay; a collection that had a
+survivor (committed, its TTL outlasting the grace period) keeps one unless ``last-version`` is waived;
+no surviving version of the project references a version the plan deleted (unless ``referenced`` is
+waived); a collection named literally and emptied earlier plans as empty. ``PLANTED_BUGS`` puts each
+class of defect back into the planner and checks that these examples catch it.
+
+Every dedupe scope is exercised (the fake's and the plan's agree; ``entity`` reads the other project). The fake keeps W&B's behaviour of
 not moving ``latest`` on delete: idempotence is defined under that assumption (see ``plan``'s docstring
 and ``test_idempotence_assumes_deleting_does_not_move_aliases``).
 """
