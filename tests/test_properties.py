@@ -23,9 +23,9 @@ waived); a collection named literally and emptied earlier plans as empty. ``PLAN
 class of defect back into the planner and checks that these examples catch it.
 
 Every dedupe scope is exercised (the fake's and the plan's agree; ``entity`` reads the other
-project). The fake keeps W&B's behaviour of
-not moving ``latest`` on delete: idempotence is defined under that assumption (see ``plan``'s docstring
-and ``test_idempotence_assumes_deleting_does_not_move_aliases``).
+project). The fake keeps W&B's behaviour of not moving ``latest`` on delete: idempotence is defined
+under that assumption (see ``plan``'s docstring and
+``test_idempotence_assumes_deleting_does_not_move_aliases``).
 """
 
 from __future__ import annotations
