@@ -152,7 +152,7 @@ def check_no_reference_broken(fake: FakeWandb, deleted: set[str]) -> None:
 # reaches the rules that look across versions (last-version, referenced) most often.
 routine_policies = st.builds(
     Policy,
-    keep_last=st.sampled_from([0, 1, 1, 2, 3]),
+    keep_last=st.sampled_from([0, 1, 1, 1, 2, 3]),
     allow_empty=st.just(True),
     protected_aliases=st.sampled_from([ag.DEFAULT_PROTECTED_ALIASES, frozenset()]),
     allow_delete_aliases=st.booleans(),
@@ -192,10 +192,15 @@ class ProjectHistory(RuleBasedStateMachine):
         target=runs,
         dedupe=st.sampled_from(["collection", "project", "entity"]),
         seed_counts=st.lists(st.integers(min_value=0, max_value=6), min_size=3, max_size=3),
-        seed_ttl=st.none() | st.tuples(st.sampled_from(sorted(COLLECTIONS)), st.integers(-12, 48)),
+        seed_ttl=st.none() | st.tuples(st.sampled_from(sorted(COLLECTIONS)), st.integers(-12, 30)),
+        seed_pending=st.none() | st.sampled_from(sorted(COLLECTIONS)),
     )
     def start(
-        self, dedupe: ag._planner.PlanDedupe, seed_counts: list[int], seed_ttl: tuple[str, int] | None
+        self,
+        dedupe: ag._planner.PlanDedupe,
+        seed_counts: list[int],
+        seed_ttl: tuple[str, int] | None,
+        seed_pending: str | None,
     ) -> Run:
         self.fake = FakeWandb(now=NOW, dedupe=dedupe)
         self.dedupe = dedupe
@@ -209,6 +214,16 @@ class ProjectHistory(RuleBasedStateMachine):
         if seed_ttl is not None:
             # The newest version (the one keep_last keeps) runs out soon: is it still a survivor?
             self.set_ttl(seed_ttl[0], 0, timedelta(hours=seed_ttl[1]))
+        if seed_pending is not None:
+            # An upload still in progress on top: it must take no keep slot and be no survivor.
+            self.fake.log_artifact(
+                first,
+                seed_pending,
+                COLLECTIONS[seed_pending],
+                {"upload.bin": DIGESTS[-1]},
+                state="PENDING",
+                created_at=NOW - timedelta(hours=30),
+            )
         return first
 
     # ------------------------------------------------------------------ history
@@ -646,7 +661,7 @@ def test_the_state_machine_catches_a_planted_bug(monkeypatch: pytest.MonkeyPatch
         run_state_machine_as_test(
             ProjectHistory,
             settings=settings(
-                max_examples=500,
+                max_examples=1000,
                 stateful_step_count=40,
                 derandomize=True,
                 database=None,
