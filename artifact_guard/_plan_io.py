@@ -81,6 +81,7 @@ _TOP = (
 )
 _DECISION = (
     "id",
+    "name",
     "collection",
     "type",
     "index",
@@ -99,8 +100,11 @@ _HEAD = tuple(k for k in _TOP if k not in ("decisions", "checksum"))
 _COLLECTION = ("name", "type", "kept", "deleted", "blocked", "reclaimable_bytes")
 _SUMMARY = ("versions", "delete", "keep", "blocked")
 _REASON = ("rule", "params", "blocks", "text")
+_DECISION_UNNAMED = tuple(k for k in _DECISION if k != "name")
+"""Decisions of plan files written before ``name`` was added (still format version 1)."""
 _KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
-    keys: frozenset(keys) for keys in (_TOP, _HEAD, _DECISION, _COLLECTION, _SUMMARY, _REASON)
+    keys: frozenset(keys)
+    for keys in (_TOP, _HEAD, _DECISION, _DECISION_UNNAMED, _COLLECTION, _SUMMARY, _REASON)
 }
 _MAX_SECONDS = timedelta.max.total_seconds() - 86_400  # what a timedelta can hold, with room to spare
 MAX_PLAN_BYTES = 4 << 30
@@ -132,6 +136,7 @@ def _decision_json(d: Decision) -> dict[str, Any]:
     v = d.version
     return {
         "id": v.id,
+        "name": v.name,
         "collection": v.collection,
         "type": v.type,
         "index": v.index,
@@ -420,6 +425,8 @@ def _quick_decision(obj: Any, scope: Scope, shared: dict[str, str]) -> Decision 
         producer=None if producer is None else shared.setdefault(producer, producer),
         digest=digest,
     )
+    if obj["name"] != version.name:
+        return None  # the slow path names the mismatch
     decision = Decision(version, action, tuple(reasons))
     if action is Action.DELETE:
         if any(r.blocks or r.rule not in DELETE_REASONS for r in decision.reasons):
@@ -437,7 +444,7 @@ def _read_decision(
     quick = _quick_decision(obj, scope, shared if shared is not None else {})
     if quick is not None:
         return quick
-    m = rd.keys(obj, where, _DECISION)
+    m = rd.keys(obj, where, _DECISION if isinstance(obj, Mapping) and "name" in obj else _DECISION_UNNAMED)
     try:
         state = VersionState(m["state"])
     except ValueError:
@@ -467,6 +474,8 @@ def _read_decision(
         producer=rd.str_(m, "producer", where, optional=True),
         digest=rd.str_(m, "digest", where),
     )
+    if "name" in m and rd.str_(m, "name", where) != version.name:
+        raise rd.fail(f"{where}.name", f"says {m['name']!r}, but collection and index say {version.name!r}")
     try:
         action = Action(m["action"])
     except ValueError:
@@ -539,8 +548,8 @@ def _read_head(rd: _Reader, m: Mapping[str, Any]) -> _Head:
         raise rd.fail("scope", str(exc)) from None
     created_at = rd.time(m, "created_at", "plan")
     dedupe = m["dedupe"]
-    if dedupe not in ("collection", "project"):
-        raise rd.fail("dedupe", f"expected 'collection' or 'project', got {_kind(dedupe)}")
+    if dedupe not in ("collection", "project", "entity"):
+        raise rd.fail("dedupe", f"expected 'collection', 'project' or 'entity', got {_kind(dedupe)}")
     try:
         policy = policy_from_dict(m["policy"], source=f"{rd.source}: policy")
     except PolicyError as exc:
