@@ -23,6 +23,7 @@ import base64
 import bisect
 import fnmatch
 import hashlib
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,7 +52,6 @@ from artifact_guard._model import (
 
 from ._backend_write import (
     ArtifactDetails,
-    DigestMismatchError,
     RunDetails,
     UploadSlot,
     _json_object,
@@ -1064,7 +1064,8 @@ class FakeWandb:
         self._sequence_client_ids: dict[str, str] = {}
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
-        self._parts: dict[tuple[str, int], bytes] = {}
+        self._parts: dict[tuple[str, int], str] = {}
+        """(storage path, part number) -> the digest its bytes are kept under in :attr:`blobs`."""
         self._md5_of: dict[str, str] = {}
         """Manifest digest (XXH128) -> the MD5 the bytes are stored under, for SDKs not using MD5."""
         self._relogged: dict[str, list[str]] = {}
@@ -1331,25 +1332,32 @@ class FakeWandb:
             raise NotFoundError(f"no upload expected at {storage_path!r}")
         return slot
 
-    def store_part(self, storage_path: str, part: int, data: bytes) -> None:
-        """Keep one part of a multipart upload (checked against its announced MD5)."""
-        import hashlib
+    def store_part(
+        self, storage_path: str, part: int, read: Callable[[int], bytes], length: int | None
+    ) -> str:
+        """Keep one part of a multipart upload, streamed to :attr:`blobs`; returns its hex MD5.
 
+        The part must have the MD5 announced for it in ``createArtifactFiles``.
+        """
         slot = self.upload_slot(storage_path)
         expected = dict(slot.parts).get(part)
         if expected is None:
             raise ValueError(f"upload {storage_path!r} has no part {part}")
-        got = hashlib.md5(data).hexdigest()  # noqa: S324 - W&B's digest
-        if got != expected:
-            raise DigestMismatchError(f"part {part} has MD5 {got}, not the announced {expected}")
+        try:
+            announced = base64.b64encode(bytes.fromhex(expected)).decode()
+        except ValueError:
+            raise ValueError(f"part {part} was announced with MD5 {expected!r}, not hex") from None
+        digest, _ = self.blobs.put_stream(read, length, expect=announced)
         with self._lock:
-            self._parts[(storage_path, part)] = data
+            self._parts[(storage_path, part)] = digest
+        return expected
 
     def complete_multipart(self, storage_path: str, parts: Iterable[tuple[int, str]]) -> str:
         """Join the uploaded parts (in part order) into the file; returns its digest.
 
         A part missing, or parts that do not join into the announced digest,
-        is refused and nothing is stored.
+        is refused and nothing is stored. The parts' own bytes go at the next
+        :meth:`gc`.
         """
         slot = self.upload_slot(storage_path)
         numbers = sorted(n for n, _ in parts)
@@ -1360,8 +1368,22 @@ class FakeWandb:
             missing = [n for n in numbers if (storage_path, n) not in self._parts]
             if missing:
                 raise ValueError(f"upload {storage_path!r} is missing parts {missing}")
-            data = b"".join(self._parts[(storage_path, n)] for n in numbers)
-        digest = self.blobs.put(data, expect=slot.digest)
+            keys = [self._parts[(storage_path, n)] for n in numbers]
+        chunks = itertools.chain.from_iterable(self.blobs.chunks(k) for k in keys)
+        pending = bytearray()
+
+        def read(n: int) -> bytes:
+            # Streams the parts one chunk at a time: the joined file is never in memory whole.
+            while len(pending) < n:
+                chunk = next(chunks, b"")
+                if not chunk:
+                    break
+                pending.extend(chunk)
+            out = bytes(pending[:n])
+            del pending[:n]
+            return out
+
+        digest, _ = self.blobs.put_stream(read, None, expect=slot.digest)
         with self._lock:
             for n in numbers:
                 self._parts.pop((storage_path, n), None)

@@ -341,3 +341,28 @@ def test_a_run_whose_stream_falls_silent_is_crashed() -> None:
         "team/proj/alive": "crashed",
         "team/proj/done": "finished",
     }
+
+
+def test_a_part_with_the_wrong_bytes_and_a_chunked_upload(fresh: FakeWandbServer) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    files = {"big.bin": b"x" * 10, "c.bin": b"chunked body"}
+    vid, _ = _start(fresh, files)
+    part = [{"partNumber": 1, "hexMD5": hashlib.md5(b"x" * 10).hexdigest()}]
+    big, chunked = _slots(fresh, vid, files, **{"big.bin": {"uploadPartsInput": part}})
+    url = big["uploadMultipartUrls"]["uploadUrlParts"][0]["uploadUrl"]
+    status, body = _request(fresh, url, b"y" * 10, "PUT", key=False)
+    assert status == 400 and b"BadDigest" in body
+    # Transfer-Encoding: chunked (no Content-Length), as some HTTP clients send file bodies
+    where = urlsplit(chunked["uploadUrl"])
+    conn = http.client.HTTPConnection(where.netloc, timeout=10)
+    conn.putrequest("PUT", f"{where.path}?{where.query}" if where.query else where.path)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    for piece in (b"chunked", b" body"):
+        conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+    conn.send(b"0\r\n\r\n")
+    assert conn.getresponse().status == 200
+    conn.close()
+    assert fresh.fake.blobs.get(md5_b64(b"chunked body")) == b"chunked body"
