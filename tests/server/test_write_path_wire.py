@@ -234,7 +234,8 @@ def test_sdk_and_builders_make_the_same_snapshot(fresh: FakeWandbServer, run_sdk
                 run.log_artifact(art, aliases=[alias] if alias else [])
                 art.wait()
         with wandb.init(project="proj", entity="team", id="eval") as run:
-            run.use_artifact("model:best")
+            best = run.use_artifact("model:best")
+            run.link_artifact(best, "team/wandb-registry-model/prod", aliases=["staging"])
         print(json.dumps({}))
         """,
     )
@@ -250,7 +251,9 @@ def test_sdk_and_builders_make_the_same_snapshot(fresh: FakeWandbServer, run_sdk
             [alias] if alias else [],
         )
     evaluation = built.create_run("team/proj", "eval")
-    built.use_artifact(evaluation, built.resolve("team/proj/model:best"))
+    best = built.resolve("team/proj/model:best")
+    built.use_artifact(evaluation, best)
+    built.link(best, "team/wandb-registry-model/prod", aliases=["staging"])
     built.finish_run(train)
 
     def normalised(fake: FakeWandb) -> Any:
@@ -263,7 +266,12 @@ def test_sdk_and_builders_make_the_same_snapshot(fresh: FakeWandbServer, run_sdk
             ],
             {ids[k]: sorted(m) for k, m in snap.manifests.items()},
             {ids[k]: (lin.producer, lin.consumers) for k, lin in snap.lineage.items()},
-            {ids[k]: links for k, links in snap.links.items()},
+            {
+                ids[k]: [
+                    (str(lk.portfolio), lk.index, sorted(lk.aliases), ids[lk.version_id]) for lk in links
+                ]
+                for k, links in snap.links.items()
+            },
         )
 
     # Then capture() sees the same project both ways, ids aside
