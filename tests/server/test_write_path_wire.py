@@ -374,3 +374,20 @@ def test_a_part_with_the_wrong_bytes_and_a_chunked_upload(fresh: FakeWandbServer
     assert conn.getresponse().status == 200
     conn.close()
     assert fresh.fake.blobs.get(md5_b64(b"chunked body")) == b"chunked body"
+
+
+def test_create_artifact_refuses_another_type_and_invalid_tags_like_w_and_b(fresh: FakeWandbServer) -> None:
+    vid, _ = _start(fresh, {"a": b"a"})
+    base = {
+        "entityName": "team",
+        "projectName": "proj",
+        "runName": "r1",
+        "artifactCollectionName": "data",
+        "digest": "other",
+    }
+    wrong_type = _gql(fresh, CREATE, {"input": {**base, "artifactTypeName": "model"}})
+    assert "already exists with type 'dataset'" in wrong_type["errors"][0]["message"]
+    bad_tag = {**base, "artifactTypeName": "dataset", "tags": [{"tagName": "no/slash"}]}
+    refused = _gql(fresh, CREATE, {"input": bad_tag})
+    assert "Invalid tag" in refused["errors"][0]["message"]
+    assert [v.id for v in fresh.fake.versions()] == [vid]  # neither made a version
