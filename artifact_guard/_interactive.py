@@ -20,6 +20,7 @@ Commands at each collection's prompt::
 from __future__ import annotations
 
 import re
+import sys
 
 import typer
 from rich.console import Console
@@ -36,7 +37,8 @@ HELP = (
     "Enter: accept · x VERSIONS: exclude (keep) · i VERSIONS: include (delete) · u VERSIONS: undo · "
     "s: show · b: back · d: done · q: quit without saving   (VERSIONS like v3 v10-v12)"
 )
-_SPEC = re.compile(r"^v?(\d+)(?:-v?(\d+))?$")
+# Bounded digits: a 5000-digit number is no version (and int() refuses such strings).
+_SPEC = re.compile(r"^v?(\d{1,18})(?:-v?(\d{1,18}))?$")
 
 
 def _parse_versions(args: list[str], by_index: dict[int, str]) -> tuple[list[str], list[str]]:
@@ -51,11 +53,38 @@ def _parse_versions(args: list[str], by_index: dict[int, str]) -> tuple[list[str
         low = int(m.group(1))
         high = int(m.group(2)) if m.group(2) is not None else low
         low, high = min(low, high), max(low, high)
-        found = [by_index[i] for i in range(low, high + 1) if i in by_index]
+        # Walk the collection's versions, never the range: "v0-v999999999999" costs one pass.
+        found = [vid for i, vid in sorted(by_index.items()) if low <= i <= high]
         if not found:
             bad.append(token)
         ids.extend(found)
     return ids, bad
+
+
+def _ask(name: str, console: Console) -> str:
+    """One command line: from the terminal, or piped in (a scripted review).
+
+    Standard input that ends with no terminal behind it leaves nobody to ask:
+    one line on stderr, exit 2 (not click's "Aborted!").
+    """
+    try:
+        terminal = sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if terminal:
+        return str(typer.prompt(name, default="", show_default=False))
+    console.print(Text(f"{name}: "), end="")
+    line = sys.stdin.readline()
+    if not line:
+        console.print()
+        typer.echo(
+            "error: interactive review needs a terminal (standard input ended before the review was "
+            "done); run plan without --interactive, or review in a terminal",
+            err=True,
+        )
+        raise typer.Exit(2)
+    console.print(Text(line.rstrip("\n")))
+    return line
 
 
 def review(plan: Plan, repository: ArtifactRepository, console: Console) -> Plan | None:
@@ -86,7 +115,7 @@ def review(plan: Plan, repository: ArtifactRepository, console: Console) -> Plan
             console.print(Text(f"\n[{pos + 1}/{len(names)}] {name}"))
             print_collection(current, name, console)
             show = False
-        answer = typer.prompt(f"{name}", default="", show_default=False).strip()
+        answer = _ask(name, console).strip()
         command, *args = answer.split() or [""]
         command = command.lower()
         if command in ("", "n"):

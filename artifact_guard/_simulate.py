@@ -5,11 +5,13 @@ same start (``--seed`` or ``--snapshot``), serves it on loopback, runs the
 unmodified script in a subprocess pointed at it (isolated wandb folders, a
 timeout), captures the project before and after, and audits the difference.
 
-Every process the script starts is torn down afterwards, wandb-core included
-(it runs in a session of its own, so killing the script's process group is
-not enough): each one inherits a marker in its environment, and on Linux the
-leftovers are found by it. A script that leaves processes of its own behind
-(it forked) is reported as an error.
+Every process the script starts is torn down afterwards, wandb-core included:
+the script runs under a small reaper process (:mod:`artifact_guard._reaper`),
+on Linux a child subreaper, so every descendant, even one in a new session
+with a stripped environment whose parent exited, is found and killed; each
+also inherits a marker in its environment, swept by ``psutil`` as a second
+net. A script that leaves processes of its own behind (it forked) is reported
+as an error.
 
 Exit codes (:attr:`SimulationResult.exit_code`): 0 safe; 1 a safety rule was
 violated, or the outcome depends on the cursor style; 2 the script crashed,
@@ -19,7 +21,7 @@ hung or left processes behind.
 from __future__ import annotations
 
 import contextlib
-import html
+import json
 import os
 import secrets
 import signal
@@ -32,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import psutil
+
 from ._audit import AuditReport, ChangeKind, audit
 from ._errors import ArtifactGuardError, SnapshotError
 from ._model import Scope
-from ._planner import format_bytes
 from ._policy import Policy
 from ._snapshot import capture
 
@@ -206,38 +209,33 @@ def _scope_of(fake: FakeWandb, project: str | None) -> Scope:
 
 
 def _marked_pids(token: str) -> list[int]:
-    """Live processes whose environment carries our marker (Linux /proc; empty elsewhere)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    needle = f"{MARKER}={token}".encode()
+    """Live processes whose environment carries our marker (through ``psutil``: not Linux-only)."""
+    needle = f"{MARKER}={token}"
+    key, _, value = needle.partition("=")
     found = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
+    for p in psutil.process_iter():
         try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue  # gone, or not ours
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
+            if p.pid != os.getpid() and p.environ().get(key) == value and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p.pid)
+        except psutil.Error:
+            continue  # gone, or not ours to read
     return found
 
 
 def _describe_pid(pid: int) -> str:
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
+        proc = psutil.Process(pid)
+        cmd = " ".join(proc.cmdline()) or proc.name()
+    except psutil.Error:
         cmd = "?"
     return f"pid {pid}: {cmd[:120]}"
 
 
 def _is_wandb_core(pid: int) -> bool:
     try:
-        return "wandb-core" in Path(f"/proc/{pid}/comm").read_text() or "wandb-core" in Path(
-            f"/proc/{pid}/cmdline"
-        ).read_bytes().decode(errors="replace")
-    except OSError:
+        proc = psutil.Process(pid)
+        return "wandb-core" in proc.name() or "wandb-core" in " ".join(proc.cmdline())
+    except psutil.Error:
         return False
 
 
@@ -276,46 +274,77 @@ def _run_script(
     token = secrets.token_hex(12)
     env = {**env, MARKER: token}
     out_path, err_path = workdir / "stdout", workdir / "stderr"
+    result_path = workdir / "reaper.json"
     started = time.monotonic()
+    # The script runs under a small reaper process (a child subreaper on Linux): every process it
+    # starts, even one in a new session with a stripped environment whose parent is gone, stays a
+    # descendant of the reaper, which lists and kills what is left (see _reaper). The reaper enforces
+    # the timeout; the wait here is a safety net past it.
+    command = [
+        sys.executable,
+        "-m",
+        "artifact_guard._reaper",
+        str(result_path),
+        repr(float(timeout)),
+        repr(_SETTLE_S),
+        "--",
+        sys.executable,
+        str(script),
+        *args,
+    ]
     # Output goes to files, not pipes: a forked child holding a pipe open
     # would keep communicate() waiting after the script itself exited.
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(  # noqa: S603 - runs the user's own script, by design
-            [sys.executable, str(script), *args],
+            command,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             start_new_session=True,
         )
-        timed_out = False
         try:
-            returncode: int | None = proc.wait(timeout=timeout)
+            proc.wait(timeout=timeout + _SETTLE_S + 30)
         except subprocess.TimeoutExpired:
-            timed_out = True
-            returncode = None
+            pass
         finally:
-            # Timed out or interrupted (Ctrl-C): the script's own group (its
-            # forks) and every marked process (wandb-core lives in a session
-            # of its own) go now, whatever happens next.
+            # Interrupted (Ctrl-C) or the reaper itself stuck: it takes its descendants down on SIGTERM;
+            # then its group and every marked process go, whatever happens next.
             if proc.poll() is None:
-                _kill_group(proc.pid)
-                _kill(_marked_pids(token))
-                proc.kill()
-            proc.wait()
-    duration = time.monotonic() - started
-    forked: list[str] = []
-    deadline = time.monotonic() + _SETTLE_S
-    while True:
-        left = [p for p in _marked_pids(token) if p != proc.pid]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc.pid)
+                    _kill(_marked_pids(token))
+                    proc.kill()
+                    proc.wait()
+    try:
+        report = json.loads(result_path.read_text())
+    except (OSError, ValueError):
+        report = {
+            "returncode": None,
+            "timed_out": True,
+            "duration_s": time.monotonic() - started,
+            "leftover": [],
+        }
+    timed_out = bool(report["timed_out"])
+    forked = [str(p["what"]) for p in report["leftover"] if not p["wandb_core"]]
+    # A last sweep by marker, for what a reaper without the subreaper flag (not Linux) cannot see.
+    left = [p for p in _marked_pids(token) if p not in (proc.pid, os.getpid())]
     if not timed_out:
-        forked = [_describe_pid(p) for p in left if not _is_wandb_core(p)]
+        forked.extend(_describe_pid(p) for p in left if not _is_wandb_core(p))
     _kill_group(proc.pid)
     _kill(left)
-    return _Outcome(returncode, timed_out, _tail(out_path), _tail(err_path), duration, tuple(forked))
+    return _Outcome(
+        report["returncode"],
+        timed_out,
+        _tail(out_path),
+        _tail(err_path),
+        float(report["duration_s"]),
+        tuple(forked),
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -413,7 +442,14 @@ class SimulationResult:
         return "safe" if self.ok else "unsafe"
 
     def _distinct_violations(self) -> set[tuple[str, str]]:
-        return {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        found = {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        for r in self.runs:
+            c = r.report.conformance
+            if c is not None:
+                found |= {(k.version.qualified_name, "policy") for k in c.kept_but_deleted}
+                if c.strict:
+                    found |= {(v.qualified_name, "policy:left") for v in c.left}
+        return found
 
     def explain(self) -> str:
         """The readable report the CLI prints."""
@@ -460,7 +496,8 @@ class SimulationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": "artifact-guard-simulate/1",
+            "format": "artifact-guard-simulate",
+            "format_version": 2,
             "script": self.script,
             "args": list(self.args),
             "scope": str(self.scope),
@@ -519,6 +556,7 @@ def simulate(
     pagination: PaginationChoice = "stable",
     project: str | None = None,
     timeout: float = 120.0,
+    strict: bool = False,
     setup: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """Run ``script`` with ``args`` against a fake W&B started from ``seed`` or ``snapshot``.
@@ -552,7 +590,7 @@ def simulate(
     scope = _scope_of(first, project)
     styles: list[Literal["stable", "offset"]] = ["stable", "offset"] if pagination == "both" else [pagination]
     runs = tuple(
-        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout)
+        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout, strict)
         for i, style in enumerate(styles)
     )
     return SimulationResult(
@@ -568,6 +606,7 @@ def _one_run(
     policy: Policy,
     pagination: Literal["stable", "offset"],
     timeout: float,
+    strict: bool = False,
 ) -> ScriptRun:
     from fakes.server import FakeWandbServer
 
@@ -589,7 +628,7 @@ def _one_run(
         stdout_tail=outcome.stdout_tail,
         stderr_tail=outcome.stderr_tail,
         forked=outcome.forked,
-        report=audit(before, after, policy),
+        report=audit(before, after, policy, strict=strict),
         requests=requests,
         timeout_s=timeout,
     )
@@ -599,41 +638,7 @@ def _one_run(
 
 
 def render_html(result: SimulationResult) -> str:
-    """A self-contained HTML page of a simulation (every value escaped)."""
-    e = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>artifact-guard simulate: {e(result.verdict)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.bad{color:#b00}.ok{color:#070}"
-        "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>",
-        f"<h1>simulate {e(' '.join([result.script, *result.args]))}</h1>",
-        f"<p>project {e(str(result.scope))}: <strong class='{'ok' if result.ok else 'bad'}'>"
-        f"{e(result.verdict.upper())}</strong> (exit {result.exit_code})</p>",
-    ]
-    if result.differences:
-        parts.append("<h2 class='bad'>Pagination hazard</h2><ul>")
-        parts.extend(f"<li>{e(d)}</li>" for d in result.differences)
-        parts.append("</ul>")
-    for run in result.runs:
-        rep = run.report
-        parts.append(f"<h2>{e(run.pagination)} cursors</h2>")
-        if run.error:
-            parts.append(f"<p class='bad'>{e(run.error)}</p><pre>{e(run.stderr_tail)}</pre>")
-        parts.append(f"<p>{e(rep.summary())}</p>")
-        parts.append("<table><tr><th>change</th><th>violations</th></tr>")
-        for c in rep.changes:
-            why = "<br>".join(e(f"{r.rule}: {r}") for r in c.reasons) or "none"
-            parts.append(
-                f"<tr class='{'ok' if c.ok else 'bad'}'><td>{e(c.describe())}</td><td>{why}</td></tr>"
-            )
-        parts.append("</table>")
-        if rep.without_latest:
-            parts.append(
-                "<p>left without <code>latest</code>: "
-                + ", ".join(e(str(ref)) for ref in rep.without_latest)
-                + "</p>"
-            )
-        parts.append(f"<p>bytes freed after GC: {e(format_bytes(rep.bytes_freed))} ({rep.bytes_freed})</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """A self-contained HTML page of a simulation: violations first, the rest folded (see ``_html``)."""
+    from ._html import render_simulation_html
+
+    return render_simulation_html(result)

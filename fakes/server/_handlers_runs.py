@@ -58,7 +58,7 @@ class RunView:
         self.typename = "Run"
         self.id = encode_id("Run", run.path)
         self.name = run.path.rsplit("/", 1)[1]
-        self.projectId = project_number(scope)
+        self.projectId = str(project_number(scope))  # an ID: a string on the wire
         self.state = run.state
         self.sweepName = None
         self.commit = None

@@ -45,6 +45,7 @@ def files_connection(
             "updatedAt": updated,
             "digest": entry.digest,
             "md5": entry.digest,
+            "uploadHeaders": [],
         }
 
     return connection(ctx, entries, None, after, first, file)

@@ -258,6 +258,7 @@ def test_references_are_recorded_and_not_stored(
     assert entries["data.csv"].ref == "https://example.invalid/data.csv"
     assert entries["from-base.txt"].ref == f"wandb-artifact://{_b64_to_hex(out['base'])}/x.txt"
     assert fresh.fake.stored_bytes() == 1  # only base's x.txt: references are not stored
+    assert fresh.fake.referrers(out["base"]) == (refs.id,)  # the referenced-rule sees the dependency
 
 
 def _b64_to_hex(artifact_id: str) -> str:
