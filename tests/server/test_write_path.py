@@ -8,7 +8,7 @@ the bytes the SDK downloaded. Given / when / then.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,16 @@ from fakes.server import FakeWandbServer
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
 RunSdk = Callable[..., Any]
+
+
+@pytest.fixture(autouse=True)
+def _every_request_answered(server: FakeWandbServer) -> Iterator[None]:
+    """Strict: whatever the SDK sent during a test, the fake answered (no error, no unknown route)."""
+    yield
+    unanswered = [
+        (r.operation, r.status, r.errors[:1]) for r in server.requests if r.status >= 400 or r.errors
+    ]
+    assert unanswered == [], f"the fake did not answer everything the SDK sent: {unanswered}"
 
 
 def _md5(data: bytes) -> str:
@@ -80,8 +90,6 @@ def test_init_log_artifact_finish_makes_a_finished_run_and_a_committed_version(
     }
     assert fake.blobs.get(_md5(b"w" * 1000)) == b"w" * 1000
     assert fake.lineage(v.id).producer == fake.run(path)
-    unanswered = [r for r in fresh.requests if r.status >= 400 or r.errors]
-    assert unanswered == []
 
 
 def test_a_script_that_raises_leaves_a_failed_run(fresh: FakeWandbServer, run_sdk: RunSdk) -> None:
