@@ -39,7 +39,10 @@ def user(wandb_fake, monkeypatch):
     monkeypatch.setenv("WANDB_USERNAME", "fake-user")
     monkeypatch.delenv("WANDB_SILENT", raising=False)
     monkeypatch.delenv("WANDB_ARTIFACT_DIR", raising=False)  # W&B's tests expect the default
+    # The storage regions of W&B's test container (onprem/local/scripts/env.txt there).
+    wandb_fake.server.set_storage_regions(["default", "minio-local"])
     yield "fake-user"
+    wandb_fake.server.set_storage_regions(None)
 
 
 @pytest.fixture

@@ -72,6 +72,10 @@ class ArtifactWriteMutations(Root):
         if not run:
             raise ValueError("createArtifact needs runName (artifacts are logged by a run)")
         path = require_run_scope({**input, "runName": run})
+        region = input.get("storageRegion")
+        regions = self.ctx.storage_regions
+        if region and regions is not None and region not in regions:
+            raise ValueError(f"CreateArtifact invalid storageRegion: {region}")
         ttl = input.get("ttlDurationSeconds")
         aliases = [
             a["alias"] for a in input.get("aliases") or () if a["artifactCollectionName"] == collection

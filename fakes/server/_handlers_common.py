@@ -75,6 +75,8 @@ class Context:
     """Server features reported as enabled (None: every one the fake models). Without
     ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` the server behaves as an older W&B Server:
     ``filters``/``order`` on ``Project.artifactCollections`` are refused as unknown arguments."""
+    storage_regions: frozenset[str] | None = None
+    """Storage regions an artifact may name (``Artifact(storage_region=...)``); None: any."""
     xxhash_digests: bool = False
     """Tell the SDK that XXH128 manifest digests are enabled (W&B's ``xxhashDigestsEnabled``)."""
 

@@ -391,3 +391,25 @@ def test_create_artifact_refuses_another_type_and_invalid_tags_like_w_and_b(fres
     refused = _gql(fresh, CREATE, {"input": bad_tag})
     assert "Invalid tag" in refused["errors"][0]["message"]
     assert [v.id for v in fresh.fake.versions()] == [vid]  # neither made a version
+
+
+def test_a_storage_region_the_server_does_not_have_is_refused(fresh: FakeWandbServer) -> None:
+    fresh.fake.upsert_run("team/proj/r1")
+    base = {
+        "entityName": "team",
+        "projectName": "proj",
+        "runName": "r1",
+        "artifactTypeName": "dataset",
+        "artifactCollectionName": "data",
+        "digest": "d",
+    }
+    fresh.set_storage_regions(["default"])
+    try:
+        refused = _gql(fresh, CREATE, {"input": {**base, "storageRegion": "coreweave-us"}})
+        assert "invalid storageRegion: coreweave-us" in refused["errors"][0]["message"]
+        accepted = _gql(fresh, CREATE, {"input": {**base, "storageRegion": "default"}})
+        assert "errors" not in accepted
+    finally:
+        fresh.set_storage_regions(None)
+    anywhere = _gql(fresh, CREATE, {"input": {**base, "digest": "e", "storageRegion": "coreweave-us"}})
+    assert "errors" not in anywhere  # by default any region is accepted
