@@ -1809,6 +1809,7 @@ class FakeWandb:
         tags: Iterable[str] = (),
         ttl: timedelta | None = None,
         history_step: int | None = None,
+        digest_algorithm: str = "MANIFEST_MD5",
     ) -> Version:
         """Start a version of ``collection`` logged by ``run``: ``PENDING``, files to come.
 
@@ -1849,6 +1850,7 @@ class FakeWandb:
                 client_id=client_id,
                 sequence_client_id=sequence_client_id,
                 history_step=history_step,
+                digest_algorithm=digest_algorithm,
                 aliases=tuple(wanted),
             )
             if client_id:

@@ -93,6 +93,7 @@ class ArtifactWriteMutations(Root):
             tags=tag_names(input.get("tags")),
             ttl=timedelta(seconds=int(ttl)) if ttl is not None and int(ttl) > 0 else None,
             history_step=input.get("historyStep"),
+            digest_algorithm=input.get("digestAlgorithm") or "MANIFEST_MD5",
         )
         return {"artifact": _artifacts.ArtifactView(self.ctx, version), "clientMutationId": None}
 

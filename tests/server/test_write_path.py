@@ -334,6 +334,7 @@ def test_xxh128_digests_when_the_server_enables_them_dedupe_and_download_by_them
         # the manifest, and so the dedupe key, carries the XXH128 digest, not the MD5
         a = next(e for e in fake.manifest(v1.id) if e.path == "a.txt")
         assert a.digest == out["digest"] != _md5(b"aaa")
+        assert fake.artifact_details(v1.id).digest_algorithm == "MANIFEST_XXH128"
         assert ("team/proj/x", out["digest"]) in fake.stored_objects()
         assert [r.operation for r in server.requests].count("PUT artifacts") == 2  # a.txt once, then b.txt
         assert out["a"] == "aaa"
