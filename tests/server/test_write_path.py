@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -148,6 +149,10 @@ def test_a_stored_digest_is_not_uploaded_again_and_same_contents_reuse_the_versi
             log(run, {"a.txt": "aaa", "b.txt": "bbb"}, ["first"])
             log(run, {"a.txt": "aaa", "c.txt": "ccc"}, [])
             log(run, {"a.txt": "aaa", "c.txt": "ccc"}, ["again"])
+        from datetime import timedelta
+        first = wandb.Api().artifact("team/proj/data:v0")
+        first.ttl = timedelta(days=30)
+        first.save()
         print(json.dumps({}))
         """,
     )
@@ -158,6 +163,7 @@ def test_a_stored_digest_is_not_uploaded_again_and_same_contents_reuse_the_versi
     assert fake.stored_bytes() == 9
     # the third log had v1's contents: W&B answers with v1 (no v2), which takes the new alias
     assert (v0.aliases, v1.aliases) == ({"first"}, {"again", "latest"})
+    assert (v0.ttl, v1.ttl) == (timedelta(days=30), None)  # artifact.ttl = ...; save()
     assert [p for p, *_ in fake.manifest(v1.id)] == ["a.txt", "c.txt"]
 
 
