@@ -1642,6 +1642,9 @@ class FakeWandb:
 
     def _init_write_path(self) -> None:
         # Write-path state (see fakes._backend_write): made here so reset() rebuilds it too.
+        previous = getattr(self, "blobs", None)
+        if isinstance(previous, BlobStore):
+            previous.close()  # a reset removes the stored bytes (and their folder) at once
         self.blobs = BlobStore()
         """File bytes by digest (uploads, and builder files given as bytes)."""
         self._run_details: dict[str, RunDetails] = {}

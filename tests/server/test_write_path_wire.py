@@ -413,3 +413,16 @@ def test_a_storage_region_the_server_does_not_have_is_refused(fresh: FakeWandbSe
         fresh.set_storage_regions(None)
     anywhere = _gql(fresh, CREATE, {"input": {**base, "digest": "e", "storageRegion": "coreweave-us"}})
     assert "errors" not in anywhere  # by default any region is accepted
+
+
+def test_reset_drops_stored_bytes_and_their_folder() -> None:
+    import os
+
+    fake = FakeWandb()
+    fake.blobs.memory_limit = 0  # everything to disk
+    run = fake.create_run("team/proj", "r1")
+    fake.log_artifact(run, "data", "dataset", {"a": b"alpha"})
+    folder = fake.blobs._folder
+    assert folder is not None and os.listdir(folder)
+    fake.reset()
+    assert not os.path.exists(folder) and fake.blobs.digests() == frozenset()
