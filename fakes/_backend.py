@@ -1651,7 +1651,6 @@ class FakeWandb:
         self._artifact_details: dict[str, ArtifactDetails] = {}
         self._client_ids: dict[str, str] = {}
         """Client id (the SDK's, before the server's id is known) -> version id."""
-        self._sequence_client_ids: dict[str, str] = {}
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
         self._parts: dict[tuple[str, int], str] = {}
@@ -1858,8 +1857,6 @@ class FakeWandb:
             )
             if client_id:
                 self._client_ids[client_id] = v.id
-            if sequence_client_id:
-                self._sequence_client_ids[sequence_client_id] = coll.id if coll is not None else ""
             return v
 
     def version_by_client_id(self, client_id: str) -> Version | None:
