@@ -1674,11 +1674,14 @@ class FakeWandb:
         config: str | None = None,
         summary: str | None = None,
         state: str | None = None,
+        reopen: bool = True,
     ) -> tuple[Run, bool]:
         """Create (``running``) or update the run ``entity/project/run_id``; returns it and if it is new.
 
         ``config`` and ``summary`` are JSON text as the SDK sends them; config
         values arrive wrapped (``{"lr": {"value": 0.1}}``) and are kept unwrapped.
+        ``reopen``: an ended run runs again (``wandb.init(resume=...)``); False
+        for an edit of a run's details (the public API's ``run.update()``).
         """
         parsed_config = _json_object(config, "config")
         parsed_summary = _json_object(summary, "summaryMetrics")
@@ -1708,7 +1711,7 @@ class FakeWandb:
             details.heartbeat_at = self.now()
             if state is not None and state != run.state:
                 run = self.finish_run(run, state)
-            elif not inserted and not run.running:
+            elif reopen and not inserted and not run.running:
                 # A resumed run runs again.
                 run = self.finish_run(run, "running")
             return run, inserted

@@ -177,13 +177,21 @@ class RunMutations(Root):
         return {"clientMutationId": None}
 
     def upsertBucket(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
-        entity = input.get("entityName") or self.ctx.default_entity
-        project = input.get("modelName") or "uncategorized"
         name = input.get("name")
-        if not name:
-            raise ValueError("upsertBucket needs the run's name (its id)")
+        if name:
+            # wandb.init: a new run, or a resumed one.
+            entity = input.get("entityName") or self.ctx.default_entity
+            project = input.get("modelName") or "uncategorized"
+            path = f"{entity}/{project}/{name}"
+        else:
+            # The public API's run.update(): the run by its id, edited, not reopened.
+            decoded = decode_id(input.get("id") or "")
+            if decoded is None or decoded[0] != "Run":
+                raise ValueError("upsertBucket needs the run's name, or the id of an existing run")
+            path = self.ctx.fake.run(decoded[1]).path
         run, inserted = self.ctx.fake.upsert_run(
-            f"{entity}/{project}/{name}",
+            path,
+            reopen=bool(name),
             job_type=input.get("jobType"),
             display_name=input.get("displayName"),
             group=input.get("groupName"),

@@ -123,12 +123,16 @@ def test_resume_continues_the_same_run(fresh: FakeWandbServer, run_sdk: RunSdk) 
             run.log({"x": 1})
         with wandb.init(project="proj", entity="team", id="r1", resume="must") as run:
             run.log({"x": 2})
+        edited = wandb.Api().run("team/proj/r1")
+        edited.tags = ["reviewed"]
+        edited.update()
         print(json.dumps({}))
         """,
     )
     (run,) = fresh.fake.runs()
-    assert run.path == "team/proj/r1" and run.state == "finished"
-    assert [h["x"] for h in fresh.fake.run_details(run.path).history] == [1, 2]
+    assert run.path == "team/proj/r1" and run.state == "finished"  # the public API's edit reopens nothing
+    details = fresh.fake.run_details(run.path)
+    assert [h["x"] for h in details.history] == [1, 2] and details.tags == ("reviewed",)
 
 
 def test_a_stored_digest_is_not_uploaded_again_and_same_contents_reuse_the_version(
