@@ -1,8 +1,11 @@
-"""The README's "Seed the fake with your own training code" example, run as written.
+"""The README's seeding examples, run as written.
 
-Its files are the fenced blocks after ``<!-- seed-example: NAME -->`` comments
-(and the CI section's ``cleanup.py``): the ``simulate --setup`` command runs
-through the CLI, the pytest file through pytester.
+"Seed the fake with your own training code: --setup" (CI section): its files are
+the fenced blocks after ``<!-- seed-example: NAME -->`` comments (and the CI
+section's ``cleanup.py``); the ``simulate --setup`` command runs through the CLI,
+the pytest file through pytester, and a snapshot of the seeded fake through
+``simulate --snapshot``. "Seed it with your own training code" (fixture section):
+its test runs through pytester.
 """
 
 from __future__ import annotations
@@ -97,3 +100,11 @@ def test_a_snapshot_of_the_seeded_fake_gives_the_same_audit(
     assert result.exit_code == 0, result.output
     (run,) = json.loads(result.output)["runs"]
     assert [c["target"] for c in run["audit"]["changes"]] == ["team/proj/model:v0"]
+
+
+def test_the_fixture_section_seeding_example_passes(pytester: pytest.Pytester) -> None:
+    section = README.read_text(encoding="utf-8").split("#### Seed it with your own training code", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makepyfile(cleanup=_files()["cleanup.py"], test_seed_fixture=block)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=170)
+    result.assert_outcomes(passed=1)
