@@ -54,6 +54,7 @@ from ._policy import DEFAULT_PROTECTED_ALIASES, RULE_IDS, WAIVABLE_RULES, Policy
 __all__ = [
     "PolicyFileError",
     "discover_policy",
+    "duration_words",
     "explain_policy",
     "format_duration",
     "load_policy",
@@ -416,6 +417,11 @@ def load_policy(path: str | Path) -> Policy:
 
 
 # ------------------------------------------------------------------ words
+
+
+def duration_words(d: timedelta) -> str:
+    """A duration in words, the style of every report: ``"30 days"``, ``"1 day 12 hours"``."""
+    return _words(d)
 
 
 def _words(d: timedelta) -> str:

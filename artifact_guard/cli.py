@@ -628,10 +628,10 @@ def apply(
     err.print(f"target: {source.label}")
     age = source.now - the_plan.created_at
     if age > timedelta(0):
-        from ._policy_file import format_duration
+        from ._policy_file import duration_words
 
         err.print(
-            f"the plan is {format_duration(timedelta(seconds=int(age.total_seconds())))} old: "
+            f"the plan is {duration_words(timedelta(seconds=int(age.total_seconds())))} old: "
             "every deletion is re-validated against the current state before its write call"
         )
     if not the_plan.deletions:
