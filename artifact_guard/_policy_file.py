@@ -490,11 +490,19 @@ POLICY_FILE_NAME = "artifact-guard.toml"
 
 
 def _has_tool_table(pyproject: Path) -> bool:
-    """Whether ``pyproject`` holds ``[tool.artifact-guard]`` (an unreadable or invalid file: no)."""
+    """Whether ``pyproject`` holds ``[tool.artifact-guard]``.
+
+    A file that does not parse but mentions the table counts: loading it then
+    says what is wrong, rather than a policy further up being used in silence.
+    """
     try:
-        document = tomllib.loads(pyproject.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        raw = pyproject.read_bytes()
+    except OSError:
         return False
+    try:
+        document = tomllib.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return b"tool.artifact-guard" in raw
     tool = document.get("tool")
     return isinstance(tool, Mapping) and PYPROJECT_TABLE[1] in tool
 
