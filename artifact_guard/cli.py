@@ -299,11 +299,18 @@ class _Source:
 
 
 def _open_source(
-    fake: Path | None, seed: str | None, workspace: Path | None = None, *, both: bool = False
+    fake: Path | None,
+    seed: str | None,
+    workspace: Path | None = None,
+    *,
+    both: bool = False,
+    legacy: bool = False,
 ) -> _Source:
     """The repository a command works on: a snapshot, a built-in seed, or real W&B."""
     if both:
         _fail("--fake is the old spelling of --snapshot: give one of them")
+    if legacy and _verbosity >= 0:
+        typer.echo("note: --fake FILE is now --snapshot FILE; --fake goes in the next release", err=True)
     if fake is not None and seed is not None:
         _fail("give either --snapshot FILE or --seed NAME, not both")
     if seed is not None:
@@ -439,7 +446,9 @@ def inventory(
     if dedupe not in ("collection", "project"):
         raise typer.BadParameter("expected collection or project", param_hint="--dedupe")
     sc = _scope(scope)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     inv = take_inventory(source.repository, sc, dedupe=dedupe)  # type: ignore[arg-type]
     if as_json:
         _print_json(inv.to_json())
@@ -514,7 +523,9 @@ def plan(
         _fail("--interactive and --json do not mix: the review talks to a person")
     sc = _scope(scope)
     the_policy = load_policy(_policy_path(policy))
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
     if interactive:
         from ._interactive import review
@@ -622,7 +633,9 @@ def apply(
             f"expected operations per second >= 0 (0: no limit), got {rate}", param_hint="--rate"
         )
     the_plan = load_plan(plan_file)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     err = _console(stderr=as_json)
     err.print(the_plan.summary())
     err.print(f"target: {source.label}")
@@ -802,7 +815,9 @@ def resume(
     ):
         err.print("not resumed: nothing deleted")
         raise typer.Exit(1)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     result = run_resume(
         path,
         source.repository,
@@ -845,7 +860,9 @@ def snapshot(
     from ._snapshot_file import write_snapshot
 
     sc = _scope(scope)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     snap = capture(source.repository, sc, now=source.now)
     with _writing(output):
         write_snapshot(snap, output)
