@@ -2,9 +2,15 @@
 
 :func:`audit` compares a project *before* and *after* any change (a cleanup
 script run, an apply, a test's code) and lists every version deletion, alias
-removal, registry unlink and collection deletion. Each change is judged on the
-BEFORE state, with the same rules (:mod:`artifact_guard._rules`) and policy the
-planner uses, so a script is held to exactly the standard a plan would be.
+removal, registry unlink, TTL change and collection deletion. Each change is
+judged with the same rules (:mod:`artifact_guard._rules`) and policy the planner
+uses, so a script is held to exactly the standard a plan would be: on the state
+just before it when the live state kept a record of it (a ``FakeWandb`` records
+every deletion with the facts it met, so promoting ``best`` from v27 to v38 and
+then deleting v27 is no violation), else on the BEFORE state. A TTL set or
+shortened is a deferred deletion and is judged as one, at the time it expires.
+A deletion a surviving version still references (``wandb-artifact://``)
+violates ``referenced``; a referrer deleted too does not count.
 
 The bytes freed are what garbage collection will reclaim because of the
 change: stored digests that some version referenced before, and that no
@@ -16,8 +22,9 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ._conformance import Conformance, check_conformance
@@ -26,7 +33,7 @@ from ._model import CollectionRef, Lineage, Link, Scope, Version
 from ._planner import format_bytes
 from ._policy import RULE_IDS, Policy
 from ._repository import ArtifactRepository
-from ._rules import Facts, Reason, _dur, _reason, describe, evaluate, last_version
+from ._rules import Facts, Reason, _dur, _reason, describe, evaluate, last_version, reference_target
 from ._snapshot import Snapshot, capture
 
 __all__ = ["AuditReport", "Change", "ChangeKind", "Violation", "audit"]
@@ -39,6 +46,8 @@ class ChangeKind(enum.Enum):
     REMOVE_ALIAS = "remove-alias"
     UNLINK = "unlink"
     DELETE_COLLECTION = "delete-collection"
+    SET_TTL = "set-ttl"
+    """A TTL set or shortened: a deferred deletion."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,8 @@ class Change:
     """Alias removals: the version (``name:vN``) now holding the alias, when it moved rather than went."""
     link: Link | None = None
     """Unlinks: the registry link that went."""
+    ttl: timedelta | None = None
+    """TTL changes: the TTL set."""
     reasons: tuple[Reason, ...] = ()
     """Every safety rule the change violates; empty when it is safe."""
 
@@ -82,6 +93,9 @@ class Change:
         if self.kind is ChangeKind.UNLINK:
             source = f" (source {self.version.qualified_name})" if self.version else ""
             return f"unlinked {self.target}{source}"
+        if self.kind is ChangeKind.SET_TTL:
+            seconds = int(self.ttl.total_seconds()) if self.ttl is not None else 0
+            return f"set a TTL of {seconds} s on {self.target} (a deferred deletion)"
         return f"deleted collection {self.target} (no version left)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +115,8 @@ class Change:
             out["moved_to"] = self.moved_to
         if self.link is not None:
             out["link"] = self.link.name
+        if self.ttl is not None:
+            out["ttl_s"] = int(self.ttl.total_seconds())
         return out
 
 
@@ -222,6 +238,8 @@ class AuditReport:
             f"{len(self.of_kind(ChangeKind.UNLINK))} unlink(s)",
             f"{len(self.of_kind(ChangeKind.DELETE_COLLECTION))} collection(s) emptied",
         ]
+        if self.of_kind(ChangeKind.SET_TTL):
+            counts.append(f"{len(self.of_kind(ChangeKind.SET_TTL))} TTL change(s)")
         verdict = "OK: no safety rule violated" if self.ok else f"UNSAFE: {len(self.violations)} violation(s)"
         if self.conformance is not None and not self.conformance.ok:
             verdict = (
@@ -342,6 +360,9 @@ def audit(
     survivors = after_snap.by_id
     changes: list[Change] = []
     deleted: list[Version] = []
+    record_of = _deletion_records(after)
+    ttl_record_of = _deletion_records(after, "ttl_set_on")
+    referrers = _surviving_referrers(after_snap)
 
     for v in before.versions:
         now_v = survivors.get(v.id)
@@ -352,12 +373,13 @@ def audit(
                     ChangeKind.DELETE_VERSION,
                     v.collection_ref,
                     version=v,
-                    reasons=evaluate(_facts(before, v), policy),
+                    reasons=evaluate(_deletion_facts(before, v, record_of, referrers, survivors), policy),
                 )
             )
             continue
         changes.extend(_alias_removals(before, after_snap, v, now_v, policy))
         changes.extend(_unlinks(before, after_snap, v, policy))
+        changes.extend(_ttl_changes(before, v, now_v, ttl_record_of(v.id), referrers, survivors, policy))
 
     changes.extend(_emptied_collections(before, after_snap, deleted, policy))
     freed, by_collection = _bytes_freed(before, after_snap)
@@ -381,7 +403,9 @@ def audit(
     )
 
 
-def _facts(before: Snapshot, v: Version) -> Facts:
+def _facts(
+    before: Snapshot, v: Version, *, now: datetime | None = None, referrers: tuple[str, ...] = ()
+) -> Facts:
     # Consumers count even if the script deleted their runs too: a snapshot
     # cannot tell a deleted run from one that merely stopped referencing a
     # survivor, and the audit errs on the side of reporting.
@@ -389,8 +413,110 @@ def _facts(before: Snapshot, v: Version) -> Facts:
         version=v,
         lineage=before.lineage.get(v.id) or Lineage(),
         links=tuple(before.links.get(v.id, ())),
-        now=before.taken_at,
+        now=now if now is not None else before.taken_at,
+        referrers=referrers,
     )
+
+
+class _Deletion(Protocol):
+    """What a live state recorded about one deletion (``fakes.Deletion``): the facts just before it."""
+
+    @property
+    def version(self) -> Version: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def lineage(self) -> Lineage: ...
+    @property
+    def links(self) -> tuple[Link, ...]: ...
+    @property
+    def referrers(self) -> tuple[str, ...]: ...
+
+
+def _deletion_records(after: object, read: str = "deletion_of") -> Callable[[str], _Deletion | None]:
+    """The live state's record of each deletion (optional ``deletion_of``; ``ttl_set_on`` for TTLs)."""
+    for holder in (after, getattr(after, "fake", None)):
+        lookup = getattr(holder, read, None)
+        if callable(lookup):
+            return lookup  # type: ignore[no-any-return]
+    return lambda version_id: None
+
+
+def _surviving_referrers(after: Snapshot) -> dict[str, tuple[str, ...]]:
+    """Target id -> qualified names of the versions that survive the change and reference it."""
+    by_client = {v.client_id: v.id for v in after.versions if v.client_id}
+    found: dict[str, set[str]] = defaultdict(set)
+    for v in after.versions:
+        for e in after.manifests.get(v.id, ()):
+            target = reference_target(e.ref)
+            if target is None:
+                continue
+            tid = target[1] if target[0] == "id" else by_client.get(target[1])
+            if tid is not None and tid != v.id:
+                found[tid].add(v.qualified_name)
+    return {tid: tuple(sorted(names)) for tid, names in found.items()}
+
+
+def _deletion_facts(
+    before: Snapshot,
+    v: Version,
+    record_of: Callable[[str], _Deletion | None],
+    referrers: Mapping[str, tuple[str, ...]],
+    survivors: Mapping[str, Version],
+) -> Facts:
+    """A deletion's facts: the state just before it when recorded, else the BEFORE state.
+
+    Referrers count when they survive the whole change (removed together: a referrer deleted
+    too does not block), whether they referenced the version before or were logged since.
+    """
+    record = record_of(v.id)
+    if record is None or record.version.id != v.id:
+        return _facts(before, v, referrers=referrers.get(v.id, ()))
+    names = {survivors[r].qualified_name for r in record.referrers if r in survivors}
+    names.update(referrers.get(v.id, ()))
+    return Facts(
+        version=record.version,
+        lineage=record.lineage,
+        links=record.links,
+        now=record.at,
+        referrers=tuple(sorted(names)),
+    )
+
+
+def _ttl_changes(
+    before: Snapshot,
+    v: Version,
+    now_v: Version,
+    record: _Deletion | None,
+    referrers: Mapping[str, tuple[str, ...]],
+    survivors: Mapping[str, Version],
+    policy: Policy,
+) -> Iterable[Change]:
+    """A TTL set or shortened is a deferred deletion: judged as one, at its expiry, on the state
+    just before it was set when that was recorded, else on the BEFORE state."""
+    if now_v.ttl is None or now_v.ttl == v.ttl or (v.ttl is not None and now_v.ttl > v.ttl):
+        return []
+    try:
+        expires = v.created_at + now_v.ttl
+    except OverflowError:
+        return []  # past the year 9999: never, for any purpose here
+    if record is not None and record.version.id == v.id:
+        names = {survivors[r].qualified_name for r in record.referrers if r in survivors}
+        names.update(referrers.get(v.id, ()))
+        facts = Facts(
+            version=record.version,
+            lineage=record.lineage,
+            links=record.links,
+            now=max(record.at, expires),
+            referrers=tuple(sorted(names)),
+        )
+    else:
+        facts = _facts(before, v, now=max(before.taken_at, expires), referrers=referrers.get(v.id, ()))
+    return [
+        Change(
+            ChangeKind.SET_TTL, v.collection_ref, version=v, ttl=now_v.ttl, reasons=evaluate(facts, policy)
+        )
+    ]
 
 
 def _alias_removals(

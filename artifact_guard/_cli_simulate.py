@@ -69,6 +69,10 @@ def simulate_command(
             "--strict", help="Fail when the script leaves versions the policy deletes (default: a warning)."
         ),
     ] = False,
+    setup: Annotated[
+        Path | None,
+        typer.Option(help="A seeding script (any wandb code) run against the fake before SCRIPT."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
@@ -104,6 +108,7 @@ def simulate_command(
             project=project,
             timeout=timeout,
             strict=strict,
+            setup=setup,
         )
     except ArtifactGuardError as e:
         print(f"error: {e}", file=sys.stderr)

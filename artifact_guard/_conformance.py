@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from ._errors import EmptyPolicyError, NotFoundError
@@ -176,6 +177,10 @@ class _SnapshotRepository:
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         return tuple(self._s.links.get(version_id, ()))
+
+    def now(self) -> datetime:
+        """A snapshot's clock stands still at the moment it was taken."""
+        return self._s.taken_at
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
         raise TypeError("a snapshot is read-only")

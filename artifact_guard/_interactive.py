@@ -37,7 +37,8 @@ HELP = (
     "Enter: accept · x VERSIONS: exclude (keep) · i VERSIONS: include (delete) · u VERSIONS: undo · "
     "s: show · b: back · d: done · q: quit without saving   (VERSIONS like v3 v10-v12)"
 )
-_SPEC = re.compile(r"^v?(\d+)(?:-v?(\d+))?$")
+# Bounded digits: a 5000-digit number is no version (and int() refuses such strings).
+_SPEC = re.compile(r"^v?(\d{1,18})(?:-v?(\d{1,18}))?$")
 
 
 def _parse_versions(args: list[str], by_index: dict[int, str]) -> tuple[list[str], list[str]]:
@@ -52,7 +53,8 @@ def _parse_versions(args: list[str], by_index: dict[int, str]) -> tuple[list[str
         low = int(m.group(1))
         high = int(m.group(2)) if m.group(2) is not None else low
         low, high = min(low, high), max(low, high)
-        found = [by_index[i] for i in range(low, high + 1) if i in by_index]
+        # Walk the collection's versions, never the range: "v0-v999999999999" costs one pass.
+        found = [vid for i, vid in sorted(by_index.items()) if low <= i <= high]
         if not found:
             bad.append(token)
         ids.extend(found)

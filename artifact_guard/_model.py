@@ -164,6 +164,9 @@ class Version:
     """Path of the run that logged it, if known."""
     digest: str = field(default="", compare=False)
     """The manifest's own digest, as W&B reports it (informational)."""
+    client_id: str = field(default="", compare=False)
+    """The id the client gave the artifact before commit (``wandb-client-artifact://`` references
+    name it), when known; empty otherwise."""
 
     @property
     def name(self) -> str:

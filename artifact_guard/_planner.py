@@ -10,19 +10,29 @@ import enum
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
 from ._errors import EmptyPolicyError, NotFoundError, PlanError
-from ._model import CollectionRef, Scope, Version
+from ._model import CollectionRef, Scope, Version, VersionState
 from ._policy import Policy
 from ._repository import ArtifactRepository, ReadOnlyRepository
-from ._rules import Facts, Reason, _reason, evaluate, last_version
+from ._rules import (
+    Facts,
+    Reason,
+    _reason,
+    evaluate,
+    last_version,
+    outlives,
+    reference_target,
+    referenced_reason,
+)
 
 __all__ = ["Action", "CollectionSummary", "Decision", "Plan", "plan"]
 
-PlanDedupe = Literal["collection", "project"]
+PlanDedupe = Literal["collection", "project", "entity"]
+DEDUPE_SCOPES: tuple[PlanDedupe, ...] = ("collection", "project", "entity")
 
 
 class Action(enum.Enum):
@@ -145,14 +155,20 @@ def plan(
     policy: Policy,
     *,
     now: datetime | None = None,
-    dedupe: PlanDedupe = "collection",
+    dedupe: PlanDedupe | None = None,
     removed_runs: Iterable[str] = (),
 ) -> Plan:
     """Decide, for every surviving version in ``scope``, whether to delete or keep it, and why.
 
     ``now`` is the clock the age rules use (default: the current UTC time).
-    ``dedupe`` is the scope in which W&B shares stored files: it must match the
-    server's for ``reclaimable_bytes`` to be exact. ``removed_runs`` are run
+    ``dedupe`` is the scope in which W&B shares stored files (``"collection"``,
+    ``"project"`` or ``"entity"``): it must match the server's for
+    ``reclaimable_bytes`` to be exact. By default it is the scope the repository
+    states (a fake, or one loaded from a snapshot, has its own: optional
+    ``dedupe_scope`` attribute), else ``"collection"``. With ``"entity"`` the
+    surviving files of the entity's other projects count as survivors too: the
+    repository must list them (optional ``entity_scopes(entity)`` read), else
+    :class:`PlanError`. ``removed_runs`` are run
     paths the caller is deleting too: their consumption does not block.
     Raises :class:`EmptyPolicyError` for a policy that keeps nothing unless
     ``policy.allow_empty``; :class:`NotFoundError` naming an unknown scope, or a
@@ -171,13 +187,24 @@ def plan(
     (skips) a version whose aliases changed after planning.
     """
     refuse_empty(policy)
-    if dedupe not in ("collection", "project"):
-        raise PlanError(f"dedupe must be 'collection' or 'project', not {dedupe!r}")
+    if dedupe is None:
+        stated = getattr(_innermost(repository), "dedupe_scope", None)
+        dedupe = stated if stated in DEDUPE_SCOPES else "collection"
+    if dedupe not in DEDUPE_SCOPES:
+        raise PlanError(f"dedupe must be 'collection', 'project' or 'entity', not {dedupe!r}")
+    if dedupe == "entity" and not callable(getattr(_innermost(repository), "entity_scopes", None)):
+        raise PlanError(
+            "dedupe 'entity' needs the files of the entity's other projects, and this repository "
+            "cannot list them (no entity_scopes read)"
+        )
     if now is not None and now.utcoffset() is None:
         raise PlanError(f"now must be timezone-aware (W&B times are UTC), got {now.isoformat()}")
     repo = repository if isinstance(repository, ReadOnlyRepository) else ReadOnlyRepository(repository)
     sc = Scope.parse(scope) if isinstance(scope, str) else scope
-    now = now or datetime.now(UTC)
+    if now is None:
+        # The repository's own clock (the fake's for fakes), as apply will judge ages by it.
+        clock = getattr(repo, "now", None)
+        now = clock() if callable(clock) else datetime.now(UTC)
     removed = frozenset(removed_runs)
 
     by_collection: dict[str, list[Version]] = {}
@@ -186,18 +213,20 @@ def plan(
         if group is None:
             by_collection[v.collection] = group = []
         group.append(v)
-    _require_named_collections(policy, by_collection, sc)
+    _require_named_collections(repo, policy, by_collection, sc)
 
     ctx = _Context(repo, policy, now, removed)
-    decisions: list[Decision] = []
     per_collection: dict[str, list[Decision]] = {}
     for name in sorted(by_collection):
         versions = by_collection[name]
         versions.sort(key=_newest_first)
-        ds = ctx.decide_collection(name, versions)
-        per_collection[name] = ds
-        decisions.extend(ds)
+        per_collection[name] = ctx.decide_collection(name, versions)
     del by_collection
+    if not policy.waived("referenced"):
+        _block_referenced(repo, per_collection)
+    decisions: list[Decision] = []
+    for ds in per_collection.values():
+        decisions.extend(ds)
 
     freed = _reclaimable(repo, per_collection, dedupe)
     summaries = tuple(
@@ -230,18 +259,38 @@ _NOT_SELECTED_TYPE = _reason("policy:not-selected", by="type or collection")
 _GLOB_CHARS = frozenset("*?[")
 
 
+def _holds_slot(v: Version) -> bool:
+    """Whether a version takes one of ``keep_last``'s slots: a committed one, never a PENDING upload."""
+    return v.state is VersionState.COMMITTED
+
+
 def _newest_first(v: Version) -> int:
     return -v.index
 
 
-def _require_named_collections(policy: Policy, by_collection: dict[str, list[Version]], scope: Scope) -> None:
+def _innermost(repo: object) -> object:
+    """The repository under any read-only wrappers: where optional reads live."""
+    while isinstance(repo, ReadOnlyRepository):
+        repo = repo.inner
+    return repo
+
+
+def _require_named_collections(
+    repo: ReadOnlyRepository, policy: Policy, by_collection: dict[str, list[Version]], scope: Scope
+) -> None:
     """A collection the policy names literally (no glob) must exist: a typo must not plan silently.
 
-    Only surviving versions are visible through the repository, so a collection
-    emptied earlier counts as unknown here too, and the message says so.
+    A collection emptied by an earlier clean-up still exists in W&B and plans as
+    empty: a recurring job keeps working. Telling it from a typo takes the
+    optional ``collection_exists(ref)`` read (the fake and the W&B adapter have
+    it); through a repository without it, a collection without surviving
+    versions counts as unknown, and the message says so.
     """
+    exists = getattr(_innermost(repo), "collection_exists", None)
     for name in policy.collections:
         if _GLOB_CHARS.isdisjoint(name) and name not in by_collection:
+            if callable(exists) and exists(CollectionRef(scope.entity, scope.project, name)):
+                continue
             raise NotFoundError(
                 f"collection {name!r} named by the policy has no surviving versions in {scope} "
                 "(unknown, or emptied)"
@@ -263,13 +312,20 @@ class _Context:
         older_s = int(policy.older_than.total_seconds()) if policy.older_than is not None else 0
         self.within_reason = _reason("policy:keep-within", within_s=within_s)
         self.older_reason = _reason("policy:older-than", older_than_s=older_s)
-        # Reasons are values: one object per rank serves every collection.
-        n = policy.keep_last or 0
-        self._keep_last = [_reason("policy:keep-last", n=policy.keep_last, rank=rank) for rank in range(n)]
+        # Reasons are values: one object per rank serves every collection. Made on demand, so the
+        # cost follows the largest collection, never the policy's number (keep_last = 10**15).
+        self._keep_last: list[Reason] = []
         self._selected: list[Reason] = []
+        self.horizon = timedelta(0) if policy.waived("grace-period") else policy.grace_period
         # Equal reason tuples are shared between decisions: a large plan then holds one new object
         # per version (its Decision) instead of two, which also spares the collector work.
         self._tuples: dict[tuple[Reason, ...], tuple[Reason, ...]] = {}
+
+    def keep_last(self, rank: int) -> Reason:
+        cache = self._keep_last
+        while len(cache) <= rank:
+            cache.append(_reason("policy:keep-last", n=self.policy.keep_last, rank=len(cache)))
+        return cache[rank]
 
     def selected(self, rank: int) -> Reason:
         cache = self._selected
@@ -293,12 +349,18 @@ class _Context:
         lineage, links, shared = self.lineage, self.links, self.shared
         out: list[Decision] = []
         append = out.append
+        # keep_last counts committed versions only: a PENDING upload may never commit (it is kept
+        # anyway, by in-flight, but it does not take the slot of a committed version).
+        slot = 0
         for rank, v in enumerate(versions):
             keep: list[Reason] = []
             if (only_unaliased and v.aliases) or (only_aliased and not v.aliases):
                 keep.append(self.aliases_reason)
-            if rank < keep_last:
-                keep.append(self._keep_last[rank])
+            holds = _holds_slot(v)
+            if slot < keep_last and holds:
+                keep.append(self.keep_last(slot))
+            if holds:
+                slot += 1
             if within is not None or older is not None:
                 age = now - v.created_at
                 if within is not None and age < within:
@@ -313,10 +375,85 @@ class _Context:
                 append(Decision(v, Action.KEEP, (self.selected(rank), *blocks)))
             else:
                 append(Decision(v, Action.DELETE, shared((self.selected(rank),))))
-        if not policy.waived("last-version") and all(d.action is Action.DELETE for d in out):
+        if not policy.waived("last-version"):
+            self._keep_a_survivor(name, out)
+        return out
+
+    def _keep_a_survivor(self, name: str, out: list[Decision]) -> None:
+        """last-version: unless a version kept for its own sake survives (committed, and its TTL
+        outlasts the grace period), keep the newest candidate that would.
+
+        Decided before ``referenced`` (which depends on other collections), on the policy and the
+        per-version rules alone: the choice is then the same when the plan is made again after
+        it was applied, which is what makes plans idempotent.
+        """
+        now, horizon = self.now, self.horizon
+        for d in out:
+            if d.action is Action.KEEP and outlives(d.version, now, horizon):
+                return
+        for i, d in enumerate(out):
+            if d.action is Action.DELETE and outlives(d.version, now, horizon):
+                out[i] = Decision(d.version, Action.KEEP, (*d.reasons, last_version(name)))
+                return
+        # No candidate outlives either (every one's TTL runs out): a plan still never empties the
+        # collection itself; letting the TTL do so is W&B's doing, not ours.
+        if all(d.action is Action.DELETE for d in out):
             newest = out[0]
             out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
-        return out
+
+
+def _block_referenced(repo: ReadOnlyRepository, per_collection: dict[str, list[Decision]]) -> None:
+    """The ``referenced`` rule, over the whole plan: keep every deletion candidate that a version
+    this plan keeps references (``wandb-artifact://`` entries), transitively.
+
+    A referrer deleted by the same plan does not block (removed together). The planner sees the
+    manifests of the versions in scope only: a reference from another project's version is not
+    seen (W&B offers no query for an artifact's referrers).
+    """
+    where: dict[str, tuple[str, int]] = {}
+    for name, ds in per_collection.items():
+        for i, d in enumerate(ds):
+            if d.action is Action.DELETE:
+                where[d.version.id] = (name, i)
+    if not where:
+        return
+    by_client = {d.version.client_id: d.version.id for ds in per_collection.values() for d in ds
+                 if d.version.client_id}  # fmt: skip
+    manifest = repo.manifest
+    referrers_of: dict[str, list[Version]] = {}
+    targets_of: dict[str, list[str]] = {}
+    for ds in per_collection.values():
+        for d in ds:
+            v = d.version
+            for entry in manifest(v.id):
+                ref = entry.ref
+                if ref is None or not ref.startswith("wandb-"):
+                    continue
+                target = reference_target(ref)
+                if target is None:
+                    continue
+                tid = target[1] if target[0] == "id" else by_client.get(target[1])
+                if tid is None or tid == v.id or tid not in where:
+                    continue
+                referrers_of.setdefault(tid, []).append(v)
+                targets_of.setdefault(v.id, []).append(tid)
+    if not referrers_of:
+        return
+    # Fixpoint: a candidate referenced by a kept version is kept, and then blocks what it references.
+    deleted = set(where)
+    stack = [t for t, refs in referrers_of.items() if any(r.id not in deleted for r in refs)]
+    while stack:
+        tid = stack.pop()
+        if tid not in deleted:
+            continue
+        deleted.discard(tid)
+        stack.extend(u for u in targets_of.get(tid, ()) if u in deleted)
+    for tid, (name, i) in where.items():
+        if tid in deleted:
+            continue
+        d = per_collection[name][i]
+        by = tuple(sorted({r.qualified_name for r in referrers_of[tid] if r.id not in deleted}))
+        per_collection[name][i] = Decision(d.version, Action.KEEP, (*d.reasons, referenced_reason(by)))
 
 
 def _reclaimable(
@@ -328,7 +465,8 @@ def _reclaimable(
 
     Each freed digest counts once, for the first collection (in plan order) whose
     deletions reference it. Only manifests that can matter are read: with
-    collection dedupe, those of collections that lose a version.
+    collection dedupe, those of collections that lose a version; with entity
+    dedupe, also those of the entity's other projects (their survivors share files).
     """
     groups: list[list[str]]
     if dedupe == "collection":
@@ -338,10 +476,13 @@ def _reclaimable(
         groups = [list(per_collection)] if touched else []
     manifest = repo.manifest
     keep, delete = Action.KEEP, Action.DELETE
+    held_elsewhere: set[str] = set()
+    if dedupe == "entity" and groups:
+        held_elsewhere = _held_by_other_projects(repo, per_collection)
     freed: dict[str, int] = {}
     for names in groups:
         # First what survivors hold, then what deletions add: a digest seen once is never counted again.
-        seen: set[str] = set()
+        seen: set[str] = set(held_elsewhere)
         for name in names:
             for d in per_collection[name]:
                 if d.action is keep:
@@ -359,3 +500,18 @@ def _reclaimable(
             if total:
                 freed[name] = total
     return freed
+
+
+def _held_by_other_projects(repo: ReadOnlyRepository, per_collection: dict[str, list[Decision]]) -> set[str]:
+    """Stored digests the surviving versions of the entity's other projects reference."""
+    here = next(d.version.scope for ds in per_collection.values() for d in ds)
+    list_scopes = getattr(_innermost(repo), "entity_scopes", None)
+    if not callable(list_scopes):
+        raise PlanError("dedupe 'entity' needs a repository that lists the entity's projects (entity_scopes)")
+    held: set[str] = set()
+    for other in list_scopes(here.entity):
+        if other == here:
+            continue
+        for v in repo.versions(other):
+            held.update(e.digest for e in repo.manifest(v.id) if e.ref is None)
+    return held

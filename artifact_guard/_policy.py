@@ -26,6 +26,7 @@ RULE_IDS = (
     "in-flight",
     "grace-period",
     "last-version",
+    "referenced",
 )
 WAIVABLE_RULES = frozenset(RULE_IDS) - {"protected-alias", "in-flight"}
 """Rules a policy may switch off. Protected aliases and in-flight versions never are."""
@@ -62,7 +63,8 @@ class Policy:
 
     - ``protected_aliases``: aliases that block deletion (registry-protected aliases always do);
     - ``allow_delete_aliases``, ``allow_consumed``, ``allow_registry_linked``,
-      ``allow_empty_collection``: waive has-aliases, consumed, registry-linked, last-version;
+      ``allow_empty_collection``, ``allow_referenced``: waive has-aliases, consumed,
+      registry-linked, last-version, referenced;
     - ``grace_period``: versions younger than this are never deleted (default 24 h);
     - ``waive``: rule ids to switch off by id (not protected-alias nor in-flight);
     - ``allow_empty``: accept a policy that keeps nothing.
@@ -80,6 +82,7 @@ class Policy:
     allow_consumed: bool = False
     allow_registry_linked: bool = False
     allow_empty_collection: bool = False
+    allow_referenced: bool = False
     grace_period: timedelta = timedelta(hours=24)
     waive: frozenset[str] = field(default_factory=frozenset)
     allow_empty: bool = False
@@ -132,6 +135,7 @@ class Policy:
             "allow_consumed",
             "allow_registry_linked",
             "allow_empty_collection",
+            "allow_referenced",
             "allow_empty",
         ):
             if not isinstance(getattr(self, name), bool):
@@ -161,6 +165,7 @@ class Policy:
             "consumed": self.allow_consumed,
             "registry-linked": self.allow_registry_linked,
             "last-version": self.allow_empty_collection,
+            "referenced": self.allow_referenced,
             "grace-period": self.grace_period == timedelta(0),
         }
         return self.waive | {rule for rule, waived in by_flag.items() if waived}
@@ -234,6 +239,7 @@ class Policy:
                 (self.allow_consumed, "consumed versions"),
                 (self.allow_registry_linked, "registry-linked versions"),
                 (self.allow_empty_collection, "the last version of a collection"),
+                (self.allow_referenced, "versions other versions reference"),
             )
             if flag
         ]

@@ -25,6 +25,7 @@ The keys (kebab-case, as TOML tools spell them)::
     delete-consumed = false                 # consumed
     delete-registry-linked = false          # registry-linked
     delete-last-version = false             # last-version
+    delete-referenced = false               # referenced (another version's manifest points at it)
     waive-rules = []                        # rule ids, e.g. ["grace-period"]
 
 Durations are strings of numbers with units ``w``, ``d``, ``h``, ``m``, ``s``:
@@ -85,6 +86,7 @@ _PERMISSION_KEYS: dict[str, str] = {
     "delete-consumed": "allow_consumed",
     "delete-registry-linked": "allow_registry_linked",
     "delete-last-version": "allow_empty_collection",
+    "delete-referenced": "allow_referenced",
     "waive-rules": "waive",
 }
 _ALL_TOP = (*_TOP_KEYS, *_SUGAR_KEYS, "permissions")
@@ -93,8 +95,12 @@ _FIELD_TO_KEY: dict[str, str] = {
     **{f: f"permissions.{k}" for k, f in _PERMISSION_KEYS.items()},
 }
 
-_DURATION_PART = re.compile(r"(\d{1,15})(?:\.(\d{1,6}))?([wdhms])")
-_DURATION_WHOLE = re.compile(r"(?:\d{1,15}(?:\.\d{1,6})?[wdhms])+")
+# One strict grammar: ASCII digits (an optional fraction), each unit at most once, largest first,
+# no spaces. "5d5d", "5 d", "1h1d" and non-ASCII digits are refused, never read some other way.
+_DURATION_UNITS = "wdhms"
+_DURATION = re.compile(
+    "".join(rf"(?:(?P<{u}>[0-9]{{1,15}}(?:\.[0-9]{{1,6}})?){u})?" for u in _DURATION_UNITS)
+)
 _UNIT_US = {"w": 7 * 86_400_000_000, "d": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000, "s": 1_000_000}
 _MAX_US = int(timedelta.max.total_seconds()) * 1_000_000
 
@@ -138,17 +144,25 @@ def _short(value: object) -> str:
 
 
 def parse_duration(text: object, *, source: str = "policy", key: str = "duration") -> timedelta:
-    """Parse ``"30d"``, ``"1d12h"``, ``"90m"``, ``"1.5h"``, ``"0s"``; raises :class:`PolicyFileError`."""
-    expected = "expected a duration such as '30d', '12h', '1d12h' or '0s' (units w, d, h, m, s)"
+    """Parse ``"30d"``, ``"1d12h"``, ``"90m"``, ``"1.5h"``, ``"0s"``; raises :class:`PolicyFileError`.
+
+    The grammar is strict: ASCII digits, units ``w d h m s`` each at most once and
+    in that order, no spaces.
+    """
+    expected = (
+        "expected a duration such as '30d', '12h', '1d12h' or '0s' "
+        "(units w, d, h, m, s, each once, largest first, no spaces)"
+    )
     if not isinstance(text, str):
         raise PolicyFileError(source, key, f"{expected}, got {_type_name(text)}")
-    compact = text.strip().replace(" ", "")
-    if not _DURATION_WHOLE.fullmatch(compact):
+    m = _DURATION.fullmatch(text)
+    if m is None or not text:
         raise PolicyFileError(source, key, f"{expected}, got {_short(text)}")
     total = Fraction(0)
-    for whole, frac, unit in _DURATION_PART.findall(compact):
-        amount = Fraction(int(whole)) + (Fraction(int(frac), 10 ** len(frac)) if frac else 0)
-        total += amount * _UNIT_US[unit]
+    for unit in _DURATION_UNITS:
+        amount = m.group(unit)
+        if amount is not None:
+            total += Fraction(amount) * _UNIT_US[unit]
     micros = math.floor(total)
     if micros > _MAX_US:
         raise PolicyFileError(source, key, f"duration {_short(text)} is too long")
@@ -203,6 +217,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         "delete-consumed": policy.allow_consumed,
         "delete-registry-linked": policy.allow_registry_linked,
         "delete-last-version": policy.allow_empty_collection,
+        "delete-referenced": policy.allow_referenced,
         "waive-rules": sorted(policy.waive),
     }
     return out
@@ -390,6 +405,10 @@ def parse_policy_toml(text: str, *, source: str = "policy.toml", pyproject: bool
     return policy
 
 
+MAX_POLICY_BYTES = 1024 * 1024
+"""A policy file is a few hundred bytes; anything past 1 MiB is not one."""
+
+
 def load_policy(path: str | Path) -> Policy:
     """Read a policy file: ``pyproject.toml`` (``[tool.artifact-guard]``) or any other TOML file.
 
@@ -406,9 +425,15 @@ def load_policy(path: str | Path) -> Policy:
             )
         p = found
     try:
-        raw = p.read_bytes()
+        # Bounded: /dev/zero or a multi-gigabyte file given by mistake is refused, never read whole.
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_POLICY_BYTES + 1)
     except OSError as exc:
         raise PolicyFileError(str(p), "(file)", f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyFileError(
+            str(p), "(file)", f"larger than {MAX_POLICY_BYTES // 1024} KiB: not a policy file"
+        )
     try:
         text = raw.decode("utf-8-sig")  # a BOM (Windows editors write one) is not part of the TOML
     except UnicodeDecodeError:
@@ -468,6 +493,7 @@ def explain_policy(policy: Policy) -> list[str]:
         "consumed": "a version used by another run",
         "registry-linked": "a version linked into the registry",
         "last-version": "the last surviving version of a collection",
+        "referenced": "a version another version's manifest references",
     }
     for rule, words in rule_words.items():
         verb = "May delete" if policy.waived(rule) else "Never deletes"

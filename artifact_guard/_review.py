@@ -20,10 +20,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from ._planner import Action, CollectionSummary, Decision, Plan, _reclaimable, plan
+from ._planner import Action, CollectionSummary, Decision, Plan, _block_referenced, _reclaimable, plan
 from ._repository import ArtifactRepository, ReadOnlyRepository
-from ._rules import Facts, Reason, _reason, describe, evaluate, last_version
+from ._rules import Facts, Reason, _reason, describe, evaluate, last_version, outlives
 
 __all__ = ["Refusal", "Revision", "reason_text", "revise"]
 
@@ -84,6 +85,7 @@ def revise(
         per_collection.setdefault(d.version.collection, []).append(d)
 
     policy, now = original.policy, original.created_at
+    horizon = timedelta(0) if policy.waived("grace-period") else policy.grace_period
     for name, ds in per_collection.items():
         before = list(ds)
         for i, d in enumerate(ds):
@@ -97,14 +99,29 @@ def revise(
                     refused.append(Refusal(vid, d.version.name, blocks))
                 else:
                     ds[i] = Decision(d.version, Action.DELETE, (INCLUDED,))
-        if not policy.waived("last-version") and all(d.action is Action.DELETE for d in ds):
-            # An inclusion emptied the collection: refuse the newest included version.
+        if not policy.waived("last-version") and (
+            all(d.action is Action.DELETE for d in ds)
+            or (_survives(before, now, horizon) and not _survives(ds, now, horizon))
+        ):
+            # An inclusion emptied the collection, or took its last survivor (a PENDING upload or a
+            # version whose TTL runs out is none): refuse the newest included version.
             for i, d in enumerate(ds):
                 if INCLUDED in d.reasons:
                     ds[i] = before[i]
                     refused.append(Refusal(d.version.id, d.version.name, (last_version(name),)))
                     break
 
+    if not policy.waived("referenced"):
+        # Keeping a referrer keeps what it references; an included version a kept one references
+        # is refused, with the rule.
+        _block_referenced(repo, per_collection)
+        for ds in per_collection.values():
+            for i, d in enumerate(ds):
+                if d.version.id in included and d.action is Action.KEEP and "referenced" in d.rules:
+                    ref = next(r for r in d.reasons if r.rule == "referenced")
+                    if INCLUDED in d.reasons:  # an inclusion refused: the plan's own decision stands
+                        ds[i] = fresh.decision(d.version.id)
+                    refused.append(Refusal(d.version.id, d.version.name, (ref,)))
     freed = _reclaimable(repo, per_collection, original.dedupe)
     summaries = tuple(
         CollectionSummary(
@@ -133,6 +150,10 @@ def revise(
         id=digest.hexdigest() if decisions != fresh.decisions else fresh.id,
     )
     return Revision(revised, tuple(refused))
+
+
+def _survives(ds: list[Decision], now: datetime, horizon: timedelta) -> bool:
+    return any(d.action is Action.KEEP and outlives(d.version, now, horizon) for d in ds)
 
 
 _REVIEW_TEXT = {

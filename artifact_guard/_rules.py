@@ -7,14 +7,15 @@ rule id and its parameters; text is rendered separately (:func:`describe`).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from ._model import Lineage, Link, Version, VersionState
 from ._policy import Policy
 
-__all__ = ["RULES", "Facts", "Reason", "describe", "evaluate"]
+__all__ = ["RULES", "Facts", "Reason", "describe", "evaluate", "outlives", "reference_target"]
 
 
 class Reason(NamedTuple):
@@ -52,6 +53,8 @@ class Facts(NamedTuple):
     links: tuple[Link, ...]
     now: datetime
     removed_runs: frozenset[str] = frozenset()
+    referrers: tuple[str, ...] = ()
+    """Qualified names of surviving versions whose manifests reference this one (not removed with it)."""
 
 
 Rule = Callable[[Facts, Policy], Reason | None]
@@ -106,6 +109,17 @@ def grace_period(f: Facts, p: Policy) -> Reason | None:
     )
 
 
+def referenced(f: Facts, p: Policy) -> Reason | None:
+    if not f.referrers or p.waived("referenced"):
+        return None
+    return referenced_reason(f.referrers)
+
+
+def referenced_reason(referrers: tuple[str, ...]) -> Reason:
+    """The ``referenced`` reason: the versions (qualified names) whose manifests point at this one."""
+    return _reason("referenced", by=tuple(sorted(referrers)))
+
+
 RULES: Mapping[str, Rule] = {
     "protected-alias": protected_alias,
     "has-aliases": has_aliases,
@@ -113,8 +127,10 @@ RULES: Mapping[str, Rule] = {
     "registry-linked": registry_linked,
     "in-flight": in_flight,
     "grace-period": grace_period,
+    "referenced": referenced,
 }
-"""Per-version rules. ``last-version`` looks at a whole collection; the planner applies it."""
+"""Per-version rules. ``last-version`` looks at a whole collection; the planner applies it. The
+planner finds ``referenced``'s referrers over the whole plan (a referrer deleted too does not count)."""
 
 
 _RULE_ORDER: tuple[Rule, ...] = tuple(RULES.values())
@@ -132,6 +148,52 @@ def evaluate(facts: Facts, policy: Policy) -> tuple[Reason, ...]:
 
 def last_version(collection: str) -> Reason:
     return _reason("last-version", collection=collection)
+
+
+def _micros(d: timedelta) -> int:
+    # Exact integer arithmetic: timedelta sums overflow, floats round.
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def outlives(v: Version, now: datetime, horizon: timedelta) -> bool:
+    """Whether ``v`` still stands at ``now + horizon``: a collection's survivor.
+
+    A ``PENDING`` version may never commit, and a version whose TTL runs out by
+    then will be gone: neither holds a ``keep_last`` slot's promise nor
+    satisfies ``last-version``.
+    """
+    if v.state is not VersionState.COMMITTED:
+        return False
+    if v.ttl is None:
+        return True
+    return _micros(v.ttl) > _micros(now - v.created_at) + _micros(horizon)
+
+
+_ARTIFACT_SCHEMES = ("wandb-artifact://", "wandb-client-artifact://")
+
+
+def reference_target(ref: str | None) -> tuple[str, str] | None:
+    """The artifact a manifest entry's reference points at: ``("id", artifact id)`` or
+    ``("client", client id)``; None for any other reference (``s3://...``) or none.
+
+    W&B writes ``wandb-artifact://<hex of the id's bytes>/<path>``; an id given
+    as it is (base64) is accepted too. ``wandb-client-artifact://<client id>/<path>``
+    names an artifact by its client id, before it is committed.
+    """
+    if ref is None:
+        return None
+    for scheme in _ARTIFACT_SCHEMES:
+        if ref.startswith(scheme):
+            netloc = ref[len(scheme) :].split("/", 1)[0]
+            if not netloc:
+                return None
+            if scheme == "wandb-client-artifact://":
+                return ("client", netloc)
+            try:
+                return ("id", base64.b64encode(bytes.fromhex(netloc)).decode())
+            except ValueError:
+                return ("id", netloc)
+    return None
 
 
 def _dur(seconds: int) -> str:
@@ -161,6 +223,11 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
     ),
     "grace-period": lambda a: f"only {_dur(a['age_s'])} old (grace period {_dur(a['grace_s'])})",
     "last-version": lambda a: f"last surviving version of {a['collection']}",
+    "referenced": lambda a: (
+        f"referenced by {len(a['by'])} version(s): "
+        + ", ".join(a["by"][:3])
+        + (" ..." if len(a["by"]) > 3 else "")
+    ),
     "policy:keep-last": lambda a: f"among the newest {a['n']}",
     "policy:keep-within": lambda a: f"logged within {_dur(a['within_s'])}",
     "policy:older-than": lambda a: f"not older than {_dur(a['older_than_s'])}",

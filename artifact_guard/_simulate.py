@@ -5,11 +5,13 @@ same start (``--seed`` or ``--snapshot``), serves it on loopback, runs the
 unmodified script in a subprocess pointed at it (isolated wandb folders, a
 timeout), captures the project before and after, and audits the difference.
 
-Every process the script starts is torn down afterwards, wandb-core included
-(it runs in a session of its own, so killing the script's process group is
-not enough): each one inherits a marker in its environment, and on Linux the
-leftovers are found by it. A script that leaves processes of its own behind
-(it forked) is reported as an error.
+Every process the script starts is torn down afterwards, wandb-core included:
+the script runs under a small reaper process (:mod:`artifact_guard._reaper`),
+on Linux a child subreaper, so every descendant, even one in a new session
+with a stripped environment whose parent exited, is found and killed; each
+also inherits a marker in its environment, swept by ``psutil`` as a second
+net. A script that leaves processes of its own behind (it forked) is reported
+as an error.
 
 Exit codes (:attr:`SimulationResult.exit_code`): 0 safe; 1 a safety rule was
 violated, or the outcome depends on the cursor style; 2 the script crashed,
@@ -19,6 +21,7 @@ hung or left processes behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -30,6 +33,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+import psutil
 
 from ._audit import AuditReport, ChangeKind, audit
 from ._errors import ArtifactGuardError, SnapshotError
@@ -141,6 +146,49 @@ def _loader(seed: str | None, snapshot: Path | None) -> Callable[[], FakeWandb]:
     return load
 
 
+def _empty_fake() -> FakeWandb:
+    from fakes import FakeWandb
+
+    return FakeWandb()
+
+
+def _with_setup(
+    load: Callable[[], FakeWandb], setup: Path, project: str | None, timeout: float
+) -> Callable[[], FakeWandb]:
+    """``load``, then the seeding script ``setup`` run against the fake it built (``--setup``).
+
+    The setup script talks to the fake through the real SDK like the cleanup
+    script does (same isolation and teardown); a failing setup is a
+    :class:`SimulationError` naming its exit status and last lines of stderr.
+    """
+    if not setup.is_file():
+        raise SimulationError(f"setup script {str(setup)!r} does not exist")
+
+    def seeded() -> FakeWandb:
+        from fakes.server import FakeWandbServer
+
+        fake = load()
+        entity = name = None
+        if project is not None and "/" in project:
+            entity, name = project.split("/", 1)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+        with (
+            tempfile.TemporaryDirectory(prefix="artifact-guard-setup-") as tmp,
+            FakeWandbServer(fake, entity=entity, project=name) as server,
+        ):
+            env.update(server.env())
+            outcome = _run_script(setup, (), env, timeout, Path(tmp))
+        if outcome.timed_out or outcome.returncode != 0:
+            how = f"timed out after {timeout:g}s" if outcome.timed_out else f"exited {outcome.returncode}"
+            tail = outcome.stderr_tail.strip().splitlines()[-3:]
+            raise SimulationError(
+                f"setup script {str(setup)!r} {how}" + (f": {' | '.join(tail)}" if tail else "")
+            )
+        return fake
+
+    return seeded
+
+
 def _scope_of(fake: FakeWandb, project: str | None) -> Scope:
     if project is not None:
         try:
@@ -161,38 +209,33 @@ def _scope_of(fake: FakeWandb, project: str | None) -> Scope:
 
 
 def _marked_pids(token: str) -> list[int]:
-    """Live processes whose environment carries our marker (Linux /proc; empty elsewhere)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return []
-    needle = f"{MARKER}={token}".encode()
+    """Live processes whose environment carries our marker (through ``psutil``: not Linux-only)."""
+    needle = f"{MARKER}={token}"
+    key, _, value = needle.partition("=")
     found = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
+    for p in psutil.process_iter():
         try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue  # gone, or not ours
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
+            if p.pid != os.getpid() and p.environ().get(key) == value and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p.pid)
+        except psutil.Error:
+            continue  # gone, or not ours to read
     return found
 
 
 def _describe_pid(pid: int) -> str:
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
+        proc = psutil.Process(pid)
+        cmd = " ".join(proc.cmdline()) or proc.name()
+    except psutil.Error:
         cmd = "?"
     return f"pid {pid}: {cmd[:120]}"
 
 
 def _is_wandb_core(pid: int) -> bool:
     try:
-        return "wandb-core" in Path(f"/proc/{pid}/comm").read_text() or "wandb-core" in Path(
-            f"/proc/{pid}/cmdline"
-        ).read_bytes().decode(errors="replace")
-    except OSError:
+        proc = psutil.Process(pid)
+        return "wandb-core" in proc.name() or "wandb-core" in " ".join(proc.cmdline())
+    except psutil.Error:
         return False
 
 
@@ -231,46 +274,77 @@ def _run_script(
     token = secrets.token_hex(12)
     env = {**env, MARKER: token}
     out_path, err_path = workdir / "stdout", workdir / "stderr"
+    result_path = workdir / "reaper.json"
     started = time.monotonic()
+    # The script runs under a small reaper process (a child subreaper on Linux): every process it
+    # starts, even one in a new session with a stripped environment whose parent is gone, stays a
+    # descendant of the reaper, which lists and kills what is left (see _reaper). The reaper enforces
+    # the timeout; the wait here is a safety net past it.
+    command = [
+        sys.executable,
+        "-m",
+        "artifact_guard._reaper",
+        str(result_path),
+        repr(float(timeout)),
+        repr(_SETTLE_S),
+        "--",
+        sys.executable,
+        str(script),
+        *args,
+    ]
     # Output goes to files, not pipes: a forked child holding a pipe open
     # would keep communicate() waiting after the script itself exited.
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(  # noqa: S603 - runs the user's own script, by design
-            [sys.executable, str(script), *args],
+            command,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             start_new_session=True,
         )
-        timed_out = False
         try:
-            returncode: int | None = proc.wait(timeout=timeout)
+            proc.wait(timeout=timeout + _SETTLE_S + 30)
         except subprocess.TimeoutExpired:
-            timed_out = True
-            returncode = None
+            pass
         finally:
-            # Timed out or interrupted (Ctrl-C): the script's own group (its
-            # forks) and every marked process (wandb-core lives in a session
-            # of its own) go now, whatever happens next.
+            # Interrupted (Ctrl-C) or the reaper itself stuck: it takes its descendants down on SIGTERM;
+            # then its group and every marked process go, whatever happens next.
             if proc.poll() is None:
-                _kill_group(proc.pid)
-                _kill(_marked_pids(token))
-                proc.kill()
-            proc.wait()
-    duration = time.monotonic() - started
-    forked: list[str] = []
-    deadline = time.monotonic() + _SETTLE_S
-    while True:
-        left = [p for p in _marked_pids(token) if p != proc.pid]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc.pid)
+                    _kill(_marked_pids(token))
+                    proc.kill()
+                    proc.wait()
+    try:
+        report = json.loads(result_path.read_text())
+    except (OSError, ValueError):
+        report = {
+            "returncode": None,
+            "timed_out": True,
+            "duration_s": time.monotonic() - started,
+            "leftover": [],
+        }
+    timed_out = bool(report["timed_out"])
+    forked = [str(p["what"]) for p in report["leftover"] if not p["wandb_core"]]
+    # A last sweep by marker, for what a reaper without the subreaper flag (not Linux) cannot see.
+    left = [p for p in _marked_pids(token) if p not in (proc.pid, os.getpid())]
     if not timed_out:
-        forked = [_describe_pid(p) for p in left if not _is_wandb_core(p)]
+        forked.extend(_describe_pid(p) for p in left if not _is_wandb_core(p))
     _kill_group(proc.pid)
     _kill(left)
-    return _Outcome(returncode, timed_out, _tail(out_path), _tail(err_path), duration, tuple(forked))
+    return _Outcome(
+        report["returncode"],
+        timed_out,
+        _tail(out_path),
+        _tail(err_path),
+        float(report["duration_s"]),
+        tuple(forked),
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -483,12 +557,18 @@ def simulate(
     project: str | None = None,
     timeout: float = 120.0,
     strict: bool = False,
+    setup: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """Run ``script`` with ``args`` against a fake W&B started from ``seed`` or ``snapshot``.
 
+    ``setup`` is a seeding script (any ``wandb`` code: ``wandb.init``,
+    ``log_artifact``, ...) run against the fake first, on top of ``seed`` or
+    ``snapshot`` if given, else on an empty fake; see :func:`_with_setup`.
+
     Raises :class:`SimulationError` (or :class:`SnapshotError`) before
-    anything runs when the inputs are wrong. A script that crashes, hangs or
-    forks does not raise: the result says so (``exit_code`` 2).
+    anything runs when the inputs are wrong, or when the setup script fails.
+    A script that crashes, hangs or forks does not raise: the result says so
+    (``exit_code`` 2).
     """
     path = Path(script)
     if not path.is_file():
@@ -497,7 +577,12 @@ def simulate(
         raise SimulationError(f"--pagination must be stable, offset or both, not {pagination!r}")
     if not timeout > 0:
         raise SimulationError(f"--timeout must be a positive number of seconds, not {timeout!r}")
-    load = _loader(seed, Path(snapshot) if snapshot is not None else None)
+    if setup is not None and seed is None and snapshot is None:
+        load = _empty_fake
+    else:
+        load = _loader(seed, Path(snapshot) if snapshot is not None else None)
+    if setup is not None:
+        load = _with_setup(load, Path(setup), project, timeout)
     policy = policy if policy is not None else Policy()
     # Built once now: a broken snapshot fails before any server starts, and
     # the first run reuses it (a big snapshot takes a while to load).

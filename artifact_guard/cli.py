@@ -216,7 +216,10 @@ class _Traced:
     )  # fmt: skip
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        object.__setattr__(self, "_inner", inner)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._inner, name, value)  # e.g. plan's progress hook belongs to the repository
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
@@ -497,8 +500,13 @@ def plan(
         ),
     ] = False,
     dedupe: Annotated[
-        str, typer.Option(metavar="collection|project", help="Scope in which W&B shares stored files.")
-    ] = "collection",
+        str | None,
+        typer.Option(
+            metavar="collection|project|entity",
+            help="Scope in which W&B shares stored files (default: a snapshot's or seed's own, "
+            "else collection).",
+        ),
+    ] = None,
     snapshot_file: SnapshotOpt = None,
     fake: LegacyFakeOpt = None,
     seed: SeedOpt = None,
@@ -515,8 +523,8 @@ def plan(
     from . import plan as make_plan
     from ._policy_file import load_policy
 
-    if dedupe not in ("collection", "project"):
-        raise typer.BadParameter("expected collection or project", param_hint="--dedupe")
+    if dedupe is not None and dedupe not in ("collection", "project", "entity"):
+        raise typer.BadParameter("expected collection, project or entity", param_hint="--dedupe")
     if interactive and output is None:
         _fail("--interactive needs --output FILE to save the reviewed plan")
     if interactive and as_json:
@@ -526,7 +534,8 @@ def plan(
     source = _open_source(
         snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
     )
-    the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
+    with _planning_status(source.repository, quiet=as_json or _verbosity < 0):
+        the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
     if interactive:
         from ._interactive import review
 
@@ -536,6 +545,28 @@ def plan(
             raise typer.Exit(1)
         the_plan = reviewed
     _emit_plan(the_plan, output=output, html=html, markdown=markdown, as_json=as_json, quiet=interactive)
+
+
+@contextmanager
+def _planning_status(repository: object, *, quiet: bool) -> Iterator[None]:
+    """On a terminal, a live line while a repository that reports progress is read."""
+    if quiet or not hasattr(repository, "progress") or not sys.stderr.isatty():
+        yield
+        return
+    counts = {"versions": 0, "manifests": 0}
+    with Console(stderr=True).status("planning: listing versions") as status:
+
+        def report(what: str, total: int) -> None:
+            counts[what] = total
+            status.update(
+                f"planning: {counts['versions']:,} versions listed, {counts['manifests']:,} manifests read"
+            )
+
+        repository.progress = report
+        try:
+            yield
+        finally:
+            repository.progress = None
 
 
 def _emit_plan(
@@ -570,6 +601,10 @@ def _emit_plan(
         print_plan(the_plan, console)
     else:
         console.print(the_plan.summary())
+    if the_plan.deletions:
+        from ._executor import estimate_apply
+
+        console.print(str(estimate_apply(the_plan)), highlight=False)
     for path, what in ((output, "plan"), (html, "HTML report"), (markdown, "Markdown summary")):
         if path is not None:
             console.print(f"wrote {what} to {path}")
@@ -606,7 +641,15 @@ def apply(
     ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(help="Write operations per second (default: the repository's; 0: no limit)."),
+        typer.Option(help="A fixed rate in write operations per second (default: adaptive; 0: no limit)."),
+    ] = None,
+    max_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--max-rate",
+            metavar="N",
+            help="Ceiling of the adaptive rate, in operations per second (default: 100).",
+        ),
     ] = None,
     snapshot_file: SnapshotOpt = None,
     fake: LegacyFakeOpt = None,
@@ -631,6 +674,10 @@ def apply(
     if rate is not None and not rate >= 0:  # also NaN; negative must not silently mean "no limit"
         raise typer.BadParameter(
             f"expected operations per second >= 0 (0: no limit), got {rate}", param_hint="--rate"
+        )
+    if max_rate is not None and not 0 < max_rate < float("inf"):  # also NaN
+        raise typer.BadParameter(
+            f"expected a ceiling in operations per second > 0, got {max_rate}", param_hint="--max-rate"
         )
     the_plan = load_plan(plan_file)
     source = _open_source(
@@ -677,6 +724,7 @@ def apply(
         source.repository,
         journal=journal_path,
         rate="auto" if rate is None else (rate if rate > 0 else None),
+        max_rate=max_rate,
         now=source.now if source.fake is not None else None,
         progress=_progress(),
     )

@@ -23,6 +23,7 @@ import base64
 import bisect
 import fnmatch
 import hashlib
+import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,7 @@ from artifact_guard._model import (
     Version,
     VersionState,
 )
+from artifact_guard._rules import reference_target
 
 from ._backend_write import (
     ArtifactDetails,
@@ -55,6 +57,7 @@ from ._backend_write import (
     RunDetails,
     UploadSlot,
     _json_object,
+    manifest_entries,
     parse_manifest,
 )
 from ._blobs import BlobStore
@@ -62,7 +65,7 @@ from ._blobs import BlobStore
 if TYPE_CHECKING:
     from ._repository import FakeRepository
 
-__all__ = ["CollectionInfo", "DedupeScope", "FakeWandb", "FileSpec"]
+__all__ = ["CollectionInfo", "DedupeScope", "Deletion", "FakeWandb", "FileSpec", "RegistryInfo"]
 
 DedupeScope = Literal["collection", "project", "entity"]
 FileSpec = bytes | tuple[str, int]
@@ -133,6 +136,32 @@ class _Collection:
     last_index: int = -1
     """Whether ``version_ids`` is in ascending index order (always, unless a snapshot was
     restored into a collection that already had later versions); listings index only then."""
+    tags: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+    """Last change of the collection's own record (description, tags, type); None: never changed."""
+    _link_order: Any = None
+
+    def link_order(self) -> Any:
+        """Portfolio only: a ``SortedList`` of the live link indices, kept in step with ``links``.
+
+        Made on first use, then updated by every link and unlink (see
+        :meth:`links_changed`), so paging a portfolio costs O(log n + page),
+        not a sort per page.
+        """
+        if self._link_order is None:
+            self._link_order = SortedList(self.links)
+        return self._link_order
+
+    def links_changed(self, added: int | None = None, removed: int | None = None) -> None:
+        """Keep :meth:`link_order` in step with one link added or removed (neither: rebuild later)."""
+        if self._link_order is None:
+            return
+        if added is not None:
+            self._link_order.add(added)
+        elif removed is not None:
+            self._link_order.discard(removed)
+        else:
+            self._link_order = None
 
     def index_state(self, index: int, old: VersionState | None, new: VersionState) -> None:
         """Keep ``live`` in step with one version's state change (``old`` None: a new version)."""
@@ -148,7 +177,38 @@ class _Collection:
                 self.live[None].add(index)
 
     def info(self) -> CollectionInfo:
-        return CollectionInfo(self.ref, self.id, self.type, self.created_at, self.description)
+        return CollectionInfo(
+            self.ref,
+            self.id,
+            self.type,
+            self.created_at,
+            self.description,
+            self.tags,
+            self.updated_at or self.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A version's deletion as the fake saw it, on the state just before it: what an audit judges.
+
+    Kept for every deletion, in order (``FakeWandb.deletions()``), so that a
+    script's change is judged on the state it met, not on the state before the
+    whole script: a ``best`` moved to another version first no longer protects
+    the version deleted after.
+    """
+
+    seq: int
+    version: Version
+    """The version as it was just before."""
+    at: datetime
+    """The fake's clock at the deletion."""
+    lineage: Lineage
+    links: tuple[Link, ...]
+    referrers: tuple[str, ...]
+    """Ids of live versions whose manifests referenced it (``wandb-artifact://``) just before."""
+    cause: str
+    """``delete-version``, ``delete-collection``, ``delete-run`` or ``ttl``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +220,29 @@ class CollectionInfo:
     type: str
     created_at: datetime
     description: str = ""
+    tags: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+
+
+REGISTRY_PREFIX = "wandb-registry-"
+"""Registries are projects of the organization's entity named with this prefix (W&B's own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryInfo:
+    """A registry: a project of the organization's entity, with its registry settings."""
+
+    scope: Scope
+    description: str = ""
+    access: str = "PRIVATE"
+    allow_all_types: bool = True
+    types: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    members: tuple[tuple[str, str], ...] = ()
+    """(user id, role) of the registry's user members."""
+    team_members: tuple[tuple[str, str], ...] = ()
+    """(team entity name, role) of the registry's team members."""
 
 
 class FakeWandb:
@@ -203,7 +286,20 @@ class FakeWandb:
         """Projects whose collections were not made in id order (never, with ids from ``_next``)."""
         """Projects that exist: made by their first run or collection; deleting runs keeps them."""
         self._counter = 0
+        self._referrers: dict[str, set[str]] = {}
+        """Target version id -> ids of versions whose manifests reference it (``wandb-artifact://``)."""
+        self._by_client_id: dict[str, str] = {}
+        self._deletions: list[Deletion] = []
+        """Every deletion, in order, with the facts just before it (see :meth:`deletions`)."""
+        self._deleted_by: dict[str, Deletion] = {}
+        self._ttl_set: dict[str, Deletion] = {}
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
+        self._protected: dict[tuple[str, str], set[str]] = {}
+        """(entity, admin type) -> registry aliases only that entity's admins may remove (W&B's own model)."""
+        self._admins: set[tuple[str, str]] = set()
+        """(entity, admin type) pairs whose admin the wire's viewer is."""
+        self._registries: dict[Scope, RegistryInfo] = {}
+        """Registry settings made by ``upsert_registry``; a registry made by a link has the defaults."""
         self._init_write_path()
 
     def reset(self) -> None:
@@ -324,8 +420,46 @@ class FakeWandb:
         for e, p, n, index in self._links_by_source.get(vid, ()):
             link = self._collections[(e, p, n)].links.get(index)
             if link is not None:
-                found.append(link)
+                found.append(self._effective(link))
         return found
+
+    def _effective(self, link: Link) -> Link:
+        """A link as W&B shows it: its aliases that its registry's entity protects are protected."""
+        guarded = self._protected.get((link.portfolio.entity, "MODEL"))
+        protected = link.aliases & guarded if guarded else _NO_ALIASES
+        return link if protected == link.protected_aliases else replace(link, protected_aliases=protected)
+
+    def _index_references(self, v: Version, entries: Iterable[ManifestEntry]) -> None:
+        if v.client_id:
+            self._by_client_id[v.client_id] = v.id
+        for e in entries:
+            target = reference_target(e.ref)
+            if target is None:
+                continue
+            tid = target[1] if target[0] == "id" else self._by_client_id.get(target[1])
+            if tid is not None and tid != v.id:
+                self._referrers.setdefault(tid, set()).add(v.id)
+
+    def _live_referrers(self, vid: str) -> tuple[str, ...]:
+        found = self._referrers.get(vid)
+        if not found:
+            return ()
+        return tuple(sorted(r for r in found if self._versions[r].state is not VersionState.DELETED))
+
+    def referrers(self, version: Version | str) -> tuple[str, ...]:
+        """Ids of the live versions whose manifests reference this one (``wandb-artifact://``)."""
+        with self._lock:
+            return self._live_referrers(self._version(version).id)
+
+    def deletions(self, since: int = 0) -> list[Deletion]:
+        """Every deletion since position ``since`` (``len(fake.deletions())`` marks a point), in order."""
+        with self._lock:
+            return self._deletions[since:]
+
+    def deletion_of(self, version_id: str) -> Deletion | None:
+        """How a version was deleted, judged on the state just before (None: never deleted here)."""
+        with self._lock:
+            return self._deleted_by.get(version_id)
 
     # ------------------------------------------------------------------ runs
 
@@ -370,7 +504,7 @@ class FakeWandb:
                     "nothing deleted"
                 )
             for v in logged:
-                self._delete(v, delete_aliases=True)
+                self._delete(v, delete_aliases=True, cause="delete-run")
         del self._runs[r.path]
 
     def runs(self) -> list[Run]:
@@ -397,11 +531,15 @@ class FakeWandb:
         state: VersionState | str = VersionState.COMMITTED,
         created_at: datetime | None = None,
         ttl: timedelta | None = None,
+        client_id: str = "",
     ) -> Version:
         """Log a new version of collection ``name`` from ``run``; returns the new version.
 
         ``files`` maps path to bytes or to ``(digest, size)``. ``references`` are
-        ``(path, uri)`` or ``(path, uri, size)`` entries, not stored by W&B.
+        ``(path, uri)`` or ``(path, uri, size)`` entries, not stored by W&B; a
+        ``wandb-artifact://`` (or ``wandb-client-artifact://``, naming ``client_id``)
+        URI makes this version depend on another. Sizes must be >= 0 and
+        ``created_at`` timezone-aware (W&B times are UTC): :class:`ValueError` otherwise.
         """
         r = self._run(run)
         entity, project, _ = r.path.split("/", 2)
@@ -414,6 +552,10 @@ class FakeWandb:
         alias_list = list(aliases)
         for alias in alias_list:
             self._check_alias_name(alias)
+        if created_at is not None and created_at.utcoffset() is None:
+            raise ValueError(f"created_at must be timezone-aware (W&B times are UTC), got {created_at}")
+        if ttl is not None and ttl < timedelta(0):
+            raise ValueError(f"ttl must not be negative, got {ttl}")
         entries: list[ManifestEntry] = []
         for path, spec in files.items():
             if isinstance(spec, bytes):
@@ -426,6 +568,9 @@ class FakeWandb:
             path, uri = item[0], item[1]
             size = int(item[2]) if len(item) > 2 else 0
             entries.append(ManifestEntry(path, md5_b64(uri.encode()), size, uri))
+        for e in entries:
+            if e.size < 0:
+                raise ValueError(f"file {e.path!r} has a negative size ({e.size})")
         dkey = self._dedupe_key_of(entity, project, name)
         sizes: dict[str, int] = {}
         for e in entries:
@@ -464,11 +609,13 @@ class FakeWandb:
             ttl=ttl,
             producer=r.path,
             digest=digest,
+            client_id=client_id,
         )
         coll.next_index += 1
         coll.version_ids.append(vid)
         self._set(v)
         self._manifests[vid] = tuple(entries)
+        self._index_references(v, entries)
         for e in entries:
             if e.ref is None:
                 self._stored[(dkey, e.digest)] = e.size
@@ -562,27 +709,31 @@ class FakeWandb:
             for alias in sorted(alias_set):
                 holder = coll.aliases.get(alias)
                 old = coll.links.get(int(holder)) if holder is not None else None
-                if old is not None and alias in old.protected_aliases:
+                if old is not None and alias in self._effective(old).protected_aliases:
                     raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
         else:
             coll = _Collection(ref, v.type, self.now(), id=self._next("ArtifactPortfolio"))
             self._add_collection(coll)
         index = coll.next_index
         coll.next_index += 1
-        link = Link(ref, v.id, index, frozenset(), protected_set)
+        link = Link(ref, v.id, index, frozenset())
         coll.links[index] = link
+        coll.links_changed(added=index)
+        if protected_set:
+            # As an admin protecting them: W&B protects aliases per entity, not per link.
+            self._protected.setdefault((ref.entity, "MODEL"), set()).update(protected_set)
         self._links_by_source.setdefault(v.id, []).append((*key, index))
         for alias in alias_set:
             self._move_link_alias(coll, alias, index)
         if v.ttl is not None:
             self._set(replace(v, ttl=None))
-        return coll.links[index]
+        return self._effective(coll.links[index])
 
     def _move_link_alias(self, coll: _Collection, alias: str, index: int) -> None:
         previous = coll.aliases.get(alias)
         if previous is not None and int(previous) in coll.links:
             old = coll.links[int(previous)]
-            if alias in old.protected_aliases and int(previous) != index:
+            if alias in self._effective(old).protected_aliases and int(previous) != index:
                 raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
             coll.links[old.index] = replace(old, aliases=old.aliases - {alias})
         coll.aliases[alias] = str(index)
@@ -596,11 +747,13 @@ class FakeWandb:
         current = coll.links.get(link.index)
         if current is None:
             raise NotFoundError(f"link {link.name} not found")
+        current = self._effective(current)
         if current.protected_aliases:
             raise ProtectedAliasError(
                 f"link {link.name} holds protected aliases {sorted(current.protected_aliases)}"
             )
         del coll.links[link.index]
+        coll.links_changed(removed=link.index)
         for alias in current.aliases:
             coll.aliases.pop(alias, None)
         key = (link.portfolio.entity, link.portfolio.project, link.portfolio.name, link.index)
@@ -610,11 +763,11 @@ class FakeWandb:
         """The live links of a registry collection, newest first."""
         with self._lock:
             coll = self._collection(portfolio, CollectionKind.PORTFOLIO)
-            return sorted(coll.links.values(), key=lambda link: -link.index)
+            return sorted((self._effective(lk) for lk in coll.links.values()), key=lambda lk: -lk.index)
 
     # ------------------------------------------------------------------ deletes
 
-    def _delete(self, v: Version, *, delete_aliases: bool) -> None:
+    def _delete(self, v: Version, *, delete_aliases: bool, cause: str = "delete-version") -> None:
         protected = self._protected_links(v.id)
         if protected:
             names = ", ".join(link.name for link in protected)
@@ -625,6 +778,17 @@ class FakeWandb:
                 "use delete_aliases=True"
             )
         coll = self._collection(v.collection_ref)
+        record = Deletion(
+            seq=len(self._deletions),
+            version=v,
+            at=self.now(),
+            lineage=self._lineage(v),
+            links=tuple(self._links_of(v.id)),
+            referrers=self._live_referrers(v.id),
+            cause=cause,
+        )
+        self._deletions.append(record)
+        self._deleted_by[v.id] = record
         for alias in v.aliases:
             if coll.aliases.get(alias) == v.id:
                 del coll.aliases[alias]
@@ -652,7 +816,7 @@ class FakeWandb:
         ref = CollectionRef.parse(collection) if isinstance(collection, str) else collection
         coll = self._collection(ref)
         if coll.ref.kind is CollectionKind.PORTFOLIO:
-            protected = [link for link in coll.links.values() if link.protected_aliases]
+            protected = [lk for lk in coll.links.values() if self._effective(lk).protected_aliases]
             if protected:
                 raise ProtectedAliasError(f"{coll.ref} holds links with protected aliases")
             for link in list(coll.links.values()):
@@ -667,20 +831,26 @@ class FakeWandb:
                 f"{coll.ref}: {blocked[0].name} is linked with protected aliases; nothing deleted"
             )
         for v in live:
-            self._delete(v, delete_aliases=True)
+            self._delete(v, delete_aliases=True, cause="delete-collection")
 
     @_locked
     def expire_ttl(self) -> list[Version]:
         """Soft-delete every version whose TTL has run out; returns them."""
         now = self.now()
         # now - created_at, not created_at + ttl: a TTL of centuries must not overflow datetime.
+        # Every check before any change: a version that cannot be deleted (linked with a protected
+        # alias, which only restored state can pair with a TTL) does not expire, and never stops
+        # the others halfway.
         expired = [
             v
             for v in self._versions.values()
-            if v.state is not VersionState.DELETED and v.ttl is not None and now - v.created_at >= v.ttl
+            if v.state is not VersionState.DELETED
+            and v.ttl is not None
+            and now - v.created_at >= v.ttl
+            and not self._protected_links(v.id)
         ]
         for v in expired:
-            self._delete(v, delete_aliases=True)
+            self._delete(v, delete_aliases=True, cause="ttl")
         return expired
 
     # ------------------------------------------------------------------ storage
@@ -758,10 +928,12 @@ class FakeWandb:
 
     def lineage(self, version_id: str) -> Lineage:
         with self._lock:
-            v = self._version(version_id)
-            producer = self._runs.get(v.producer) if v.producer else None
-            consumers = tuple(self._runs[p] for p in self._consumers.get(version_id, ()) if p in self._runs)
-            return Lineage(producer, consumers)
+            return self._lineage(self._version(version_id))
+
+    def _lineage(self, v: Version) -> Lineage:
+        producer = self._runs.get(v.producer) if v.producer else None
+        consumers = tuple(self._runs[p] for p in self._consumers.get(v.id, ()) if p in self._runs)
+        return Lineage(producer, consumers)
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         with self._lock:
@@ -981,8 +1153,33 @@ class FakeWandb:
 
     @_locked
     def set_ttl(self, version: Version | str, ttl: timedelta | None) -> Version:
-        """Set or clear a version's TTL."""
-        return self._set(replace(self._live(version), ttl=ttl))
+        """Set or clear a version's TTL.
+
+        A negative TTL is a :class:`ValueError`; a version linked into the registry
+        cannot carry one (linking clears it): :class:`ConflictError`.
+        """
+        v = self._live(version)
+        if ttl is not None:
+            if ttl < timedelta(0):
+                raise ValueError(f"ttl must not be negative, got {ttl}")
+            if self._links_of(v.id):
+                raise ConflictError(f"{v.qualified_name} is linked into the registry: it cannot have a TTL")
+            # A TTL is a deferred deletion: keep the facts it met, for the audit.
+            self._ttl_set[v.id] = Deletion(
+                seq=len(self._deletions),
+                version=v,
+                at=self.now(),
+                lineage=self._lineage(v),
+                links=tuple(self._links_of(v.id)),
+                referrers=self._live_referrers(v.id),
+                cause="set-ttl",
+            )
+        return self._set(replace(v, ttl=ttl))
+
+    def ttl_set_on(self, version_id: str) -> Deletion | None:
+        """The last TTL set on a version, with the facts just before it (a deferred deletion)."""
+        with self._lock:
+            return self._ttl_set.get(version_id)
 
     # ------------------------------------------------------------------ snapshots (fakes._snapshot_load)
 
@@ -1003,10 +1200,16 @@ class FakeWandb:
         original. The caller (``fakes.load_snapshot``) has validated the data;
         an id that already exists here is refused.
         """
-        self._projects.update(projects)
+        runs, versions = list(runs), list(versions)
+        # Every check before any change: a refused restore leaves the fake as it was.
         for run in runs:
             if run.path in self._runs:
                 raise ConflictError(f"run {run.path!r} already exists")
+        for v, _ in versions:
+            if v.id in self._versions:
+                raise ConflictError(f"artifact version {v.id!r} already exists")
+        self._projects.update(projects)
+        for run in runs:
             self._runs[run.path] = run
             self._projects.add(run.scope)
         highest = self._counter
@@ -1026,6 +1229,7 @@ class FakeWandb:
             self._versions[v.id] = v
             self._index_version(v, None)
             self._manifests[v.id] = entries
+            self._index_references(v, entries)
             dkey = self._dedupe_key(v)
             for e in entries:
                 if e.ref is None:
@@ -1042,13 +1246,397 @@ class FakeWandb:
                     link.portfolio, source.type, source.created_at, id=self._next("ArtifactPortfolio")
                 )
                 self._add_collection(coll)
-            coll.links[link.index] = link
+            if link.protected_aliases:
+                self._protected.setdefault((link.portfolio.entity, "MODEL"), set()).update(
+                    link.protected_aliases
+                )
+            coll.links[link.index] = replace(link, protected_aliases=frozenset())
+            coll.links_changed()
             coll.next_index = max(coll.next_index, link.index + 1)
             for alias in link.aliases:
                 coll.aliases[alias] = str(link.index)
             self._links_by_source.setdefault(link.version_id, []).append((*key, link.index))
         # New ids made after a restore must not collide with restored ones.
         self._counter = max(self._counter, highest)
+
+    # ------------------------------------------------------------------ paged wire reads
+
+    def consumers_page(
+        self, version_id: str, *, limit: int, after: int | None = None
+    ) -> tuple[list[tuple[int, Run]], bool]:
+        """One page of a version's consumers (``usedBy``) in O(page), in the order they used it.
+
+        Each consumer comes with its position in the version's use record,
+        which only grows, so a position is a stable cursor: deleting a run
+        seen earlier shifts nothing. Starts just past position ``after`` (None:
+        at the start); deleted runs are skipped. Returns the page and whether
+        more follow.
+        """
+        with self._lock:
+            self._version(version_id)
+            users = self._consumers.get(version_id, [])
+            start = 0 if after is None else max(0, after + 1)
+            page: list[tuple[int, Run]] = []
+            for position in range(start, len(users)):
+                run = self._runs.get(users[position])
+                if run is None:
+                    continue
+                if len(page) == max(0, limit):
+                    return page, True
+                page.append((position, run))
+            return page, False
+
+    def portfolio_links_page(
+        self, portfolio: CollectionRef | str, *, limit: int, before_index: int | None = None
+    ) -> tuple[list[Link], bool]:
+        """One page of a registry collection's links, newest first, in O(log n + page).
+
+        Starts just below link index ``before_index`` (None: the newest).
+        Returns the page and whether more follow.
+        """
+        with self._lock:
+            coll = self._collection(portfolio, CollectionKind.PORTFOLIO)
+            order = coll.link_order()
+            end = len(order) if before_index is None else order.bisect_left(before_index)
+            chosen = order.islice(max(0, end - max(0, limit)), end, reverse=True)
+            return [self._effective(coll.links[i]) for i in chosen], end > max(0, limit)
+
+    def registry_portfolios(self, entity: str) -> list[CollectionInfo]:
+        """Every registry collection of ``entity``'s registries, in creation (id) order, without links."""
+        with self._lock:
+            found = [
+                c
+                for s in self._projects
+                if s.entity == entity and s.project.startswith(REGISTRY_PREFIX)
+                for c in self._by_project.get(s, ())
+                if c.ref.kind is CollectionKind.PORTFOLIO
+            ]
+            found.sort(key=lambda c: _decode_counter(c.id))
+            return [c.info() for c in found]
+
+    def merged_collections_page(
+        self,
+        scopes: Iterable[Scope],
+        *,
+        limit: int,
+        newest_first: bool = True,
+        after_counter: int | None = None,
+        keep: Callable[[CollectionInfo], bool] | None = None,
+    ) -> tuple[list[CollectionInfo], bool]:
+        """One page of the collections of several projects merged in id (creation) order, O(page) per page.
+
+        Starts just past id number ``after_counter`` along the order (newest
+        or oldest first); ``keep`` filters as it goes. Returns the page and
+        whether more follow. Each project's listing is in id order already
+        (one that is not, after an out-of-order restore, is sorted first).
+        """
+        with self._lock:
+            runs = []
+            for sc in scopes:
+                listing = self._by_project.get(sc, [])
+                if sc in self._unordered_projects:
+                    listing = sorted(listing, key=lambda c: _decode_counter(c.id))
+                if newest_first:
+                    end = len(listing)
+                    if after_counter is not None:
+                        end = bisect.bisect_left(listing, after_counter, key=lambda c: _decode_counter(c.id))
+                    runs.append(map(listing.__getitem__, range(end - 1, -1, -1)))
+                else:
+                    begin = 0
+                    if after_counter is not None:
+                        begin = bisect.bisect_right(
+                            listing, after_counter, key=lambda c: _decode_counter(c.id)
+                        )
+                    runs.append(map(listing.__getitem__, range(begin, len(listing))))
+            sign = -1 if newest_first else 1
+            page: list[CollectionInfo] = []
+            for coll in heapq.merge(*runs, key=lambda c: sign * _decode_counter(c.id)):
+                info = coll.info()
+                if keep is not None and not keep(info):
+                    continue
+                if len(page) == max(0, limit):
+                    return page, True
+                page.append(info)
+            return page, False
+
+    def link_count(self, portfolio: CollectionRef | str) -> int:
+        """How many live links a registry collection holds."""
+        with self._lock:
+            return len(self._collection(portfolio, CollectionKind.PORTFOLIO).links)
+
+    # ------------------------------------------------------------------ protected aliases
+
+    @_locked
+    def add_protected_aliases(
+        self,
+        entity: str,
+        aliases: Iterable[str],
+        *,
+        admin_type: str = "MODEL",  # W&B's WorkflowsAdminType
+    ) -> frozenset[str]:
+        """Protect aliases in ``entity``'s registries (as its admin); returns the entity's protected set.
+
+        A protected alias can be removed from a link only by an admin, and a
+        source linked with one cannot be deleted (W&B's ``addProtectedAliases``).
+        """
+        wanted = list(aliases)
+        for alias in wanted:
+            self._check_alias_name(alias)
+        held = self._protected.setdefault((entity, admin_type), set())
+        held.update(wanted)
+        return frozenset(held)
+
+    @_locked
+    def remove_protected_aliases(
+        self, entity: str, aliases: Iterable[str], *, admin_type: str = "MODEL"
+    ) -> frozenset[str]:
+        """Stop protecting aliases in ``entity`` (as its admin); returns the entity's protected set."""
+        held = self._protected.setdefault((entity, admin_type), set())
+        held.difference_update(aliases)
+        return frozenset(held)
+
+    def protected_aliases(self, entity: str, *, admin_type: str = "MODEL") -> frozenset[str]:
+        """The aliases ``entity`` protects (W&B's ``Entity.protectedAliases(adminType:)``)."""
+        with self._lock:
+            return frozenset(self._protected.get((entity, admin_type), ()))
+
+    @_locked
+    def set_admin(self, entity: str, admin: bool = True, *, admin_type: str = "MODEL") -> None:
+        """Make the wire's viewer an admin of ``entity`` (or not): only admins change protected aliases."""
+        if admin:
+            self._admins.add((entity, admin_type))
+        else:
+            self._admins.discard((entity, admin_type))
+
+    def is_admin(self, entity: str, *, admin_type: str = "MODEL") -> bool:
+        """Whether the wire's viewer is an admin of ``entity`` (no one is, unless :meth:`set_admin`)."""
+        with self._lock:
+            return (entity, admin_type) in self._admins
+
+    # ------------------------------------------------------------------ link aliases
+
+    def _current_link(self, link: Link) -> tuple[_Collection, Link]:
+        coll = self._collection(link.portfolio, CollectionKind.PORTFOLIO)
+        current = coll.links.get(link.index)
+        if current is None:
+            raise NotFoundError(f"link {link.name} not found")
+        return coll, current
+
+    @_locked
+    def add_link_aliases(self, link: Link, aliases: Iterable[str]) -> Link:
+        """Give aliases to a link (a version reached through its registry collection); each moves.
+
+        Moving a protected alias away from the link that holds it is refused.
+        """
+        coll, current = self._current_link(link)
+        wanted = list(aliases)
+        for alias in wanted:
+            self._check_alias_name(alias)
+        for alias in wanted:  # all or none
+            holder = coll.aliases.get(alias)
+            old = coll.links.get(int(holder)) if holder is not None else None
+            if (
+                old is not None
+                and old.index != current.index
+                and alias in self._effective(old).protected_aliases
+            ):
+                raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
+        for alias in wanted:
+            self._move_link_alias(coll, alias, current.index)
+        return self._effective(coll.links[current.index])
+
+    @_locked
+    def remove_link_aliases(self, link: Link, aliases: Iterable[str], *, admin: bool = False) -> Link:
+        """Remove aliases from a link; a protected one only as an admin (else nothing is removed)."""
+        coll, current = self._current_link(link)
+        drop = set(aliases) & current.aliases
+        guarded = drop & self._effective(current).protected_aliases
+        if guarded and not admin:
+            raise ProtectedAliasError(
+                f"aliases {sorted(guarded)} of {current.name} are protected: only an admin may remove them"
+            )
+        for alias in drop:
+            coll.aliases.pop(alias, None)
+        coll.links[current.index] = replace(current, aliases=current.aliases - drop)
+        return self._effective(coll.links[current.index])
+
+    # ------------------------------------------------------------------ collection records
+
+    @_locked
+    def add_collection_tags(self, collection: CollectionRef | str, tags: Iterable[str]) -> tuple[str, ...]:
+        """Tag a collection (W&B's ``createArtifactCollectionTagAssignments``); returns its tags."""
+        coll = self._collection(collection)
+        wanted = [t for t in dict.fromkeys(tags) if t not in coll.tags]
+        for tag in wanted:
+            if not tag or len(tag) > 128:
+                raise ValueError(f"invalid tag {tag!r}")
+        if wanted:
+            coll.tags = (*coll.tags, *wanted)
+            coll.updated_at = self.now()
+        return coll.tags
+
+    @_locked
+    def remove_collection_tags(self, collection: CollectionRef | str, tags: Iterable[str]) -> tuple[str, ...]:
+        """Remove tags from a collection; tags it does not carry are ignored."""
+        coll = self._collection(collection)
+        drop = set(tags)
+        if drop & set(coll.tags):
+            coll.tags = tuple(t for t in coll.tags if t not in drop)
+            coll.updated_at = self.now()
+        return coll.tags
+
+    @_locked
+    def update_collection(
+        self, collection: CollectionRef | str, *, description: str | None = None, name: str | None = None
+    ) -> CollectionInfo:
+        """Change a collection's description. Renaming is refused by name (not modelled)."""
+        coll = self._collection(collection)
+        if name is not None and name != coll.ref.name:
+            raise ValueError(
+                f"the fake does not model renaming artifact collections ({coll.ref} to {name!r})"
+            )
+        if description is not None and description != coll.description:
+            coll.description = description
+            coll.updated_at = self.now()
+        return coll.info()
+
+    @_locked
+    def move_collection(self, collection: CollectionRef | str, new_type: str) -> CollectionInfo:
+        """Give a sequence and all its versions another artifact type (W&B's ``moveArtifactSequence``)."""
+        coll = self._collection(collection, CollectionKind.SEQUENCE)
+        if not new_type or "/" in new_type or ":" in new_type:
+            raise ValueError(f"invalid artifact type {new_type!r}")
+        if new_type == coll.type:
+            return coll.info()
+        scope = coll.ref.scope
+        self._by_project_type[(scope, coll.type)].remove(coll)
+        listing = self._by_project_type.setdefault((scope, new_type), [])
+        bisect.insort(listing, coll, key=lambda c: _decode_counter(c.id))
+        coll.type = new_type
+        for vid in coll.version_ids:
+            self._versions[vid] = replace(self._versions[vid], type=new_type)
+        coll.updated_at = self.now()
+        return coll.info()
+
+    # ------------------------------------------------------------------ registries
+
+    def _registry_scope(self, entity: str, name: str) -> Scope:
+        project = name if name.startswith(REGISTRY_PREFIX) else REGISTRY_PREFIX + name
+        return Scope(entity, project)
+
+    def registry(self, scope: Scope | str) -> RegistryInfo | None:
+        """A registry's record (None if ``scope`` is no registry project that exists)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        with self._lock:
+            if not sc.project.startswith(REGISTRY_PREFIX) or sc not in self._projects:
+                return None
+            return self._registries.get(sc) or RegistryInfo(sc)
+
+    def registries(self, entity: str) -> list[RegistryInfo]:
+        """Every registry of ``entity`` (its registry projects), by name."""
+        with self._lock:
+            scopes = sorted(
+                (s for s in self._projects if s.entity == entity and s.project.startswith(REGISTRY_PREFIX)),
+                key=lambda s: s.project,
+            )
+            return [self._registries.get(s) or RegistryInfo(s) for s in scopes]
+
+    @_locked
+    def upsert_registry(
+        self,
+        entity: str,
+        name: str,
+        *,
+        description: str | None = None,
+        access: str | None = None,
+        allow_all_types: bool | None = None,
+        types: Iterable[str] | None = None,
+    ) -> tuple[RegistryInfo, bool]:
+        """Create or update a registry (``name`` with or without its prefix); returns it and if it is new."""
+        scope = self._registry_scope(entity, name)
+        now = self.now()
+        inserted = scope not in self._projects
+        old = self._registries.get(scope) or RegistryInfo(scope, created_at=now)
+        info = replace(
+            old,
+            description=old.description if description is None else description,
+            access=old.access if access is None else access,
+            allow_all_types=old.allow_all_types if allow_all_types is None else allow_all_types,
+            types=old.types if types is None else tuple(dict.fromkeys(types)),
+            created_at=old.created_at or now,
+            updated_at=now,
+        )
+        self._registries[scope] = info
+        self._projects.add(scope)
+        return info, inserted
+
+    @_locked
+    def delete_registry(self, scope: Scope | str) -> None:
+        """Delete a registry and its collections (every link unlinked; refused whole if one is protected)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        if self.registry(sc) is None:
+            raise NotFoundError(f"registry {sc} not found")
+        colls = list(self._by_project.get(sc, ()))
+        for coll in colls:
+            if any(self._effective(lk).protected_aliases for lk in coll.links.values()):
+                raise ProtectedAliasError(f"{coll.ref} holds links with protected aliases; nothing deleted")
+        for coll in colls:
+            for link in list(coll.links.values()):
+                self.unlink(link)
+            del self._collections[(coll.ref.entity, coll.ref.project, coll.ref.name)]
+            self._by_id.pop(coll.id, None)
+            self._by_project_type.pop((sc, coll.type), None)
+        self._by_project.pop(sc, None)
+        self._registries.pop(sc, None)
+        self._projects.discard(sc)
+
+    @_locked
+    def rename_registry(self, scope: Scope | str, new_name: str) -> RegistryInfo:
+        """Rename an empty registry; renaming one that holds collections is refused (not modelled)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        info = self.registry(sc)
+        if info is None:
+            raise NotFoundError(f"registry {sc} not found")
+        target = self._registry_scope(sc.entity, new_name)
+        if target in self._projects:
+            raise ConflictError(f"registry {target} already exists")
+        if self._by_project.get(sc):
+            raise ValueError(f"the fake does not model renaming a registry that holds collections ({sc})")
+        self._registries.pop(sc, None)
+        self._projects.discard(sc)
+        moved = replace(info, scope=target, updated_at=self.now())
+        self._registries[target] = moved
+        self._projects.add(target)
+        return moved
+
+    @_locked
+    def set_registry_members(
+        self,
+        scope: Scope | str,
+        *,
+        users: Mapping[str, str | None] | None = None,
+        teams: Mapping[str, str | None] | None = None,
+    ) -> RegistryInfo:
+        """Add, re-role (role given) or remove (role None) user and team members of a registry."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        info = self.registry(sc)
+        if info is None:
+            raise NotFoundError(f"registry {sc} not found")
+
+        def merged(old: tuple[tuple[str, str], ...], change: Mapping[str, str | None] | None) -> Any:
+            current = dict(old)
+            for who, role in (change or {}).items():
+                if role is None:
+                    current.pop(who, None)
+                else:
+                    current[who] = role
+            return tuple(current.items())
+
+        updated = replace(
+            info, members=merged(info.members, users), team_members=merged(info.team_members, teams)
+        )
+        self._registries[sc] = updated
+        return updated
 
     # ------------------------------------------------------------------ write path (wandb.init, log_artifact)
 
@@ -1064,6 +1652,10 @@ class FakeWandb:
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
         self._parts: dict[tuple[str, int], bytes] = {}
+        self._md5_of: dict[str, str] = {}
+        """Manifest digest (XXH128) -> the MD5 the bytes are stored under, for SDKs not using MD5."""
+        self._relogged: dict[str, list[str]] = {}
+        """Run path -> versions it logged again (same contents: W&B answered with the existing one)."""
 
     # ------------------------------------------------------------------ runs
 
@@ -1118,6 +1710,13 @@ class FakeWandb:
                 run = self.finish_run(run, "running")
             return run, inserted
 
+    def run_logged(self, run: Run | str) -> list[Version]:
+        """Versions a run logged: :meth:`run_outputs`, then those it logged again with the same contents."""
+        with self._lock:
+            path = self._run(run).path
+            again = [self._versions[vid] for vid in self._relogged.get(path, ())]
+        return self.run_outputs(path) + again
+
     def run_details(self, path: str) -> RunDetails:
         """What the run at ``path`` wrote (empty details for a run made by the builders)."""
         with self._lock:
@@ -1159,6 +1758,25 @@ class FakeWandb:
                 state = "finished" if not exit_code else "failed"
                 run = self.finish_run(run, state)
             return run
+
+    def crash_silent_runs(self, after: timedelta = timedelta(minutes=5)) -> list[Run]:
+        """Mark ``crashed`` every run the SDK started whose stream has been silent for ``after``.
+
+        W&B does this to a run whose process died without ending it (killed,
+        out of memory): its heartbeats stop. Judged by the fake's clock
+        (:meth:`now`, :meth:`advance`); returns the runs marked.
+        """
+        with self._lock:
+            now = self.now()
+            silent = [
+                path
+                for path, details in self._run_details.items()
+                if path in self._runs
+                and self._runs[path].running
+                and details.heartbeat_at is not None
+                and now - details.heartbeat_at >= after
+            ]
+            return [self.finish_run(path, "crashed") for path in silent]
 
     def record_run_file(self, path: str, name: str, size: int) -> None:
         """Record that a run file (``config.yaml``, ``output.log``, ...) was uploaded."""
@@ -1215,6 +1833,8 @@ class FakeWandb:
                     if same.state is VersionState.COMMITTED and same.digest == digest:
                         if client_id:
                             self._client_ids[client_id] = same.id
+                        if same.producer != r.path and same.id not in self._relogged.get(r.path, ()):
+                            self._relogged.setdefault(r.path, []).append(same.id)
                         self.add_aliases(same, wanted)
                         return self._versions[same.id]
             v = self.log_artifact(r, collection, type, {}, state=VersionState.PENDING, ttl=ttl)
@@ -1263,18 +1883,30 @@ class FakeWandb:
         return self.version(manifest_id.removeprefix("manifest-"))
 
     def request_upload(
-        self, version_id: str, name: str, md5: str, *, parts: Iterable[tuple[int, str]] = ()
+        self,
+        version_id: str,
+        name: str,
+        md5: str,
+        *,
+        digest: str | None = None,
+        parts: Iterable[tuple[int, str]] = (),
     ) -> UploadSlot | None:
         """Where to upload file ``name`` of a pending version; None when its digest is already stored.
 
         Deduplication as W&B does it: a digest already stored in the version's
-        dedupe scope is not uploaded again.
+        dedupe scope is not uploaded again. ``digest`` is the file's digest in
+        the manifest when the SDK negotiated another algorithm than MD5 (XXH128):
+        dedupe keys follow it, and the bytes (checked by ``md5``) are found by it.
         """
+        key = digest or md5
         with self._lock:
             v = self._live(version_id)
-            if (self._dedupe_key(v), md5) in self._stored:
+            if key != md5:
+                self._md5_of[key] = md5
+            if (self._dedupe_key(v), key) in self._stored:
                 return None
-            slot = UploadSlot(f"{v.id}/{md5}", md5, v.id, tuple(parts))
+            # W&B's storage layout: content-addressed under wandb_artifacts/.
+            slot = UploadSlot(f"wandb_artifacts/{base64.b64decode(md5).hex()}", md5, v.id, tuple(parts))
             self._uploads[slot.storage_path] = slot
             return slot
 
@@ -1326,21 +1958,50 @@ class FakeWandb:
         """Receive the uploaded ``wandb_manifest.json`` of a pending version (applied at commit).
 
         INCREMENTAL and PATCH manifests are applied over the base version's
-        entries (a PATCH entry with no digest... is not modelled: entries replace
-        by path).
+        entries, path by path; the base is the one named at ``create_manifest``,
+        else the collection's latest committed version.
         """
-        entries = parse_manifest(raw)
+        document = parse_manifest(raw)
         with self._lock:
             v = self._live(version_id)
             if v.state is not VersionState.PENDING:
                 raise ConflictError(f"{v.qualified_name} is committed; its manifest cannot change")
             details = self._artifact_details.setdefault(v.id, ArtifactDetails())
-            if details.manifest_type in ("INCREMENTAL", "PATCH") and details.base_id is not None:
-                merged = {e.path: e for e in self._manifests[details.base_id]}
-                merged.update((e.path, e) for e in entries)
-                entries = tuple(merged.values())
+            if details.manifest_type in ("INCREMENTAL", "PATCH"):
+                base_id = details.base_id
+                if base_id is None:
+                    latest = self._collection(v.collection_ref).aliases.get("latest")
+                    base_id = latest if latest != v.id else None
+                if base_id is not None:
+                    contents = dict(self.manifest_document(base_id)["contents"])
+                    contents.update(document["contents"])
+                    document = {**document, "contents": contents}
+            entries = manifest_entries(document)
             details.manifest = entries
+            details.document = document
             return entries
+
+    def manifest_document(self, version_id: str) -> dict[str, Any]:
+        """A version's ``wandb_manifest.json``: as the SDK uploaded it, else built from its entries."""
+        with self._lock:
+            v = self._version(version_id)
+            details = self._artifact_details.get(v.id)
+            if details is not None and details.document is not None and v.state is not VersionState.PENDING:
+                return details.document
+            contents: dict[str, dict[str, Any]] = {}
+            for entry in self._manifests[v.id]:
+                item: dict[str, Any] = {"digest": entry.digest, "size": entry.size}
+                if entry.ref is not None:
+                    item["ref"] = entry.ref
+                else:
+                    item["birthArtifactID"] = v.id
+                contents[entry.path] = item
+        return {
+            "version": 1,
+            "storagePolicy": "wandb-storage-policy-v1",
+            "storagePolicyConfig": {"storageLayout": "V2"},
+            "contents": contents,
+        }
 
     def commit_artifact(self, version_id: str) -> Version:
         """Commit a pending version written through the SDK.
@@ -1361,7 +2022,9 @@ class FakeWandb:
             missing = [
                 e.path
                 for e in entries
-                if e.ref is None and (dkey, e.digest) not in self._stored and e.digest not in self.blobs
+                if e.ref is None
+                and (dkey, e.digest) not in self._stored
+                and self.bytes_key(e.digest) not in self.blobs
             ]
             if missing:
                 raise ConflictError(
@@ -1372,7 +2035,7 @@ class FakeWandb:
                     continue
                 held = self._stored.get((dkey, e.digest))
                 if held is None:
-                    held = self.blobs.size(e.digest)
+                    held = self.blobs.size(self.bytes_key(e.digest))
                 if held is not None and held != e.size:
                     raise ConflictError(
                         f"cannot commit {v.qualified_name}: {e.path!r} is {held} bytes, "
@@ -1426,6 +2089,10 @@ class FakeWandb:
                     return e
         raise NotFoundError(f"{path!r} is not a file of artifact {version_id!r}")
 
+    def bytes_key(self, digest: str) -> str:
+        """The key (MD5) the bytes of a file with manifest digest ``digest`` are stored under."""
+        return self._md5_of.get(digest, digest)
+
     def _gc_blobs(self) -> None:
         """Drop bytes no stored digest and no upload in progress still needs (called by ``gc``)."""
         keep = {d for _, d in self._stored}
@@ -1433,6 +2100,7 @@ class FakeWandb:
         for details in self._artifact_details.values():
             if details.manifest is not None:
                 keep.update(e.digest for e in details.manifest)
+        keep = {self.bytes_key(d) for d in keep}
         for digest in self.blobs.digests() - keep:
             self.blobs.discard(digest)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from artifact_guard._model import CollectionRef, Lineage, Link, ManifestEntry, Scope, Version
+from artifact_guard._model import CollectionKind, CollectionRef, Lineage, Link, ManifestEntry, Scope, Version
 
 if TYPE_CHECKING:
     from ._backend import FakeWandb
@@ -41,6 +42,24 @@ class FakeRepository:
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         return self.fake.links(version_id)
+
+    @property
+    def dedupe_scope(self) -> str:
+        """The scope in which the fake shares stored files: what a plan uses by default."""
+        return self.fake.dedupe
+
+    def entity_scopes(self, entity: str) -> list[Scope]:
+        """Every project of an entity (an optional read: plans with entity dedupe need it)."""
+        return [s for s in self.fake.scopes() if s.entity == entity]
+
+    def collection_exists(self, collection: CollectionRef) -> bool:
+        """Whether a source collection exists, emptied ones included (an optional read the planner uses)."""
+        info = self.fake.find_collection(collection.scope, collection.name)
+        return info is not None and info.ref.kind is CollectionKind.SEQUENCE
+
+    def now(self) -> datetime:
+        """The fake's clock (``FakeWandb.now()``): writes judge ages by it."""
+        return self.fake.now()
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
         self.write_calls.append(("delete_version", version_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -518,3 +519,50 @@ def test_adding_aliases_is_all_or_nothing(fake: FakeWandb) -> None:
     with pytest.raises(ValueError, match="invalid alias"):
         fake.add_aliases(v, ["best", "a/b"])
     assert fake.version(v.id).aliases == {"latest"}
+
+
+# ---------------------------------------------------------------- issue 10: bad input and atomic operations
+
+
+def test_a_negative_size_is_refused_and_leaves_no_trace(fake: FakeWandb) -> None:
+    run = fake.create_run(P)
+    with pytest.raises(ValueError, match="negative size"):
+        fake.log_artifact(run, "a", "model", {"x": ("d==", -5)})
+    with pytest.raises(ValueError, match="negative size"):
+        fake.log_artifact(run, "a", "model", {}, references=[("r", "s3://b/k", -1)])
+    assert fake.versions() == [] and fake.collections(P) == []
+
+
+def test_a_naive_created_at_is_refused_at_the_builder(fake: FakeWandb) -> None:
+    run = fake.create_run(P)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        fake.log_artifact(run, "a", "model", {}, created_at=datetime(2026, 1, 1))
+    assert fake.versions() == []
+
+
+def test_a_ttl_cannot_be_set_on_a_linked_version_nor_be_negative(fake: FakeWandb) -> None:
+    run = fake.create_run(P)
+    v = fake.log_artifact(run, "a", "model", {"x": blob("X")})
+    with pytest.raises(ValueError, match="negative"):
+        fake.set_ttl(v, timedelta(days=-1))
+    fake.link(v, "team/wandb-registry-model/champ", protected=["locked"])
+    with pytest.raises(ConflictError, match="linked"):
+        fake.set_ttl(v, timedelta(days=1))
+    assert fake.version(v.id).ttl is None
+
+
+def test_expire_ttl_is_all_or_nothing_and_never_raises_halfway(fake: FakeWandb) -> None:
+    # A snapshot may restore a version that carries a TTL and a protected link (W&B clears the TTL
+    # on link, but recorded state is taken verbatim): it cannot expire, and the others still do.
+    run = fake.create_run(P)
+    expiring = [
+        fake.log_artifact(run, "a", "model", {f"x{i}": blob(f"X{i}")}, ttl=timedelta(days=1))
+        for i in range(5)
+    ]
+    locked = fake.log_artifact(run, "b", "model", {"y": blob("Y")})
+    fake.link(locked, "team/wandb-registry-model/champ", protected=["locked"])
+    fake._versions[locked.id] = replace(fake.version(locked.id), ttl=timedelta(hours=1))
+    fake.advance(timedelta(days=2))
+    gone = fake.expire_ttl()
+    assert sorted(v.id for v in gone) == sorted(v.id for v in expiring)
+    assert fake.version(locked.id).state is VersionState.COMMITTED

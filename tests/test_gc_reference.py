@@ -128,3 +128,21 @@ def test_the_reference_model_itself_on_a_worked_example() -> None:
     assert model.gc() == 0
     model.delete("v1")
     assert model.gc() == 130
+
+
+def test_an_artifact_reference_holds_no_bytes_so_gc_frees_a_deleted_target() -> None:
+    """W&B semantics (issue 10, 3): a ``wandb-artifact://`` entry is a reference, not stored. Deleting
+    its target frees the target's files (the referrer's download breaks), and the referrer's own entry
+    frees nothing when the referrer goes: which is why the planner must block such deletions."""
+    import base64
+
+    fake = FakeWandb()
+    run = fake.create_run("e/p", "r")
+    target = fake.log_artifact(run, "a", "model", {"w.bin": ("d0==", 10)})
+    uri = f"wandb-artifact://{base64.b64decode(target.id).hex()}/w.bin"
+    referrer = fake.log_artifact(run, "b", "model", {}, references=[("w.bin", uri)])
+    assert fake.stored_bytes() == 10 and fake.referrers(target) == (referrer.id,)
+    fake.delete_version(target.id, delete_aliases=True)
+    assert fake.gc() == 10  # the referrer survives, yet its file is gone
+    fake.delete_version(referrer.id, delete_aliases=True)
+    assert fake.gc() == 0

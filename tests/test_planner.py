@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -326,9 +327,18 @@ def test_summary_says_what_a_reviewer_reads_first() -> None:
         plan.decision("nope")
 
 
-def test_now_defaults_to_the_wall_clock() -> None:
+def test_now_defaults_to_the_repository_clock() -> None:
+    # The clock apply will judge ages by: the fake's own for a fake, the wall clock for W&B.
     fake = project({"a": 2})
     plan = ag.plan(fake.repository(), P, Policy(keep_last=1))
+    assert plan.created_at == fake.now()
+
+    class NoClock:
+        def __init__(self, inner: ag.ArtifactRepository) -> None:
+            self.versions, self.version, self.manifest = inner.versions, inner.version, inner.manifest
+            self.lineage, self.links = inner.lineage, inner.links
+
+    plan = ag.plan(NoClock(fake.repository()), P, Policy(keep_last=1))  # type: ignore[arg-type]
     assert abs(plan.created_at - datetime.now(UTC)) < timedelta(minutes=1)
 
 
@@ -381,3 +391,260 @@ def test_plan_id_is_the_same_in_every_process() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(ids) == 1, ids
+
+
+# ---------------------------------------------------------------- issue 10: what counts as a survivor
+
+
+def test_a_pending_version_holds_no_keep_last_slot_and_is_no_survivor() -> None:
+    fake = project({"a": 3})
+    fake.remove_aliases(fake.resolve(f"{P}/a:v2"), ["latest"])
+    fake.log_artifact(fake.create_run(P, "late"), "a", "model", {"own": blob("a-pending")},
+                      state="PENDING", created_at=OLD + timedelta(hours=5))  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    got = decisions_by_name(plan)
+    # v3 is PENDING: kept (in-flight), but the one keep slot goes to the newest committed version.
+    assert got == {"a:v3": Action.KEEP, "a:v2": Action.KEEP, "a:v1": Action.DELETE, "a:v0": Action.DELETE}
+    assert "in-flight" in rules_of(plan, "a:v3")
+    assert rules_of(plan, "a:v2") == ["policy:keep-last"]
+
+
+def test_a_pending_version_does_not_satisfy_last_version() -> None:
+    fake = project({"a": 2})
+    fake.remove_aliases(fake.resolve(f"{P}/a:v1"), ["latest"])
+    fake.log_artifact(fake.create_run(P, "late"), "a", "model", {"own": blob("a-pending")},
+                      state="PENDING", created_at=OLD)  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(allow_empty=True), now=NOW)
+    assert decisions_by_name(plan) == {"a:v2": Action.KEEP, "a:v1": Action.KEEP, "a:v0": Action.DELETE}
+    assert rules_of(plan, "a:v1") == ["policy:selected", "last-version"]
+
+
+@pytest.mark.parametrize("expires_in", [timedelta(0), timedelta(hours=-1), timedelta(hours=23)])
+def test_a_kept_version_whose_ttl_runs_out_within_the_grace_period_is_no_survivor(
+    expires_in: timedelta,
+) -> None:
+    fake = project({"a": 3})
+    newest = fake.resolve(f"{P}/a:v2")
+    fake.set_ttl(newest, (NOW - newest.created_at) + expires_in)
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    got = decisions_by_name(plan)
+    # v2 is kept by keep_last but expires: v1 must survive, by the last-version rule.
+    assert got == {"a:v2": Action.KEEP, "a:v1": Action.KEEP, "a:v0": Action.DELETE}
+    assert rules_of(plan, "a:v1") == ["policy:selected", "last-version"]
+    # Applied, then the TTL runs out: the collection still holds a version.
+    ag.apply(plan, fake.repository())
+    fake.advance(timedelta(days=2))
+    fake.expire_ttl()
+    assert [v.name for v in fake.versions(scope=P)] == ["a:v1"]
+
+
+def test_a_ttl_that_outlives_the_grace_period_keeps_its_version_a_survivor() -> None:
+    fake = project({"a": 3})
+    newest = fake.resolve(f"{P}/a:v2")
+    fake.set_ttl(newest, (NOW - newest.created_at) + timedelta(hours=25))
+    got = decisions_by_name(ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got == {"a:v2": Action.KEEP, "a:v1": Action.DELETE, "a:v0": Action.DELETE}
+
+
+def test_a_huge_ttl_or_grace_period_does_not_overflow() -> None:
+    fake = project({"a": 2})
+    fake.set_ttl(fake.resolve(f"{P}/a:v1"), timedelta.max)
+    got = decisions_by_name(ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got == {"a:v1": Action.KEEP, "a:v0": Action.DELETE}
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1, grace_period=timedelta.max), now=NOW)
+    assert plan.deletions == ()
+
+
+def test_keep_last_cost_does_not_depend_on_the_policys_number() -> None:
+    import tracemalloc
+
+    fake = project({"a": 3})
+    tracemalloc.start()
+    try:
+        plan = ag.plan(fake.repository(), P, Policy(keep_last=10**15), now=NOW)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert plan.deletions == ()
+    assert peak < 5_000_000
+
+
+# ---------------------------------------------------------------- issue 10: artifact references
+
+
+def artifact_ref(target: ag.Version, path: str = "own") -> str:
+    """W&B's form: the target's id (base64) as hex, then the path."""
+    import base64
+
+    return f"wandb-artifact://{base64.b64decode(target.id).hex()}/{path}"
+
+
+def test_a_version_another_survivor_references_is_kept_by_the_referenced_rule() -> None:
+    fake = project({"a": 3})
+    run = fake.run(f"{P}/producer")
+    target = fake.resolve(f"{P}/a:v0")
+    fake.log_artifact(run, "eval", "predictions", {}, references=[("w", artifact_ref(target))],
+                      created_at=OLD)  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("a",)), now=NOW)
+    got = decisions_by_name(plan)
+    assert got["a:v0"] is Action.KEEP and got["a:v1"] is Action.DELETE
+    reason = next(r for r in plan.decision(target.id).reasons if r.rule == "referenced")
+    assert reason.args["by"] == (f"{P}/eval:v0",)
+    assert "referenced by" in str(reason)
+    waived = ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("a",), allow_referenced=True),
+                     now=NOW)  # fmt: skip
+    assert decisions_by_name(waived)["a:v0"] is Action.DELETE
+
+
+def test_a_referrer_removed_in_the_same_plan_does_not_block_and_chains_hold() -> None:
+    fake = project({"a": 3, "b": 3, "c": 2})
+    run = fake.run(f"{P}/producer")
+    # b:v3 (old, deletable) references a:v0; c:v2 (newest of c, kept) references b:v0.
+    fake.log_artifact(run, "b", "model", {}, references=[("w", artifact_ref(fake.resolve(f"{P}/a:v0")))],
+                      created_at=OLD - timedelta(days=1))  # fmt: skip
+    fake.log_artifact(run, "c", "model", {}, references=[("w", artifact_ref(fake.resolve(f"{P}/b:v0")))],
+                      created_at=OLD + timedelta(days=1))  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    got = decisions_by_name(plan)
+    assert got["b:v3"] is Action.KEEP  # newest by index of b: keep_last
+    fake2 = project({"a": 3})
+    run2 = fake2.run(f"{P}/producer")
+    fake2.log_artifact(run2, "z", "model", {"x": blob("x")}, created_at=OLD)
+    fake2.log_artifact(run2, "z", "model", {}, references=[("w", artifact_ref(fake2.resolve(f"{P}/a:v0")))],
+                       created_at=OLD)  # fmt: skip
+    fake2.log_artifact(run2, "z", "model", {"y": blob("y")}, created_at=OLD)
+    # z:v1 references a:v0 and is deleted in the same plan: a:v0 goes too.
+    plan2 = ag.plan(fake2.repository(), P, Policy(keep_last=1), now=NOW)
+    got2 = decisions_by_name(plan2)
+    assert got2["z:v1"] is Action.DELETE and got2["a:v0"] is Action.DELETE
+    # Keep z:v1 (alias): now a:v0 is referenced by a survivor, and what a:v0 references would be too.
+    fake2.add_aliases(fake2.resolve(f"{P}/z:v1"), ["best"])
+    got3 = decisions_by_name(ag.plan(fake2.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got3["z:v1"] is Action.KEEP and got3["a:v0"] is Action.KEEP
+
+
+def test_a_chain_of_references_is_kept_whole() -> None:
+    fake = project({"a": 2})
+    run = fake.run(f"{P}/producer")
+    a0 = fake.resolve(f"{P}/a:v0")
+    m0 = fake.log_artifact(run, "m", "model", {}, references=[("w", artifact_ref(a0))], created_at=OLD)
+    fake.log_artifact(run, "m", "model", {"m": blob("m")}, created_at=OLD)
+    fake.log_artifact(run, "n", "model", {}, references=[("w", artifact_ref(m0))], created_at=OLD,
+                      aliases=["production"])  # fmt: skip
+    got = decisions_by_name(ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW))
+    assert got["m:v0"] is Action.KEEP and got["a:v0"] is Action.KEEP
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    ag.apply(plan, fake.repository())
+    assert ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW).deletions == ()
+
+
+def test_a_client_artifact_reference_of_a_pending_upload_blocks_its_target() -> None:
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run(P, "producer")
+    target = fake.log_artifact(run, "a", "model", {"own": blob("a-0")}, created_at=OLD, client_id="c-1234")
+    for i in (1, 2, 3):
+        fake.log_artifact(run, "a", "model", {"own": blob(f"a-{i}")}, created_at=OLD)
+    fake.log_artifact(fake.create_run(P, "uploader"), "eval", "predictions", {},
+                      references=[("w", "wandb-client-artifact://c-1234/own")], state="PENDING",
+                      created_at=OLD)  # fmt: skip
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("a",)), now=NOW)
+    assert "referenced" in rules_of(plan, target.name)
+    assert sum(d.action is Action.DELETE for d in plan.decisions) == 2
+
+
+# ------------------------------------------------ issue 10: a recurring job on an emptied collection
+
+
+def test_a_collection_named_literally_and_emptied_by_an_earlier_run_plans_as_empty() -> None:
+    fake = project({"a": 3, "b": 2})
+    policy = Policy(keep_last=0, allow_empty=True, collections=("a",), allow_empty_collection=True)
+    first = ag.plan(fake.repository(), P, policy, now=NOW)
+    assert len(first.deletions) == 2  # v2 holds latest
+    ag.apply(first, fake.repository())
+    fake.delete_version(fake.resolve(f"{P}/a:v2"), delete_aliases=True)
+    assert fake.collections(P, type="model")[0].name == "a"  # W&B keeps the emptied collection
+    again = ag.plan(fake.repository(), P, policy, now=NOW)
+    assert again.deletions == ()
+    assert {d.version.collection for d in again.decisions} == {"b"}
+    # Through an explicit read-only wrapper too; and a typo is still refused by name.
+    ag.plan(ag.ReadOnlyRepository(fake.repository()), P, policy, now=NOW)
+    with pytest.raises(NotFoundError, match="'aa'"):
+        ag.plan(fake.repository(), P, Policy(keep_last=1, collections=("aa",)), now=NOW)
+
+
+# ------------------------------------------------ issue 10: every dedupe scope, the snapshot's own
+
+
+def _shared_across(dedupe: str) -> FakeWandb:
+    """Two projects of one entity; each old version's file is also held by a survivor elsewhere."""
+    fake = FakeWandb(now=NOW, dedupe=dedupe)  # type: ignore[arg-type]
+    run, other = fake.create_run(P, "producer"), fake.create_run("team/other", "producer")
+    for i in range(3):
+        fake.log_artifact(run, "a", "model", {"f": blob(f"f{i}", 1000)}, created_at=OLD)
+    fake.log_artifact(run, "b", "model", {"f": blob("f0", 1000)}, created_at=OLD)
+    fake.log_artifact(other, "a", "model", {"f": blob("f1", 1000)}, created_at=OLD)
+    fake.gc()
+    return fake
+
+
+@pytest.mark.parametrize(("dedupe", "freed"), [("collection", 2000), ("project", 1000), ("entity", 0)])
+def test_every_dedupe_scope_of_the_fake_plans_exactly_and_is_the_default(dedupe: str, freed: int) -> None:
+    fake = _shared_across(dedupe)
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)  # the fake's own scope
+    assert plan.dedupe == dedupe
+    assert plan.reclaimable_bytes == freed
+    ag.apply(plan, fake.repository())
+    assert fake.gc() == freed
+
+
+def test_a_plan_from_a_snapshot_uses_the_snapshots_dedupe_scope(tmp_path: object) -> None:
+    from fakes import load_snapshot
+
+    fake = _shared_across("project")
+    snap = ag.capture(fake.repository(), P, dedupe=fake.dedupe, now=NOW)
+    restored = load_snapshot(snap)
+    plan = ag.plan(restored.repository(), P, Policy(keep_last=1), now=NOW)
+    assert (plan.dedupe, plan.reclaimable_bytes) == ("project", 1000)
+    ag.apply(plan, restored.repository())
+    assert restored.gc() == 1000
+
+
+def test_entity_dedupe_needs_a_repository_that_lists_the_entitys_projects() -> None:
+    fake = _shared_across("entity")
+
+    class Narrow:
+        """Only the Protocol: no optional reads."""
+
+        def __init__(self) -> None:
+            self.inner = fake.repository()
+
+        def __getattr__(self, name: str) -> object:
+            if name in ("entity_scopes", "dedupe_scope", "collection_exists"):
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+    with pytest.raises(PlanError, match="entity"):
+        ag.plan(Narrow(), P, Policy(keep_last=1), now=NOW, dedupe="entity")  # type: ignore[arg-type]
+    assert ag.plan(Narrow(), P, Policy(keep_last=1), now=NOW).dedupe == "collection"  # type: ignore[arg-type]
+
+
+def test_plan_fake_snapshot_on_the_command_line_uses_the_snapshots_scope(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from artifact_guard._snapshot_file import write_snapshot
+    from artifact_guard.cli import app
+
+    fake = _shared_across("project")
+    path = write_snapshot(ag.capture(fake.repository(), P, dedupe="project", now=NOW), tmp_path / "s.json")
+    policy = tmp_path / "p.toml"
+    policy.write_text("keep-last = 1\n")
+    result = CliRunner().invoke(app, ["plan", P, "--fake", str(path), "-p", str(policy), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert (doc["dedupe"], doc["reclaimable_bytes"]) == ("project", 1000)
+    told = CliRunner().invoke(
+        app, ["plan", P, "--fake", str(path), "-p", str(policy), "--json", "--dedupe", "collection"]
+    )
+    assert json.loads(told.stdout)["reclaimable_bytes"] == 2000  # said explicitly: as told

@@ -20,13 +20,15 @@ and ``test_idempotence_assumes_deleting_does_not_move_aliases``).
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -36,6 +38,7 @@ from hypothesis.stateful import (
     invariant,
     precondition,
     rule,
+    run_state_machine_as_test,
 )
 
 import artifact_guard as ag
@@ -51,6 +54,7 @@ from artifact_guard import (
     Run,
     VersionState,
 )
+from artifact_guard._rules import outlives, reference_target
 from fakes import FakeWandb
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -88,12 +92,65 @@ policies = st.builds(
     allow_consumed=st.booleans(),
     allow_registry_linked=st.booleans(),
     allow_empty_collection=st.booleans(),
+    allow_referenced=st.booleans(),
     grace_period=st.sampled_from([timedelta(0), timedelta(hours=1), timedelta(hours=24)]),
     waive=st.sampled_from(
         [frozenset(), frozenset({"consumed"}), frozenset({"last-version", "grace-period"})]
     ),
     allow_empty=st.booleans(),
 )
+
+
+def check_survivors(
+    policy: Policy, now: datetime, before: dict[str, ag.Version], after: dict[str, ag.Version]
+) -> None:
+    """keep_last's newest committed versions stay; a collection that had a survivor (committed, TTL
+    outlasting the grace period) keeps one unless last-version is waived."""
+    horizon = timedelta(0) if policy.waived("grace-period") else policy.grace_period
+    by_collection: dict[str, list[ag.Version]] = {}
+    for v in before.values():
+        by_collection.setdefault(v.collection, []).append(v)
+    for name, vs in by_collection.items():
+        if not policy.selects_collection(vs[0].type, name):
+            assert all(v.id in after for v in vs), f"{name}: not selected, yet changed"
+            continue
+        committed = sorted((v for v in vs if v.state is VersionState.COMMITTED), key=lambda v: -v.index)
+        newest = committed[: policy.keep_last or 0]
+        assert all(v.id in after for v in newest), f"{name}: one of the newest {policy.keep_last} deleted"
+        if policy.waived("last-version"):
+            continue
+        had = any(outlives(v, now, horizon) for v in vs)
+        has = any(outlives(v, now, horizon) for v in after.values() if v.collection == name)
+        assert has or not had, f"{name}: left without a survivor (PENDING or expiring versions only)"
+
+
+def check_no_reference_broken(fake: FakeWandb, deleted: set[str]) -> None:
+    """No surviving version of the project points (``wandb-artifact://``) at a version the plan deleted.
+
+    Referrers in other projects are outside what the planner reads (documented): not checked here."""
+    clients = {v.client_id: v.id for v in fake.versions(True) if v.client_id}
+    for v in fake.versions(scope=PROJECT):
+        for e in fake.manifest(v.id):
+            target = reference_target(e.ref)
+            if target is None:
+                continue
+            tid = target[1] if target[0] == "id" else clients.get(target[1])
+            assert tid not in deleted, f"{v.qualified_name} references deleted {tid}"
+
+
+# A routine clean-up (keep the newest few, no age clauses): what most real policies are, and what
+# reaches the rules that look across versions (last-version, referenced) most often.
+routine_policies = st.builds(
+    Policy,
+    keep_last=st.sampled_from([0, 1, 1, 2, 3]),
+    allow_empty=st.just(True),
+    protected_aliases=st.sampled_from([ag.DEFAULT_PROTECTED_ALIASES, frozenset()]),
+    allow_delete_aliases=st.booleans(),
+    allow_consumed=st.booleans(),
+    allow_referenced=st.booleans(),
+    grace_period=st.sampled_from([timedelta(0), timedelta(hours=1), timedelta(hours=24)]),
+)
+any_policies = policies | routine_policies
 
 
 class ProjectHistory(RuleBasedStateMachine):
@@ -123,10 +180,13 @@ class ProjectHistory(RuleBasedStateMachine):
 
     @initialize(
         target=runs,
-        dedupe=st.sampled_from(["collection", "project"]),
+        dedupe=st.sampled_from(["collection", "project", "entity"]),
         seed_counts=st.lists(st.integers(min_value=0, max_value=6), min_size=3, max_size=3),
+        seed_ttl=st.none() | st.tuples(st.sampled_from(sorted(COLLECTIONS)), st.integers(-12, 48)),
     )
-    def start(self, dedupe: ag._planner.PlanDedupe, seed_counts: list[int]) -> Run:
+    def start(
+        self, dedupe: ag._planner.PlanDedupe, seed_counts: list[int], seed_ttl: tuple[str, int] | None
+    ) -> Run:
         self.fake = FakeWandb(now=NOW, dedupe=dedupe)
         self.dedupe = dedupe
         # The project exists from the start; a second project shares digests but never the plan.
@@ -136,6 +196,9 @@ class ProjectHistory(RuleBasedStateMachine):
         # A history to start from, so that most examples plan over something.
         for n, (collection, count) in enumerate(zip(sorted(COLLECTIONS), seed_counts, strict=True)):
             self.log_series(first, collection, count, start=3 * n, oldest=24 + 8 * count)
+        if seed_ttl is not None:
+            # The newest version (the one keep_last keeps) runs out soon: is it still a survivor?
+            self.set_ttl(seed_ttl[0], 0, timedelta(hours=seed_ttl[1]))
         return first
 
     # ------------------------------------------------------------------ history
@@ -182,7 +245,8 @@ class ProjectHistory(RuleBasedStateMachine):
             aliases=sorted(aliases),
             references=refs,
             state="PENDING" if pending else "COMMITTED",
-            created_at=NOW - age,
+            created_at=self.fake.now() - age,
+            client_id=f"client-{len(self.fake.versions(True))}",
         )
         return v.id
 
@@ -204,7 +268,7 @@ class ProjectHistory(RuleBasedStateMachine):
             files = {f"shard-{k}": pick for k, pick in enumerate(picks)}
             age = timedelta(hours=max(0, oldest - 6 * i))
             vid = self.fake.log_artifact(
-                run, collection, COLLECTIONS[collection], files, created_at=NOW - age
+                run, collection, COLLECTIONS[collection], files, created_at=self.fake.now() - age
             ).id
         return vid
 
@@ -219,6 +283,105 @@ class ProjectHistory(RuleBasedStateMachine):
         """A run consumes a version (runs of both projects do)."""
         if self._live(vid) and run.path in {r.path for r in self.fake.runs()}:
             self.fake.use_artifact(run, vid)
+
+    def _pick(self, collection: str, position: int, project: str = PROJECT) -> str | None:
+        """A live version of a collection by position, newest first (wrapping): reaches the seeded
+        history too, which no bundle holds."""
+        live = sorted(
+            (v for v in self.fake.versions(scope=project) if v.collection == collection),
+            key=lambda v: -v.index,
+        )
+        return live[position % len(live)].id if live else None
+
+    @rule(
+        target=versions,
+        run=runs,
+        collection=st.sampled_from(sorted(COLLECTIONS)),
+        points_at=st.lists(
+            st.tuples(st.sampled_from(sorted(COLLECTIONS)), st.integers(0, 8), st.booleans()),
+            min_size=1,
+            max_size=2,
+        ),
+        form=st.sampled_from(["hex", "id", "client"]),
+        pending=st.booleans(),
+        age=hours,
+    )
+    def log_referrer(
+        self,
+        run: Run,
+        collection: str,
+        points_at: list[tuple[str, int, bool]],
+        form: str,
+        pending: bool,
+        age: timedelta,
+    ) -> str:
+        """A version whose manifest points at other versions' files (``wandb-artifact://``): in the same
+        collection or another, in this project or the other (and logged by a run of either)."""
+        if run.path not in {r.path for r in self.fake.runs()}:
+            return "unknown-version-id"
+        refs = []
+        for i, (target_collection, position, other) in enumerate(points_at):
+            tid = self._pick(target_collection, position, OTHER_PROJECT if other else PROJECT)
+            if tid is None:
+                continue
+            target = self.fake.version(tid)
+            if form == "client" and target.client_id:
+                uri = f"wandb-client-artifact://{target.client_id}/file-0.bin"
+            elif form == "id":
+                uri = f"wandb-artifact://{tid}/file-0.bin"
+            else:
+                uri = f"wandb-artifact://{base64.b64decode(tid).hex()}/file-0.bin"
+            refs.append((f"dep-{i}.bin", uri))
+        v = self.fake.log_artifact(
+            run,
+            collection,
+            COLLECTIONS[collection],
+            {"own.bin": DIGESTS[len(refs) % len(DIGESTS)]},
+            references=refs,
+            state="PENDING" if pending else "COMMITTED",
+            created_at=self.fake.now() - age,
+        )
+        return v.id
+
+    @rule(
+        collection=st.sampled_from(sorted(COLLECTIONS)),
+        position=st.just(0) | st.integers(0, 8),
+        remaining=st.none() | st.integers(min_value=-12, max_value=48).map(lambda h: timedelta(hours=h)),
+    )
+    def set_ttl(self, collection: str, position: int, remaining: timedelta | None) -> None:
+        """Set (to run out ``remaining`` from now) or clear a TTL: a deferred deletion (refused on a
+        registry-linked version). Position 0, the newest, is the one keep_last keeps."""
+        vid = self._pick(collection, position)
+        if vid is None:
+            return
+        ttl = None
+        if remaining is not None:
+            ttl = max(timedelta(0), self.fake.now() - self.fake.version(vid).created_at + remaining)
+        try:
+            self.fake.set_ttl(vid, ttl)
+        except ConflictError:
+            assert ttl is not None and self.fake.links(vid)
+        else:
+            assert self.fake.version(vid).ttl == ttl
+
+    @rule(delta=st.integers(min_value=1, max_value=48).map(lambda h: timedelta(hours=h)))
+    def advance_time(self, delta: timedelta) -> None:
+        before = self.fake.now()
+        self.fake.advance(delta)
+        assert self.fake.now() == before + delta
+
+    @rule()
+    def expire_ttl(self) -> None:
+        now = self.fake.now()
+        due = {
+            v.id
+            for v in self.fake.versions()
+            if v.ttl is not None
+            and now - v.created_at >= v.ttl
+            and not any(link.protected_aliases for link in self.fake.links(v.id))
+        }
+        assert {v.id for v in self.fake.expire_ttl()} == due
+        assert not due & {v.id for v in self.fake.versions()}
 
     @rule(vid=versions)
     def commit(self, vid: str) -> None:
@@ -316,7 +479,7 @@ class ProjectHistory(RuleBasedStateMachine):
         return bool(self.fake.versions(scope=PROJECT))
 
     @precondition(_has_versions)
-    @rule(policy=policies, through_read_only=st.booleans(), neighbours_removed=st.booleans())
+    @rule(policy=any_policies, through_read_only=st.booleans(), neighbours_removed=st.booleans())
     def plan_apply_gc(self, policy: Policy, through_read_only: bool, neighbours_removed: bool) -> None:
         fake = self.fake
         # Sometimes the caller says it removes the other project's runs: their use does not block.
@@ -330,9 +493,10 @@ class ProjectHistory(RuleBasedStateMachine):
         survivors_before = {v.id: v for v in fake.versions(scope=PROJECT)}
         stored_before = fake.stored_objects()
         planned_through = ReadOnlyRepository(repo) if through_read_only else repo
+        now = fake.now()
         try:
             the_plan = ag.plan(
-                planned_through, PROJECT, policy, now=NOW, dedupe=self.dedupe, removed_runs=removed
+                planned_through, PROJECT, policy, now=now, dedupe=self.dedupe, removed_runs=removed
             )
         except EmptyPolicyError:
             assert not policy.keeps_something and not policy.allow_empty
@@ -342,6 +506,8 @@ class ProjectHistory(RuleBasedStateMachine):
             # A literal collection name that names no surviving collection is refused, by name.
             literal = [c for c in policy.collections if not any(ch in c for ch in "*?[")]
             assert literal and any(repr(c) in str(exc) for c in literal)
+            # ... and only one that never existed: an emptied collection still does (issue 10, 9).
+            assert not any(c in {ref.name for ref in fake.collections(PROJECT)} for c in literal)
             assert repo.write_calls == []
             return
         # Invariant 5: planning wrote nothing; a dry-run apply is refused at the boundary.
@@ -366,21 +532,33 @@ class ProjectHistory(RuleBasedStateMachine):
         deleted = set(survivors_before) - survivors_after
         assert deleted == {d.version.id for d in the_plan.deletions}
         assert not deleted & {d.version.id for d in the_plan.decisions if d.action is ag.Action.KEEP}
+        check_survivors(policy, now, survivors_before, {v.id: v for v in fake.versions(scope=PROJECT)})
+        if not policy.waived("referenced"):
+            check_no_reference_broken(fake, deleted)
         # Invariant 4: idempotence. Same policy, same clock: nothing more to delete.
-        try:
-            again = ag.plan(repo, PROJECT, policy, now=NOW, dedupe=self.dedupe, removed_runs=removed)
-        except NotFoundError:
-            # Only when the plan emptied a collection named literally by the policy.
-            assert policy.allow_empty_collection or "last-version" in policy.waive
-        else:
-            assert again.deletions == (), [str(r) for d in again.deletions for r in d.reasons]
-            assert again.reclaimable_bytes == 0
+        # (A collection the plan emptied, named literally by the policy, plans as empty: no NotFoundError.)
+        again = ag.plan(repo, PROJECT, policy, now=now, dedupe=self.dedupe, removed_runs=removed)
+        assert again.deletions == (), [str(r) for d in again.deletions for r in d.reasons]
+        assert again.reclaimable_bytes == 0
         self.plans_checked += 1
         event(f"plan over {min(len(survivors_before) // 5 * 5, 20)}+ versions")
         event("plan deleted versions" if the_plan.deletions else "plan deleted nothing")
         event("plan freed bytes" if freed else "plan freed no bytes")
         for rule_id in sorted({r.rule for d in the_plan.blocked for r in d.reasons if r.blocks}):
             event(f"blocked by {rule_id}")
+        horizon = timedelta(0) if policy.waived("grace-period") else policy.grace_period
+        if any(v.ttl is not None and not outlives(v, now, horizon) for v in survivors_before.values()):
+            event("planned over a version whose TTL runs out within the grace period")
+        if any(v.state is VersionState.PENDING for v in survivors_before.values()):
+            event("planned over a PENDING version")
+        if any(r.rule == "last-version" for d in the_plan.decisions for r in d.reasons):
+            event("last-version kept a survivor")
+        if any(
+            e.ref and e.ref.startswith("wandb-")
+            for v in survivors_before.values()
+            for e in fake.manifest(v.id)
+        ):
+            event("planned over an artifact reference")
 
     # ------------------------------------------------------------------ invariants
 
@@ -423,3 +601,47 @@ class TestLongProjectHistory(ProjectHistory.TestCase):  # type: ignore[name-defi
         stateful_step_count=200,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
+
+
+# ------------------------------------------------------------------ planted bugs
+
+_COMMITTED = VersionState.COMMITTED
+
+
+def _ignores_ttl(v: ag.Version, now: datetime, horizon: timedelta) -> bool:
+    return v.state is _COMMITTED
+
+
+def _pending_survives(v: ag.Version, now: datetime, horizon: timedelta) -> bool:
+    return outlives(replace(v, state=_COMMITTED), now, horizon)
+
+
+PLANTED_BUGS = {
+    # name: (attribute of artifact_guard._planner, replacement, what the failure says)
+    "ignores references": ("_block_referenced", lambda repo, per_collection: None, "references deleted"),
+    "counts PENDING towards keep_last": ("_holds_slot", lambda v: True, "newest"),
+    "counts PENDING as a survivor": ("outlives", _pending_survives, "without a survivor"),
+    "ignores TTL": ("outlives", _ignores_ttl, "without a survivor"),
+}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("bug", sorted(PLANTED_BUGS))
+def test_the_state_machine_catches_a_planted_bug(monkeypatch: pytest.MonkeyPatch, bug: str) -> None:
+    """Each class of defect of issue 10, planted back into the planner, fails an invariant within the
+    examples the ci profile runs (derandomized: the same examples every time)."""
+    attribute, replacement, says = PLANTED_BUGS[bug]
+    monkeypatch.setattr(ag._planner, attribute, replacement)
+    with pytest.raises(AssertionError, match=says):
+        run_state_machine_as_test(
+            ProjectHistory,
+            settings=settings(
+                max_examples=500,
+                stateful_step_count=40,
+                derandomize=True,
+                database=None,
+                phases=[Phase.generate],
+                report_multiple_bugs=False,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )

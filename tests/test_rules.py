@@ -19,7 +19,7 @@ from artifact_guard import (
     VersionState,
     describe,
 )
-from artifact_guard._rules import RULES, Facts, evaluate, last_version
+from artifact_guard._rules import RULES, Facts, evaluate, last_version, outlives, reference_target
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 CHAMP = CollectionRef("team", "wandb-registry-model", "champ", CollectionKind.PORTFOLIO)
@@ -60,6 +60,7 @@ def test_every_rule_id_is_known_and_last_version_is_the_planners() -> None:
         "in-flight",
         "grace-period",
         "last-version",
+        "referenced",
     ]
 
 
@@ -188,3 +189,40 @@ def test_an_unknown_rule_is_still_described() -> None:
 def test_rules_are_pure_the_same_facts_give_the_same_reasons() -> None:
     f = facts(version(aliases=frozenset({"best", "exp"})), consumers=(Run("team/vision/e"),))
     assert evaluate(f, Policy()) == evaluate(f, Policy())
+
+
+# ---------------------------------------------------------------- issue 10: referenced, survivors
+
+
+def test_referenced_names_the_referrers_and_is_waivable() -> None:
+    f = Facts(version(), Lineage(), (), NOW, frozenset(), ("team/vision/eval:v2", "team/other/x:v0"))
+    (reason,) = evaluate(f, Policy())
+    assert reason == Reason("referenced", (("by", ("team/other/x:v0", "team/vision/eval:v2")),))
+    assert describe(reason) == "referenced by 2 version(s): team/other/x:v0, team/vision/eval:v2"
+    assert evaluate(f, Policy(allow_referenced=True)) == ()
+    assert evaluate(f, Policy(waive=frozenset({"referenced"}))) == ()
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("wandb-artifact://" + b"Artifact:7".hex() + "/model.ckpt", ("id", "QXJ0aWZhY3Q6Nw==")),
+        ("wandb-artifact://QXJ0aWZhY3Q6Nw==/a/b", ("id", "QXJ0aWZhY3Q6Nw==")),
+        ("wandb-client-artifact://abc123/model.ckpt", ("client", "abc123")),
+        ("wandb-artifact:///x", None),
+        ("s3://bucket/key", None),
+        (None, None),
+    ],
+)
+def test_reference_target_reads_w_and_b_artifact_uris(ref: str | None, expected: object) -> None:
+    assert reference_target(ref) == expected
+
+
+def test_a_survivor_is_committed_and_outlives_the_horizon() -> None:
+    assert outlives(version(), NOW, timedelta(hours=24))
+    assert not outlives(version(state=VersionState.PENDING), NOW, timedelta(0))
+    # created 3 days ago: a 4-day TTL expires in 1 day, within 24 h + 1 s but not within 23 h.
+    assert not outlives(version(ttl=timedelta(days=4)), NOW, timedelta(hours=24))
+    assert outlives(version(ttl=timedelta(days=4)), NOW, timedelta(hours=23))
+    assert not outlives(version(ttl=timedelta(days=2)), NOW, timedelta(0))
+    assert outlives(version(ttl=timedelta.max), NOW, timedelta.max - timedelta(days=4))

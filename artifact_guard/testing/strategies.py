@@ -5,8 +5,9 @@ Every strategy is a function returning a strategy; bounds are keyword-only.
 Hypothesis shows when it shrinks a failure); :func:`project_states` draws the
 same spec already built into a fresh ``fakes.FakeWandb``. Generated projects
 have several collections, versions sharing stored files, aliases (some
-protected), pending versions, runs that logged and consumed versions (some
-still running), reference entries, and registry links (some protected).
+protected), pending versions, TTLs, runs that logged and consumed versions (some
+still running), reference entries (``s3://`` and ``wandb-artifact://`` ones to
+other versions), and registry links (some protected).
 
 Example: check that a cleanup never breaks a safety rule nor frees a file a
 survivor still needs (replace ``my_cleanup`` with your own code)::
@@ -33,6 +34,7 @@ survivor still needs (replace ``my_cleanup`` with your own code)::
 
 from __future__ import annotations
 
+from base64 import b64decode
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +46,8 @@ from .._policy import Policy
 
 if TYPE_CHECKING:
     from fakes import FakeWandb
+
+    from .._model import Version
 
 __all__ = [
     "ENTITY",
@@ -93,6 +97,9 @@ class VersionSpec:
     consumers: tuple[int, ...] = ()
     references: tuple[tuple[str, str, int], ...] = ()
     """``(path, uri, size)`` entries stored outside W&B."""
+    depends_on: tuple[tuple[int, int], ...] = ()
+    """Earlier versions this one references (``wandb-artifact://``), as (collection, version) indexes."""
+    ttl: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -132,19 +139,24 @@ class ProjectSpec:
 
         fake = FakeWandb(dedupe=self.dedupe, now=self.now)  # type: ignore[arg-type]
         runs = [fake.create_run(self.project, r.id) for r in self.runs]
-        logged = []
+        logged: list[list[Version]] = []
         for coll in self.collections:
-            versions = []
+            versions: list[Version] = []
             for spec in coll.versions:
+                deps = []
+                for k, (c, i) in enumerate(spec.depends_on):
+                    target = (versions if c == len(logged) else logged[c])[i]
+                    deps.append((f"dep-{k}.bin", f"wandb-artifact://{b64decode(target.id).hex()}/a"))
                 v = fake.log_artifact(
                     runs[spec.producer],
                     coll.name,
                     coll.type,
                     {path: (digest, size) for path, digest, size in spec.files},
                     aliases=spec.aliases,
-                    references=spec.references,
+                    references=[*spec.references, *deps],
                     state="PENDING" if spec.pending else "COMMITTED",
                     created_at=self.now - spec.age,
+                    ttl=spec.ttl,
                 )
                 for consumer in spec.consumers:
                     fake.use_artifact(runs[consumer], v)
@@ -162,6 +174,9 @@ class ProjectSpec:
             if r.state != "finished":
                 fake.finish_run(run, r.state)
         return fake
+
+
+_ttls = st.integers(1, 24 * 120).map(lambda h: timedelta(hours=h))
 
 
 def _blob_pool(max_files: int) -> st.SearchStrategy[list[tuple[str, int]]]:
@@ -199,14 +214,18 @@ def _project_spec(
         )
     )
     run_index = st.integers(min_value=0, max_value=len(runs) - 1)
-    collections = []
+    collections: list[CollectionSpec] = []
     for name in names:
         n = draw(st.integers(min_value=1, max_value=max_versions))
         # Older versions first: ages strictly decrease with the index, as logging order implies.
         hours = draw(st.lists(st.integers(0, 24 * 90), min_size=n, max_size=n, unique=True))
         hours.sort(reverse=True)
-        versions = []
+        versions: list[VersionSpec] = []
         for age in hours:
+            # A reference to a version logged earlier: an earlier collection's, or this one's.
+            earlier = [(c, i) for c, cs in enumerate(collections) for i in range(len(cs.versions))]
+            earlier += [(len(collections), i) for i in range(len(versions))]
+            depends_on = tuple(draw(st.lists(st.sampled_from(earlier), max_size=1))) if earlier else ()
             picked = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=max_files, unique=True))
             files = tuple((f"file-{i}.bin", d, s) for i, (d, s) in enumerate(picked))
             refs = draw(
@@ -227,6 +246,8 @@ def _project_spec(
                     pending=draw(st.integers(0, 4)) == 0,
                     consumers=tuple(draw(st.lists(run_index, max_size=2, unique=True))),
                     references=tuple(refs),
+                    depends_on=depends_on,
+                    ttl=draw(st.sampled_from((None, None, None, None)) | _ttls),
                 )
             )
         collections.append(
@@ -334,5 +355,6 @@ def policies(*, max_keep_last: int = 5) -> st.SearchStrategy[Policy]:
         allow_delete_aliases=st.booleans(),
         allow_consumed=st.booleans(),
         allow_registry_linked=st.booleans(),
+        allow_referenced=st.booleans(),
         grace_period=st.sampled_from((timedelta(0), timedelta(hours=24), timedelta(days=7))),
     )

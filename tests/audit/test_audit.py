@@ -229,3 +229,90 @@ def test_a_live_state_as_before_is_a_usage_error_with_the_fix() -> None:
     fake = _fake()
     with pytest.raises(TypeError, match=r"capture\(fake.repository\(\)"):
         audit(fake, fake)  # type: ignore[arg-type]
+
+
+# -------------------------------------------- issue 10: each change on the state just before it
+
+
+def test_moving_best_then_deleting_the_old_holder_is_no_violation() -> None:
+    fake = _fake()
+    run = fake.create_run(P, "r1")
+    v27 = fake.log_artifact(run, "m", "model", {"a": b"x"}, aliases=["best"], created_at=OLD)
+    v38 = fake.log_artifact(run, "m", "model", {"a": b"y"}, created_at=OLD)
+    before = _snap(fake)
+
+    fake.add_aliases(v38, ["best"])  # promote first ...
+    fake.delete_version(v27.id)  # ... then delete what by then holds no alias
+
+    report = audit(before, fake, ag.Policy(keep_last=1))
+    assert report.ok, report.explain()
+    # Deleting it first, aliased, is still caught: judged on the state it met.
+    fake2 = _fake()
+    run2 = fake2.create_run(P, "r1")
+    w27 = fake2.log_artifact(run2, "m", "model", {"a": b"x"}, aliases=["best"], created_at=OLD)
+    w38 = fake2.log_artifact(run2, "m", "model", {"a": b"y"}, created_at=OLD)
+    before2 = _snap(fake2)
+    fake2.delete_version(w27.id, delete_aliases=True)
+    fake2.add_aliases(w38, ["best"])
+    assert _rules(audit(before2, fake2, ag.Policy(keep_last=1)), "m:v0") == {"protected-alias", "has-aliases"}
+
+
+def test_a_ttl_set_on_production_and_consumed_versions_is_a_deferred_deletion() -> None:
+    fake = _fake()
+    run, user = fake.create_run(P, "r1"), fake.create_run(P, "eval")
+    prod = fake.log_artifact(run, "m", "model", {"a": b"x"}, aliases=["production"], created_at=OLD)
+    used = fake.log_artifact(run, "m", "model", {"a": b"y"}, created_at=OLD)
+    plain = fake.log_artifact(run, "m", "model", {"a": b"z"}, created_at=OLD)
+    fresh = fake.log_artifact(run, "m", "model", {"a": b"w"})  # logged now
+    fake.use_artifact(user, used)
+    before = _snap(fake)
+
+    for v in (prod, used, plain):
+        fake.set_ttl(v, timedelta(days=31))  # created 30 days ago: gone tomorrow
+    fake.set_ttl(fresh, timedelta(hours=1))
+
+    report = audit(before, fake, ag.Policy())
+    ttl = {
+        c.version.name: {r.rule for r in c.reasons} for c in report.of_kind(ChangeKind.SET_TTL) if c.version
+    }
+    assert ttl["m:v0"] >= {"protected-alias", "has-aliases"}
+    assert ttl["m:v1"] == {"consumed"}
+    assert ttl["m:v2"] == set()
+    assert ttl["m:v3"] == {"has-aliases", "grace-period"}  # holds latest; expires within the grace period
+    assert "a deferred deletion" in report.explain() and "TTL change(s)" in report.summary()
+    # Clearing or lengthening a TTL takes nothing away.
+    before_clear = _snap(fake)
+    fake.set_ttl(plain, None)
+    fake.set_ttl(used, timedelta(days=90))
+    assert not audit(before_clear, fake, ag.Policy()).of_kind(ChangeKind.SET_TTL)
+
+
+def _ref(target: ag.Version) -> str:
+    import base64
+
+    return f"wandb-artifact://{base64.b64decode(target.id).hex()}/a"
+
+
+def test_deleting_a_version_a_survivor_references_violates_referenced() -> None:
+    fake = _fake()
+    run = fake.create_run(P, "r1")
+    target = fake.log_artifact(run, "m", "model", {"a": b"x"}, created_at=OLD)
+    fake.log_artifact(run, "m", "model", {"a": b"y"}, created_at=OLD)
+    referrer = fake.log_artifact(
+        run, "preds", "predictions", {}, references=[("a", _ref(target))], created_at=OLD
+    )
+    fake.log_artifact(run, "preds", "predictions", {"b": b"q"}, created_at=OLD)
+    before = _snap(fake)
+
+    fake.delete_version(target.id)
+    report = audit(before, fake, ag.Policy())
+    assert _rules(report, "m:v0") == {"referenced"}
+    (violation,) = report.violations
+    assert referrer.qualified_name in str(violation)
+    assert audit(before, fake, ag.Policy(allow_referenced=True)).ok
+    # Judged from snapshots alone (no record of the deletion), the same.
+    assert _rules(audit(before, _snap(fake), ag.Policy()), "m:v0") == {"referenced"}
+
+    # Removed together: deleting the referrer too is no violation.
+    fake.delete_version(referrer.id)
+    assert audit(before, fake, ag.Policy()).ok

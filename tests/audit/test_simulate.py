@@ -277,6 +277,42 @@ def test_a_script_that_forks_and_leaves_a_child_is_reported_and_the_child_killed
     assert not _pid_alive(child)
 
 
+@pytest.mark.timeout(60)
+def test_a_process_with_a_stripped_environment_in_a_new_session_cannot_escape(tmp_path: Path) -> None:
+    # Issue 10 (10): the grandchild carries no marker, leaves the session and loses its parent
+    # (double fork): only a subreaper (or a psutil walk of the tree while it stands) finds it.
+    pid_file = tmp_path / "grandchild"
+    grandchild = tmp_path / "grandchild.py"
+    grandchild.write_text(
+        "import os, sys, time\n"
+        "if os.fork():\n"
+        "    os._exit(0)  # its parent goes: orphaned, it would be re-parented to init\n"
+        "os.setsid()\n"
+        "open(sys.argv[1], 'w').write(str(os.getpid()))\n"
+        "time.sleep(600)\n"
+    )
+    script = tmp_path / "escape.py"
+    script.write_text(
+        "import os, subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, {str(grandchild)!r}, {str(pid_file)!r}],\n"
+        "                 env={'PATH': '/usr/bin:/bin'}, start_new_session=True).wait()\n"
+        f"while not os.path.exists({str(pid_file)!r}):\n"
+        "    time.sleep(0.01)\n"
+    )
+    result = simulate(script, seed="demo")
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _pid_alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _pid_alive(child)
+    if alive:
+        os.kill(child, 9)  # never leave it behind, even when the test fails
+    assert not alive, "the grandchild outlived simulate"
+    assert result.exit_code == 2
+    assert "left 1 process(es) running" in (result.runs[0].error or "")
+    assert "grandchild.py" in (result.runs[0].error or "")
+
+
 # --------------------------------------------------------------------------- the command
 
 

@@ -92,3 +92,59 @@ def test_revise_without_changes_is_the_plan() -> None:
     plan = ag.plan(fake.repository(), DEMO_PROJECT, ag.Policy(keep_last=3), now=fake.now())
     revision = revise(plan, fake.repository())
     assert revision.plan == plan and revision.refused == ()
+
+
+def test_a_huge_version_range_is_answered_at_once(cli: Invoke, model_policy: Path) -> None:
+    # Issue 10 (8): the range is matched against the collection's versions, not counted out.
+    result = cli(
+        "plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "-i", "-o", "r.json",
+        input="x v0-v999999999999\nx v" + "9" * 5000 + "\nd\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "no such version in resnet50-000:" in result.stdout
+    assert "reviewed: 40 excluded, 0 included" in result.stdout
+    reviewed = load_plan("r.json")
+    assert all(
+        d.action is ag.Action.KEEP for d in reviewed.decisions if d.version.collection == "resnet50-000"
+    )
+
+
+def test_revise_keeps_what_a_kept_version_references() -> None:
+    import base64
+
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run("team/proj", "r")
+    old = NOW - timedelta(days=9)
+    target = fake.log_artifact(run, "c", "model", {"f": b"t" * 10}, created_at=old)
+    fake.log_artifact(run, "c", "model", {"f": b"u" * 10}, created_at=old)
+    uri = f"wandb-artifact://{base64.b64decode(target.id).hex()}/f"
+    referrer = fake.log_artifact(run, "r", "model", {}, references=[("f", uri)], created_at=old)
+    fake.log_artifact(run, "r", "model", {"g": b"g"}, created_at=old)
+    plan = ag.plan(fake.repository(), "team/proj", ag.Policy(keep_last=1), now=fake.now())
+    assert plan.decision(target.id).action is ag.Action.DELETE  # removed together with its referrer
+    # Keeping the referrer keeps what it references.
+    kept = revise(plan, fake.repository(), exclude=[referrer.id]).plan
+    assert kept.decision(target.id).action is ag.Action.KEEP
+    assert "referenced" in kept.decision(target.id).rules
+    # Including a version a kept version references is refused, with the rule.
+    again = ag.plan(fake.repository(), "team/proj", ag.Policy(keep_last=1, allow_delete_aliases=True),
+                    now=fake.now())  # fmt: skip
+    ex = revise(again, fake.repository(), exclude=[referrer.id])
+    refused = revise(ex.plan, fake.repository(), exclude=[referrer.id], include=[target.id])
+    assert [r.reasons[0].rule for r in refused.refused] == ["referenced"]
+    assert refused.plan.decision(target.id).action is ag.Action.KEEP
+
+
+def test_revise_refuses_an_inclusion_that_leaves_only_an_expiring_version() -> None:
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run("team/proj", "r")
+    versions = [
+        fake.log_artifact(run, "c", "model", {"f": bytes([i]) * 10}, created_at=NOW - timedelta(days=9 - i))
+        for i in range(3)
+    ]
+    fake.set_ttl(versions[-1], timedelta(days=7, hours=1))  # runs out within the 24 h grace period
+    plan = ag.plan(fake.repository(), "team/proj", ag.Policy(keep_last=1), now=fake.now())
+    assert [d.action for d in plan.decisions] == [ag.Action.KEEP, ag.Action.KEEP, ag.Action.DELETE]
+    revision = revise(plan, fake.repository(), include=[versions[1].id])
+    assert [(r.version_id, r.reasons[0].rule) for r in revision.refused] == [(versions[1].id, "last-version")]
+    assert revision.plan == plan

@@ -123,11 +123,23 @@ def test_unreadable_and_non_utf8_files_are_policy_errors(tmp_path: Path) -> None
         ("90m", timedelta(minutes=90)),
         ("1.5h", timedelta(minutes=90)),
         ("0s", timedelta(0)),
-        (" 1d 2h ", timedelta(days=1, hours=2)),
+        ("1w2d3h4m5.5s", timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5.5)),
     ],
 )
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["5d5d", "5 d", " 1d 2h ", "1h1d", "\u0665d", "\uff15d", "1.d", ".5d", "d", "", "5", "5D", "1e3s"]
+)
+def test_durations_have_one_strict_grammar_and_one_error_naming_the_value(text: str) -> None:
+    # Issue 10 (11): never read some other way ("5d5d" was ten days).
+    with pytest.raises(PolicyError) as info:
+        parse_duration(text, source="p.toml", key="keep-within")
+    message = str(info.value)
+    assert message.startswith("p.toml: keep-within: expected a duration such as '30d'")
+    assert message.endswith(f"got {text!r}") and "\n" not in message
 
 
 durations = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3650))
@@ -257,3 +269,22 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+
+
+@pytest.mark.timeout(30)
+def test_a_huge_or_endless_policy_file_is_one_error_in_bounded_memory(tmp_path: Path) -> None:
+    # Issue 10 (8): /dev/zero, or a huge file given by mistake, is refused after 1 MiB.
+    import os
+    import resource
+
+    from artifact_guard._policy_file import load_policy
+
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (2 * 1024 * 1024))
+    sources = [big] + ([Path("/dev/zero")] if os.path.exists("/dev/zero") else [])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for source in sources:
+        with pytest.raises(PolicyError, match=r"larger than 1024 KiB: not a policy file") as info:
+            load_policy(source)
+        assert str(info.value).startswith(f"{source}: (file): ")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB
