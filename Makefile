@@ -52,7 +52,7 @@ lowest: install
 	$(BIN)/uv pip list --python $(LOWEST)/bin/python 2>/dev/null | grep -iE '^(typer|click|rich|wandb|tenacity) '
 	$(LOWEST)/bin/artifact-guard --help >/dev/null
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/cli tests/test_exported_members.py \
-	  tests/audit/test_plugin_audit.py tests/audit/test_plugin_ergonomics.py
+	  tests/audit/test_plugin_audit.py tests/audit/test_plugin_ergonomics.py tests/audit/test_simulate.py
 
 # tmux (Debian's package) for the terminal-session test (tests/cli/test_terminal.py); it skips without.
 tmux:
