@@ -52,6 +52,32 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
     return out
 
 
+def in_process(fake: FakeWandb, repeat: int) -> None:
+    """The fake's own share of the listing pages, without HTTP or the SDK: what the server can improve."""
+    import wandb.sdk.artifacts._generated as art
+
+    from fakes.server._graphql import run_graphql
+    from fakes.server._handlers import Context
+
+    ctx = Context(fake, "http://bench")
+    pages = {
+        "ProjectArtifacts (page of 50)": (
+            art.PROJECT_ARTIFACTS_GQL,
+            {"entity": "bench", "project": "proj", "type": "model", "collection": "model"},
+        ),
+        "RegistryVersions (page of 30)": (
+            art.REGISTRY_VERSIONS_GQL,
+            {"organization": "bench", "perPage": 100},
+        ),
+    }
+    print("in-process GraphQL execution (no HTTP, no SDK):")
+    for name, (query, variables) in pages.items():
+        payload = {"query": query, "variables": variables}
+        run_graphql(ctx, payload)  # warm up: parse and validate once
+        samples = timed(lambda payload=payload: run_graphql(ctx, payload), repeat)
+        print(f"  {name:30} median {statistics.median(samples):.2f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             srv = statistics.median(served) if served else float("nan")
             verdict = "PASS" if median <= TARGET_MS else "MISS"
             print(f"{name:32} {median:10.2f} {p90:8.2f} {srv:10.2f}  {verdict}")
+
+        in_process(fake, args.repeat)
 
         versions = list(api.artifacts("model", "bench/proj/doomed", per_page=100))
         server.clear_requests()

@@ -719,12 +719,12 @@ class FakeWandb:
         link = Link(ref, v.id, index, frozenset())
         coll.links[index] = link
         coll.links_changed(added=index)
-        if protected_set:
-            # As an admin protecting them: W&B protects aliases per entity, not per link.
-            self._protected.setdefault((ref.entity, "MODEL"), set()).update(protected_set)
         self._links_by_source.setdefault(v.id, []).append((*key, index))
         for alias in alias_set:
             self._move_link_alias(coll, alias, index)
+        if protected_set:
+            # As an admin protecting them, once they are this link's: W&B protects aliases per entity.
+            self._protected.setdefault((ref.entity, "MODEL"), set()).update(protected_set)
         if v.ttl is not None:
             self._set(replace(v, ttl=None))
         return self._effective(coll.links[index])
@@ -1578,6 +1578,10 @@ class FakeWandb:
             raise NotFoundError(f"registry {sc} not found")
         colls = list(self._by_project.get(sc, ()))
         for coll in colls:
+            if coll.ref.kind is CollectionKind.SEQUENCE:
+                raise ValueError(
+                    f"the fake does not model deleting a registry that holds logged versions ({coll.ref})"
+                )
             if any(self._effective(lk).protected_aliases for lk in coll.links.values()):
                 raise ProtectedAliasError(f"{coll.ref} holds links with protected aliases; nothing deleted")
         for coll in colls:

@@ -22,10 +22,11 @@ that one paginated listing answers everything a plan needs:
   one ``ArtifactGuardProtectedAliases`` request, once per plan), so a link's
   ``protected_aliases`` are what W&B enforces. A version's memberships are
   paged (``ArtifactGuardMemberships``) if a server ever says there are more.
-- Server features (the SDK's ``ServerFeaturesQuery``) are read once per server
-  per process, when a document depends on them: a server without
-  ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` gets collection lookups without
-  ``filters``, as the SDK sends them.
+- Server features are read once per repository (its server): the project
+  listing carries ``serverInfo.features``, else the SDK's own
+  ``ServerFeaturesQuery`` asks when a document depends on them. A server
+  without ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` gets collection lookups
+  without ``filters``, as the SDK sends them.
 - Manifests are fetched through ``ArtifactGuardManifestUrls`` (up to 50
   versions per request, each as an aliased ``artifact(id:)`` field) and a
   plain GET of each manifest's URL, concurrently on a bounded pool. A GET
@@ -156,6 +157,7 @@ LIST_VERSIONS = (
 query ArtifactGuardProjectVersions(
   $entity: String!, $project: String!, $cursor: String, $perPage: Int, $versionsPerPage: Int
 ) {
+  serverInfo { features { name isEnabled } }
   project(entityName: $entity, name: $project) {
     artifactCollections(after: $cursor, first: $perPage) {
       pageInfo { hasNextPage endCursor }
@@ -241,10 +243,6 @@ query ArtifactGuardCollections($entity: String!, $project: String!, $cursor: Str
 """For servers without ARTIFACT_COLLECTIONS_FILTERING_SORTING, whose schema has no ``filters`` here."""
 
 FILTERING_SORTING = "ARTIFACT_COLLECTIONS_FILTERING_SORTING"
-
-_SERVER_FEATURES: dict[str, frozenset[str]] = {}
-"""Base URL -> the features that server reports enabled: read once per server per process."""
-_SERVER_FEATURES_LOCK = threading.Lock()
 
 
 def _protected_aliases_document(count: int) -> str:
@@ -700,6 +698,9 @@ class WandbRepository:
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
         self._inflight: dict[str, threading.Event] = {}
         self._protected: dict[str, tuple[frozenset[str], float]] = {}
+        self._server_features: frozenset[str] | None = None
+        """What the server reports enabled: read once (a listing carries it, else ServerFeaturesQuery)."""
+        self._features_lock = threading.Lock()
         """Registry entity -> (its protected aliases, when read): see :meth:`_protect`."""
         self._sessions = threading.local()
         self.progress: Callable[[str, int], None] | None = None
@@ -961,11 +962,21 @@ class WandbRepository:
             out.append(_Details(d.version, d.lineage, links, d.fetched_at))
         return out
 
+    def _learn_features(self, data: Any) -> None:
+        """Keep the features a listing's answer carried (``serverInfo``): no separate request later."""
+        found = _opt(data, "serverInfo", "features")
+        if not isinstance(found, list):
+            return
+        features = frozenset(str(f.get("name")) for f in found if isinstance(f, dict) and f.get("isEnabled"))
+        with self._features_lock:
+            if self._server_features is None:
+                self._server_features = features
+
     def _features(self) -> frozenset[str]:
-        """The features this server reports enabled (the SDK's ``ServerFeaturesQuery``), once per server."""
+        """The features this server enables: from a listing, else asked once (``ServerFeaturesQuery``)."""
         # Held while asking: concurrent collection deletes (the executor's threads) ask once, not each.
-        with _SERVER_FEATURES_LOCK:
-            known = _SERVER_FEATURES.get(self.base_url)
+        with self._features_lock:
+            known = self._server_features
             if known is not None:
                 return known
             data = self._gql(SERVER_FEATURES, {}, "read the server's features")
@@ -974,7 +985,7 @@ class WandbRepository:
                 for f in _opt(data, "serverInfo", "features") or []
                 if isinstance(f, dict) and f.get("isEnabled")
             )
-            _SERVER_FEATURES[self.base_url] = features
+            self._server_features = features
             return features
 
     # ------------------------------------------------------------------ reads
@@ -1001,6 +1012,7 @@ class WandbRepository:
                 },
                 doing,
             )
+            self._learn_features(data)
             project = data.get("project")
             if project is None:
                 raise NotFoundError(

@@ -97,7 +97,9 @@ def _registry_field(ctx: Context, scope: Scope) -> Callable[[str], Any]:
     return field
 
 
-def _version_field(version: Version, aliases: frozenset[str]) -> Callable[[str], Any]:
+def _version_field(ctx: Context, version: Version, aliases: frozenset[str]) -> Callable[[str], Any]:
+    """Filter fields of a version reached through a registry link (its tags are the version's own)."""
+
     def field(name: str) -> Any:
         if name == "id":
             return version.id
@@ -106,7 +108,7 @@ def _version_field(version: Version, aliases: frozenset[str]) -> Callable[[str],
         if name in ("alias", "aliases"):
             return sorted(aliases)
         if name in ("tag", "tags"):
-            return []
+            return list(ctx.fake.artifact_details(version.id).tags)
         if name in ("created_at", "createdAt"):
             return iso(version.created_at)
         if name == "state":
@@ -312,7 +314,7 @@ def entity_memberships(
 
     def keep(link: Link) -> Version | None:
         version = fake.version(link.version_id)
-        ok = matches(_version_field(version, link.aliases), version_filters, "version")
+        ok = matches(_version_field(ctx, version, link.aliases), version_filters, "version")
         return version if ok else None
 
     found: list[tuple[Link, Version, str]] = []

@@ -469,3 +469,23 @@ def test_concurrent_collection_deletes_read_the_server_features_once() -> None:
         asked = [r.operation for r in server.requests].count("ServerFeaturesQuery")
     assert all(fake.collection_versions(f"team/proj/c{i}") == [] for i in range(4))
     assert asked == 1
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_a_listing_carries_the_server_features_so_deletes_need_no_extra_request() -> None:
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    _project(fake)
+    with FakeWandbServer(fake, features=()) as server:
+        repo = wandb_repository(server)
+        list(repo.versions(SCOPE))
+        repo.delete_collection(CollectionRef("team", "proj", "data"))
+        operations = [r.operation for r in server.requests]
+        errors = [r.errors for r in server.requests if r.errors]
+    # the listing said the server cannot filter: the delete found the collection without `filters`
+    assert "ServerFeaturesQuery" not in operations and "ArtifactGuardCollections" in operations
+    assert errors == []

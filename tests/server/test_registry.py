@@ -280,3 +280,57 @@ def test_the_real_sdk_orders_versions_collections_and_registries_as_w_and_b_test
     }
     assert out["registry_versions"] == ["reg-z:v0", "reg-y:v0", "reg-x:v0"]
     assert errors == []
+
+
+def test_linking_with_a_new_protected_alias_takes_it_from_an_unprotected_holder() -> None:
+    # given a link holding `production` before anyone protected it
+    fake = FakeWandb()
+    run = fake.create_run("t/p", "r")
+    a = fake.log_artifact(run, "m", "model", {"w": b"1"})
+    b = fake.log_artifact(run, "m", "model", {"w": b"2"})
+    fake.link(a, "t/wandb-registry-model/c", aliases=["production"])
+    # when another version is linked with `production` protected, then it moves, and only then is protected
+    new = fake.link(b, "t/wandb-registry-model/c", protected=["production"])
+    assert new.protected_aliases == frozenset({"production"})
+    (old,) = fake.links(a.id)
+    assert "production" not in old.aliases and old.protected_aliases == frozenset()
+    # and a refused link leaves no trace: moving a protected alias away is refused whole
+    c = fake.log_artifact(run, "m", "model", {"w": b"3"})
+    with pytest.raises(Exception, match="protected"):
+        fake.link(c, "t/wandb-registry-model/c", aliases=["production"])
+    assert fake.links(c.id) == () and len(fake.portfolio_links("t/wandb-registry-model/c")) == 2
+
+
+def test_deleting_a_registry_unlinks_its_collections_and_refuses_what_it_cannot_do_whole() -> None:
+    fake = FakeWandb()
+    run = fake.create_run("t/p", "r")
+    v = fake.log_artifact(run, "m", "model", {"w": b"1"})
+    fake.link(v, "t/wandb-registry-model/c", aliases=["production"])
+    fake.add_protected_aliases("t", ["production"])
+    # a registry holding a protected link is refused whole
+    with pytest.raises(Exception, match="protected"):
+        fake.delete_registry("t/wandb-registry-model")
+    assert len(fake.links(v.id)) == 1
+    # one holding versions logged straight into it is refused by name (not modelled)
+    other = fake.create_run("t/wandb-registry-odd", "r")
+    fake.log_artifact(other, "x", "model", {"w": b"2"})
+    with pytest.raises(ValueError, match="not model"):
+        fake.delete_registry("t/wandb-registry-odd")
+    # otherwise its links go, the source stays, and the registry is gone
+    fake.remove_protected_aliases("t", ["production"])
+    fake.delete_registry("t/wandb-registry-model")
+    assert fake.links(v.id) == () and fake.version(v.id).state.value == "COMMITTED"
+    assert fake.registry("t/wandb-registry-model") is None
+    assert [r.scope.project for r in fake.registries("t")] == ["wandb-registry-odd"]
+
+
+def test_registry_versions_filter_by_the_versions_tags(world: tuple[FakeWandb, Any]) -> None:
+    fake, v = world
+    fake.update_artifact_details(v.id, tags_to_add=["gold"])
+    tagged = ok(fake, art.REGISTRY_VERSIONS_GQL, {"organization": E, "artifactFilter": '{"tag": "gold"}'})
+    none = ok(fake, art.REGISTRY_VERSIONS_GQL, {"organization": E, "artifactFilter": '{"tag": "tin"}'})
+    assert [
+        e["node"]["artifact"]["id"]
+        for e in tagged["organization"]["orgEntity"]["artifactMemberships"]["edges"]
+    ] == [v.id]
+    assert none["organization"]["orgEntity"]["artifactMemberships"]["edges"] == []
