@@ -210,10 +210,8 @@ def _progress() -> bool:
 class _Traced:
     """--verbose: the repository, saying each operation on stderr as it is sent."""
 
-    _OPERATIONS = frozenset(
-        {"versions", "version", "manifest", "lineage", "links", "delete_version", "delete_collection",
-         "remove_aliases"}
-    )  # fmt: skip
+    _QUIET = frozenset({"now"})
+    """Public methods that send nothing (the clock): not traced."""
 
     def __init__(self, inner: Any) -> None:
         object.__setattr__(self, "_inner", inner)
@@ -223,7 +221,8 @@ class _Traced:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
-        if name not in self._OPERATIONS or not callable(attr):
+        # Every public method of a repository is a read or write it sends (batch re-reads included).
+        if name.startswith("_") or name in self._QUIET or not callable(attr):
             return attr
 
         def traced(*args: Any, **kwargs: Any) -> Any:
