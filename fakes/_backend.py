@@ -24,6 +24,7 @@ import bisect
 import fnmatch
 import hashlib
 import heapq
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -53,7 +54,6 @@ from artifact_guard._rules import reference_target
 
 from ._backend_write import (
     ArtifactDetails,
-    DigestMismatchError,
     RunDetails,
     UploadSlot,
     _json_object,
@@ -436,7 +436,10 @@ class FakeWandb:
             target = reference_target(e.ref)
             if target is None:
                 continue
-            tid = target[1] if target[0] == "id" else self._by_client_id.get(target[1])
+            if target[0] == "id":
+                tid: str | None = target[1]
+            else:  # a builder's client id, or one the SDK sent (write path)
+                tid = self._by_client_id.get(target[1]) or self._client_ids.get(target[1])
             if tid is not None and tid != v.id:
                 self._referrers.setdefault(tid, set()).add(v.id)
 
@@ -1646,16 +1649,19 @@ class FakeWandb:
 
     def _init_write_path(self) -> None:
         # Write-path state (see fakes._backend_write): made here so reset() rebuilds it too.
+        previous = getattr(self, "blobs", None)
+        if isinstance(previous, BlobStore):
+            previous.close()  # a reset removes the stored bytes (and their folder) at once
         self.blobs = BlobStore()
         """File bytes by digest (uploads, and builder files given as bytes)."""
         self._run_details: dict[str, RunDetails] = {}
         self._artifact_details: dict[str, ArtifactDetails] = {}
         self._client_ids: dict[str, str] = {}
         """Client id (the SDK's, before the server's id is known) -> version id."""
-        self._sequence_client_ids: dict[str, str] = {}
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
-        self._parts: dict[tuple[str, int], bytes] = {}
+        self._parts: dict[tuple[str, int], str] = {}
+        """(storage path, part number) -> the digest its bytes are kept under in :attr:`blobs`."""
         self._md5_of: dict[str, str] = {}
         """Manifest digest (XXH128) -> the MD5 the bytes are stored under, for SDKs not using MD5."""
         self._relogged: dict[str, list[str]] = {}
@@ -1675,11 +1681,14 @@ class FakeWandb:
         config: str | None = None,
         summary: str | None = None,
         state: str | None = None,
+        reopen: bool = True,
     ) -> tuple[Run, bool]:
         """Create (``running``) or update the run ``entity/project/run_id``; returns it and if it is new.
 
         ``config`` and ``summary`` are JSON text as the SDK sends them; config
         values arrive wrapped (``{"lr": {"value": 0.1}}``) and are kept unwrapped.
+        ``reopen``: an ended run runs again (``wandb.init(resume=...)``); False
+        for an edit of a run's details (the public API's ``run.update()``).
         """
         parsed_config = _json_object(config, "config")
         parsed_summary = _json_object(summary, "summaryMetrics")
@@ -1709,7 +1718,7 @@ class FakeWandb:
             details.heartbeat_at = self.now()
             if state is not None and state != run.state:
                 run = self.finish_run(run, state)
-            elif not inserted and not run.running:
+            elif reopen and not inserted and not run.running:
                 # A resumed run runs again.
                 run = self.finish_run(run, "running")
             return run, inserted
@@ -1812,6 +1821,7 @@ class FakeWandb:
         tags: Iterable[str] = (),
         ttl: timedelta | None = None,
         history_step: int | None = None,
+        digest_algorithm: str = "MANIFEST_MD5",
     ) -> Version:
         """Start a version of ``collection`` logged by ``run``: ``PENDING``, files to come.
 
@@ -1841,7 +1851,9 @@ class FakeWandb:
                             self._relogged.setdefault(r.path, []).append(same.id)
                         self.add_aliases(same, wanted)
                         return self._versions[same.id]
-            v = self.log_artifact(r, collection, type, {}, state=VersionState.PENDING, ttl=ttl)
+            v = self.log_artifact(
+                r, collection, type, {}, state=VersionState.PENDING, ttl=ttl, client_id=client_id or ""
+            )
             v = self._set(replace(v, digest=digest))
             self._artifact_details[v.id] = ArtifactDetails(
                 description=description,
@@ -1850,12 +1862,11 @@ class FakeWandb:
                 client_id=client_id,
                 sequence_client_id=sequence_client_id,
                 history_step=history_step,
+                digest_algorithm=digest_algorithm,
                 aliases=tuple(wanted),
             )
             if client_id:
                 self._client_ids[client_id] = v.id
-            if sequence_client_id:
-                self._sequence_client_ids[sequence_client_id] = coll.id if coll is not None else ""
             return v
 
     def version_by_client_id(self, client_id: str) -> Version | None:
@@ -1922,25 +1933,32 @@ class FakeWandb:
             raise NotFoundError(f"no upload expected at {storage_path!r}")
         return slot
 
-    def store_part(self, storage_path: str, part: int, data: bytes) -> None:
-        """Keep one part of a multipart upload (checked against its announced MD5)."""
-        import hashlib
+    def store_part(
+        self, storage_path: str, part: int, read: Callable[[int], bytes], length: int | None
+    ) -> str:
+        """Keep one part of a multipart upload, streamed to :attr:`blobs`; returns its hex MD5.
 
+        The part must have the MD5 announced for it in ``createArtifactFiles``.
+        """
         slot = self.upload_slot(storage_path)
         expected = dict(slot.parts).get(part)
         if expected is None:
             raise ValueError(f"upload {storage_path!r} has no part {part}")
-        got = hashlib.md5(data).hexdigest()  # noqa: S324 - W&B's digest
-        if got != expected:
-            raise DigestMismatchError(f"part {part} has MD5 {got}, not the announced {expected}")
+        try:
+            announced = base64.b64encode(bytes.fromhex(expected)).decode()
+        except ValueError:
+            raise ValueError(f"part {part} was announced with MD5 {expected!r}, not hex") from None
+        digest, _ = self.blobs.put_stream(read, length, expect=announced)
         with self._lock:
-            self._parts[(storage_path, part)] = data
+            self._parts[(storage_path, part)] = digest
+        return expected
 
     def complete_multipart(self, storage_path: str, parts: Iterable[tuple[int, str]]) -> str:
         """Join the uploaded parts (in part order) into the file; returns its digest.
 
         A part missing, or parts that do not join into the announced digest,
-        is refused and nothing is stored.
+        is refused and nothing is stored. The parts' own bytes go at the next
+        :meth:`gc`.
         """
         slot = self.upload_slot(storage_path)
         numbers = sorted(n for n, _ in parts)
@@ -1951,8 +1969,22 @@ class FakeWandb:
             missing = [n for n in numbers if (storage_path, n) not in self._parts]
             if missing:
                 raise ValueError(f"upload {storage_path!r} is missing parts {missing}")
-            data = b"".join(self._parts[(storage_path, n)] for n in numbers)
-        digest = self.blobs.put(data, expect=slot.digest)
+            keys = [self._parts[(storage_path, n)] for n in numbers]
+        chunks = itertools.chain.from_iterable(self.blobs.chunks(k) for k in keys)
+        pending = bytearray()
+
+        def read(n: int) -> bytes:
+            # Streams the parts one chunk at a time: the joined file is never in memory whole.
+            while len(pending) < n:
+                chunk = next(chunks, b"")
+                if not chunk:
+                    break
+                pending.extend(chunk)
+            out = bytes(pending[:n])
+            del pending[:n]
+            return out
+
+        digest, _ = self.blobs.put_stream(read, None, expect=slot.digest)
         with self._lock:
             for n in numbers:
                 self._parts.pop((storage_path, n), None)
@@ -2049,6 +2081,7 @@ class FakeWandb:
                 if e.ref is None:
                     self._stored[(dkey, e.digest)] = e.size
             self._manifests[v.id] = entries
+            self._index_references(v, entries)
             self._set(replace(v, size=sum(e.size for e in entries)))
             aliases = details.aliases
             for path in [p for p, slot in self._uploads.items() if slot.version_id == v.id]:
