@@ -48,7 +48,7 @@ import math
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,7 +82,7 @@ from ._planner import Action, Plan, format_bytes
 from ._progress import ProgressReporter, make_progress
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._revalidate import BATCH_MAX, REVALIDATE_MAX_AGE, CollectionLister, Reading, Revalidator, Verdict
-from ._rules import Reason, _reason, describe
+from ._rules import Reason, _reason, describe, reference_target, referenced_reason
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -272,6 +272,8 @@ def compile_ops(plan: Plan, *, coarse: bool) -> tuple[list[NewOp], dict[str, lis
                         "index": v.index,
                         "created_at": v.created_at.isoformat(),
                         "state": v.state.value,
+                        # References may name a version by client id: the reference graph needs it.
+                        **({"client_id": v.client_id} if v.client_id else {}),
                     },
                 )
             )
@@ -332,6 +334,78 @@ def _unknown(attempt: int, exc: BaseException) -> str:
     return f"attempt {attempt}: outcome unknown ({type(exc).__name__}: {exc})"
 
 
+class _References:
+    """Which planned deletions reference which (version ids), and the cycles among them."""
+
+    def __init__(self, edges: Mapping[str, Sequence[str]], versions: Sequence[OpRecord]) -> None:
+        self._referrers: dict[str, set[str]] = {}
+        for r, targets in edges.items():
+            for t in targets:
+                if t != r:
+                    self._referrers.setdefault(t, set()).add(r)
+        self._cycle = _cycles({r: [t for t in ts if t != r] for r, ts in edges.items()})
+
+    def referrers(self, target: str) -> frozenset[str]:
+        """Planned deletions whose manifests reference ``target``."""
+        return frozenset(self._referrers.get(target, ()))
+
+    def referrers_of(self, targets: Iterable[str]) -> set[str]:
+        return {r for t in targets for r in self._referrers.get(t, ())}
+
+    def cycle(self, target: str) -> frozenset[str]:
+        """The versions referencing each other with ``target`` (itself alone when none)."""
+        return self._cycle.get(target, frozenset((target,)))
+
+    def outside_referrers(self, target: str) -> frozenset[str]:
+        """Referrers that must be deleted before ``target`` (its cycle goes together)."""
+        return self.referrers(target) - self.cycle(target)
+
+
+def _cycles(edges: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
+    """Strongly connected components of more than one version (Tarjan's, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: dict[str, frozenset[str]] = {}
+    counter = 0
+    for root in edges:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            succ = edges.get(node, ())
+            if i < len(succ):
+                work.append((node, i + 1))
+                nxt = succ[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == node:
+                        break
+                if len(comp) > 1:
+                    members = frozenset(comp)
+                    out.update((m, members) for m in comp)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return out
+
+
 class _Executor:
     """Runs one plan's journal: collections first, then versions in batches (read, judge, write, record)."""
 
@@ -357,6 +431,7 @@ class _Executor:
         self.progress = progress
         self._sleep = sleep
         self._rng = random.Random()  # noqa: S311 - jitter, not secrets
+        self.refs = _References({}, ())
         ops = journal.ops()
         targets: dict[str, set[str]] = {}
         for op in ops:
@@ -372,26 +447,178 @@ class _Executor:
     # ------------------------------------------------------------------ run
 
     def run(self) -> None:
-        """Compile-time operations are in the journal; settle each one."""
+        """Compile-time operations are in the journal; settle each one.
+
+        Deletions run in rounds ordered by the plan's references
+        (:class:`_References`): an operation runs once every planned deletion
+        referencing it is done; one whose planned referrer was skipped or failed
+        is skipped (``referenced``), and so are its own targets in later rounds.
+        """
         ops = self.journal.ops()
         versions = [o for o in ops if o.kind == "delete_version"]
         settled = sum(o.state in ("done", "skipped", "failed") for o in versions)
         self.progress.start(len(versions), already=settled)
         try:
-            colls = [o for o in ops if o.kind == "delete_collection" and o.state == "pending"]
-            children = {o.op_id: [c for c in versions if c.parent == o.op_id] for o in colls}
-            self._parallel(lambda o: self._run_collection(o, children[o.op_id]), colls)
-            for batch in self._batches(self._versions_to_run()):
-                if self.breaker.open:
-                    break
-                reading = self._read_batch(batch)
-                if reading is not None:
-                    self._parallel(functools.partial(self._run_version, reading=reading), batch)
+            self.refs = self._references(versions)
+            while not self.breaker.open and self._round():
+                pass
         finally:
             self.progress.finish()
 
-    def _versions_to_run(self) -> list[OpRecord]:
+    def _references(self, versions: Sequence[OpRecord]) -> _References:
+        """The reference graph between planned deletions: recorded in the journal on the first run,
+        so a resume judges by the same graph even after referrers are gone."""
+        if self.check.policy.waived("referenced"):
+            return _References({}, versions)
+        header = self.journal.header()
+        stored = header.options.get("references")
+        if isinstance(stored, dict):
+            edges = {str(k): [str(t) for t in v] for k, v in stored.items()}
+        else:
+            edges = self._read_references([o for o in versions if o.state == "pending"], versions)
+            self.journal.set_option("references", edges)
+        return _References(edges, versions)
+
+    def _read_references(
+        self, todo: Sequence[OpRecord], versions: Sequence[OpRecord]
+    ) -> dict[str, list[str]]:
+        """Referrer id -> ids of the planned deletions its manifest references (``wandb-artifact://``)."""
+        planned = {o.target for o in versions}
+        by_client = {str(o.planned["client_id"]): o.target for o in versions if o.planned.get("client_id")}
+        ids = [o.target for o in todo]
+        prefetch = getattr(self.repo, "prefetch_manifests", None)
+        if callable(prefetch) and ids:
+            self._read(lambda: prefetch(ids))  # batched where the repository can (W&B: 50 per request)
+        edges: dict[str, list[str]] = {}
+        for vid in ids:
+            try:
+                entries = self._read(functools.partial(self.repo.manifest, vid))
+            except NotFoundError:
+                continue  # gone: it references nothing any more
+            found: set[str] = set()
+            for entry in entries:
+                target = reference_target(entry.ref)
+                if target is None:
+                    continue
+                tid = target[1] if target[0] == "id" else by_client.get(target[1])
+                if tid is not None and tid != vid and tid in planned:
+                    found.add(tid)
+            if found:
+                edges[vid] = sorted(found)
+        return edges
+
+    def _round(self) -> bool:
+        """One round: skip what a settled referrer blocks, then run what is ready; whether anything moved."""
         ops = self.journal.ops()
+        state = {o.target: o.state for o in ops if o.kind == "delete_version"}
+        labels = {o.target: o.label for o in ops if o.kind == "delete_version"}
+        moved = False
+        # Collections: whole only once every planned referrer of a member outside them is done.
+        colls = [o for o in ops if o.kind == "delete_collection" and o.state == "pending"]
+        children: dict[int, list[OpRecord]] = {c.op_id: [] for c in colls}
+        for o in ops:
+            if o.parent in children:
+                children[o.parent].append(o)
+        waiting: dict[int, set[str]] = {}
+        ready_colls = []
+        for c in colls:
+            members = {o.target for o in children[c.op_id]}
+            outside = self.refs.referrers_of(members) - members
+            waiting[c.op_id] = outside
+            if all(state.get(r) == "done" for r in outside):
+                ready_colls.append(c)
+            elif any(state.get(r) in ("skipped", "failed") for r in outside):
+                why = referenced_reason(tuple(sorted(labels[r] for r in outside if state.get(r) != "done")))
+                self.journal.finish([c.op_id], "skipped", reasons=(why,), outcome="fell back to per-version")
+                moved = True
+        if ready_colls:
+            self._parallel(lambda o: self._run_collection(o, children[o.op_id]), ready_colls)
+            return True
+        todo = self._versions_to_run(ops)
+        # Blocked: a planned referrer (outside its cycle) skipped or failed, or a cycle member blocked.
+        blocked: dict[int, tuple[str, ...]] = {}
+        for o in todo:
+            bad = [r for r in self.refs.referrers(o.target) if state.get(r) in ("skipped", "failed")]
+            if bad:
+                blocked[o.op_id] = tuple(labels[r] for r in bad)
+        for op_id, by in blocked.items():
+            self._settle([op_id], "skipped", 1, reasons=(referenced_reason(by),), outcome="referrer kept")
+        if blocked:
+            return True
+        ready = [
+            o for o in todo if all(state.get(r) == "done" for r in self.refs.outside_referrers(o.target))
+        ]
+        singles = [o for o in ready if len(self.refs.cycle(o.target)) == 1]
+        cycles: dict[frozenset[str], list[OpRecord]] = {}
+        for o in ready:
+            if len(self.refs.cycle(o.target)) > 1:
+                cycles.setdefault(self.refs.cycle(o.target), []).append(o)
+        for batch in self._batches(singles):
+            if self.breaker.open:
+                return False
+            reading = self._read_batch(batch)
+            if reading is not None:
+                self._parallel(functools.partial(self._run_version, reading=reading), batch)
+            moved = True
+        for cycle, group in cycles.items():
+            if self.breaker.open:
+                return False
+            if len(group) == len([t for t in cycle if state.get(t) == "pending"]):
+                self._run_cycle(group, labels)
+                moved = True
+        if not moved and colls:
+            # Collections waiting on each other's members (a cycle across collections): per-version.
+            for c in colls:
+                why = referenced_reason(tuple(sorted(labels[r] for r in waiting[c.op_id])))
+                self.journal.finish([c.op_id], "skipped", reasons=(why,), outcome="fell back to per-version")
+            return True
+        return moved
+
+    def _run_cycle(self, group: Sequence[OpRecord], labels: Mapping[str, str]) -> None:
+        """Versions referencing each other: all judged first; deleted only if every one passes."""
+        reading = self._read_batch(group)
+        if reading is None:
+            return
+        verdicts: dict[int, Verdict] = {}
+        for op in group:
+            try:
+                verdicts[op.op_id] = self.check.verdict(op, reading)
+            except ArtifactGuardError as exc:
+                self.breaker.record_failure(exc)
+                self._settle([op.op_id], "failed", 1, error=exc, outcome="re-read failed")
+                self._skip_rest(group, labels, op)
+                return
+        blockers = [op for op in group if verdicts[op.op_id].reasons]
+        if blockers:
+            for op in group:
+                v = verdicts[op.op_id]
+                if v.gone:
+                    self._settle([op.op_id], "done", 1, outcome="already-deleted")
+                elif v.reasons:
+                    self._settle(
+                        [op.op_id], "skipped", 1, reasons=v.reasons, outcome="changed since planning"
+                    )
+                else:
+                    by = tuple(labels[b.target] for b in blockers)
+                    self._settle(
+                        [op.op_id], "skipped", 1, reasons=(referenced_reason(by),), outcome="referrer kept"
+                    )
+            return
+        for op in group:
+            if self.breaker.open:
+                return
+            if not self._write_version(op, verdicts[op.op_id], reading):
+                self._skip_rest(group, labels, op)
+                return
+
+    def _skip_rest(self, group: Sequence[OpRecord], labels: Mapping[str, str], failed: OpRecord) -> None:
+        pending = {o.op_id for o in self.journal.ops() if o.state == "pending"}
+        rest = [o.op_id for o in group if o.op_id in pending]
+        why = referenced_reason((labels[failed.target],))
+        self._settle(rest, "skipped", len(rest), reasons=(why,), outcome="referrer kept")
+
+    def _versions_to_run(self, ops: Sequence[OpRecord] | None = None) -> list[OpRecord]:
+        ops = self.journal.ops() if ops is None else ops
         parents = {o.op_id: o.state for o in ops if o.kind == "delete_collection"}
         return [
             o
@@ -512,6 +739,10 @@ class _Executor:
             return
         if self._settled_by(op, verdict) or self.breaker.open:
             return
+        self._write_version(op, verdict, reading)
+
+    def _write_version(self, op: OpRecord, verdict: Verdict, reading: Reading | None) -> bool:
+        """Delete one judged version and record the outcome; whether it is now gone."""
 
         def recheck() -> bool:
             nonlocal verdict
@@ -526,10 +757,11 @@ class _Executor:
                 reading,
             )
         except _Settled:
-            return
+            return any(o.op_id == op.op_id and o.state == "done" for o in self.journal.ops())
         except NotFoundError:
             # Gone between the re-read and the call, or an earlier attempt went through.
             self._settle([op.op_id], "done", 1, outcome="already-deleted")
+            return True
         except AliasedVersionError as exc:
             before = tuple(op.planned.get("aliases", ()))
             after = ("(W&B refused: the version holds aliases)",)
@@ -540,13 +772,15 @@ class _Executor:
                 reasons=(_reason("aliases-changed", before=before, after=after),),
                 outcome=f"server refused: {exc}",
             )
+            return False
         except ArtifactGuardError as exc:
             self.breaker.record_failure(exc)
             self._settle([op.op_id], "failed", 1, error=exc)
-        else:
-            self.limiter.on_success()
-            self.breaker.record_success()
-            self._settle([op.op_id], "done", 1, outcome="deleted")
+            return False
+        self.limiter.on_success()
+        self.breaker.record_success()
+        self._settle([op.op_id], "done", 1, outcome="deleted")
+        return True
 
     def _settled_by(self, op: OpRecord, verdict: Verdict) -> bool:
         """Settle an operation a verdict rules out (gone, or blocked); whether it did."""

@@ -92,11 +92,6 @@ def test_apply_does_not_count_a_pending_upload_as_the_collection_survivor() -> N
     assert any(v.state is VersionState.COMMITTED for v in left), left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply does not know which planned deletions reference a target ('removed together' at plan "
-    "time): when the referrer is skipped at apply (it got an alias), the target is still deleted",
-)
 def test_apply_keeps_a_target_whose_planned_referrer_was_skipped() -> None:
     # Given a plan deleting ckpt:v0 and derived:v0, which references it (removed together) ..
     fake = seed()
