@@ -165,7 +165,7 @@ def _coarse() -> tuple[FakeWandb, Version, Version]:
 
 
 def test_a_collection_holding_a_target_goes_whole_only_after_its_referrer() -> None:
-    fake, r, t = _coarse()
+    fake, _, _ = _coarse()
     repo = FaultyRepository(fake.repository())
     result = ag.apply(_plan(fake, EMPTYING), repo)
     assert result.ok
