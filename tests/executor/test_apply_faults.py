@@ -9,8 +9,9 @@ that clock is refused.
 
 from __future__ import annotations
 
+import base64
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 import artifact_guard as ag
 from artifact_guard import CollectionRef, Policy, TransientError, VersionState
 from artifact_guard._pacing import RetryPolicy
-from artifact_guard._rules import Facts, evaluate
+from artifact_guard._rules import Facts, evaluate, reference_target
 from fakes import FakeWandb
 
 from ._support import NOW, PROJECT, FaultyRepository, seed
@@ -244,10 +245,24 @@ class Chaos(FaultyRepository):
         if self.events:
             _concurrent_change(self.fake, *self.events.pop(0))
 
-    def _check(self, vid: str) -> None:
+    def _referrers(self, vid: str, together: list[str]) -> list[str]:
+        """Live versions (not in ``together``, deleted by the same call) whose manifests reference ``vid``."""
+        found = []
+        for v in self.fake.versions(scope=PROJECT):
+            if v.id in together or v.id == vid:
+                continue
+            targets = {reference_target(e.ref) for e in self.fake.manifest(v.id)}
+            if ("id", vid) in targets:
+                found.append(v.name)
+        return found
+
+    def _check(self, vid: str, together: list[str]) -> None:
         v = self.fake.version(vid)
         if v.state is VersionState.DELETED:
             return
+        referrers = self._referrers(vid, together)
+        if referrers:
+            self.violations.append(f"{v.name} deleted while {referrers} reference it")
         if vid not in self.planned:
             self.violations.append(f"{v.name} deleted but not in the plan")
             return
@@ -270,7 +285,7 @@ class Chaos(FaultyRepository):
             self._meanwhile()
             raise TransientError("503 Service Unavailable")
         for vid in check:
-            self._check(vid)
+            self._check(vid, check)
         call()
         if fault == "lost":
             self.ambiguous += 1
@@ -289,19 +304,31 @@ class Chaos(FaultyRepository):
         self._write(members, lambda: self.inner.delete_collection(collection))
 
 
-def _fault_project(sizes: list[int]) -> FakeWandb:
+def _fault_project(sizes: list[int], refs: Sequence[tuple[int, int]] = ()) -> FakeWandb:
+    """Collections of ``sizes`` versions; ``refs``: (referrer, target) positions among the versions
+    logged so far (a version references only earlier ones, so the references form no cycle)."""
     fake = FakeWandb(now=NOW)
+    logged: list[str] = []
+    pairs = dict(refs)
     for c, size in enumerate(sizes):
         run = fake.create_run(PROJECT, f"r{c}")
         for i in range(size):
-            fake.log_artifact(
+            n = len(logged)
+            target = pairs.get(n)
+            refers = []
+            if target is not None and logged:
+                tid = logged[target % len(logged)]
+                refers = [("t.bin", f"wandb-artifact://{base64.b64decode(tid).hex()}/f.bin")]
+            v = fake.log_artifact(
                 run,
                 f"coll-{c}",
                 "model",
                 {"f.bin": f"{c}-{i}".encode()},
                 aliases=["tag"] if (c + i) % 4 == 1 else [],
+                references=refers,
                 created_at=NOW - timedelta(days=40 - i),
             )
+            logged.append(v.id)
     return fake
 
 
@@ -311,6 +338,7 @@ def _fault_project(sizes: list[int]) -> FakeWandb:
     before=EVENTS,
     faults=FAULTS,
     during=EVENTS,
+    refs=st.lists(st.tuples(st.integers(1, 14), st.integers(0, 14)), max_size=4),
 )
 def test_nothing_outside_the_plan_is_deleted_whatever_faults_occur(
     sizes: list[int],
@@ -318,8 +346,9 @@ def test_nothing_outside_the_plan_is_deleted_whatever_faults_occur(
     before: list[tuple[str, int]],
     faults: list[str],
     during: list[tuple[str, int]],
+    refs: list[tuple[int, int]],
 ) -> None:
-    fake = _fault_project(sizes)
+    fake = _fault_project(sizes, refs)
     plan = ag.plan(fake.repository(), PROJECT, policy, now=NOW)
     for kind, n in before:  # another writer, between plan and apply
         _concurrent_change(fake, kind, n)
@@ -332,6 +361,9 @@ def test_nothing_outside_the_plan_is_deleted_whatever_faults_occur(
     deleted = {v.id for v in fake.versions(include_deleted=True) if v.state is VersionState.DELETED}
     assert deleted & existing <= set(repo.planned)
     assert not (deleted - existing), "a version logged during apply was deleted"
+    for v in fake.versions(scope=PROJECT):  # no survivor is left with a reference to a deleted version
+        gone = {reference_target(e.ref) for e in fake.manifest(v.id)} & {("id", d) for d in deleted}
+        assert not gone, f"{v.name} survives with a reference to a deleted version"
     assert result.pending == [] or result.stopped
     # Every write whose outcome the executor could not know is on the journal's record.
     assert sum(n.count("outcome unknown") for o in result.operations for n in o.notes) == repo.ambiguous
