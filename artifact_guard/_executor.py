@@ -475,7 +475,8 @@ class _Executor:
         if isinstance(stored, dict):
             edges = {str(k): [str(t) for t in v] for k, v in stored.items()}
         else:
-            edges = self._read_references([o for o in versions if o.state == "pending"], versions)
+            # Every referrer not yet gone: a skipped or failed one (an older journal's) still holds on.
+            edges = self._read_references([o for o in versions if o.state != "done"], versions)
             self.journal.set_option("references", edges)
         return _References(edges, versions)
 
