@@ -165,3 +165,41 @@ def test_planning_through_the_sdk_reports_versions_listed_and_manifests_read(tmp
     assert out["seen"]["versions"][-1] == n and out["seen"]["versions"] == sorted(out["seen"]["versions"])
     assert out["seen"]["manifests"] and out["seen"]["manifests"][-1] <= n
     assert out["deletions"] > 0
+
+
+@pytest.mark.timeout(120)
+def test_through_the_sdk_a_skipped_referrer_keeps_its_target_reading_manifests_50_per_request(
+    tmp_path: Path,
+) -> None:
+    # Given 60 planned deletions, one of which (r) references another (t) the way W&B writes it ..
+    import base64
+
+    fake = FakeWandb()
+    run = fake.create_run(PROJECT, "trainer")
+    old = fake.now() - timedelta(days=30)
+    for i in range(30):
+        fake.log_artifact(run, "ckpt", "model", {"w.bin": f"c{i}".encode()}, created_at=old)
+    t = next(v for v in fake.versions() if v.index == 0)
+    ref = f"wandb-artifact://{base64.b64decode(t.id).hex()}/w.bin"
+    for i in range(32):
+        refs = [("w.bin", ref)] if i == 0 else []
+        files = {"d.bin": f"d{i}".encode()}
+        fake.log_artifact(run, "derived", "dataset", files, references=refs, created_at=old)
+    plan = ag.plan(fake.repository(), PROJECT, Policy(keep_last=1), now=fake.now())
+    r = next(v for v in fake.versions() if v.collection == "derived" and v.index == 0)
+    planned = {d.version.id for d in plan.deletions}
+    assert {r.id, t.id} <= planned and len(planned) == 60
+    # .. when r gains an alias before apply, and a fresh process (no cache) applies the plan
+    fake.add_aliases(r, ["keep-me"])
+    (tmp_path / "plan.pickle").write_bytes(pickle.dumps(plan))
+    with FakeWandbServer(fake) as server:
+        out = _finish(_child(server, "apply", str(tmp_path / "plan.pickle"), str(tmp_path / "j.db"), "4"))
+        ops = server.operations()
+
+    # Then t is kept for r, the rest goes ..
+    assert dict(out["skipped"]) == {r.id: ["has-aliases"], t.id: ["referenced"]}, out["summary"]
+    assert _deleted(fake) == planned - {r.id, t.id}
+    # .. and reading the planned deletions' manifests cost one API request per 50 versions (this
+    # child has no cache; the manifest files themselves come from storage, one GET each).
+    assert ops.count("ArtifactGuardManifestUrls") == 2
+    assert ops.count("GET manifest") <= len(planned)
