@@ -11,12 +11,28 @@ operations and record them in a journal bound to the plan
    link, no new consumer, aliases unchanged), and its newest version is older
    than the grace period. Otherwise the members fall back to per-version
    deletes, each re-validated.
+   A collection holding a version that a planned deletion outside it
+   references goes whole only after that referrer is deleted.
 2. **Per-version deletes, batch by batch**: re-read the batch
    (:class:`~artifact_guard._revalidate.Revalidator`, one request per 50
    versions where the repository can), judge each version with the journal's
    policy (plus: the collection keeps a survivor, the aliases are those the
    plan saw), write, record. What changed since planning is skipped with its
    reason, never deleted.
+
+**References between planned deletions.** A plan may delete a version T
+together with a version R whose manifest references T (``wandb-artifact://``;
+the planner's ``referenced`` rule lets T go because R goes too). Apply reads
+the manifests of the planned deletions once (cached by
+:class:`~artifact_guard.adapters.wandb.WandbRepository`; otherwise one URL
+look-up per 50 versions and one storage download each), records the graph in
+the journal (a resume uses the same graph), and runs in rounds: a version is
+written only after every planned referrer of it is done (deleted, confirmed).
+A referrer skipped, failed or of unknown outcome keeps its targets, and theirs
+(skipped, reason ``referenced``). Versions referencing each other (a cycle)
+are judged together and deleted only if every one passes; if one is skipped,
+so are the others. A cycle member whose delete fails after others went
+through is the one gap left: the others are already gone.
 
 Writes are paced (:mod:`artifact_guard._pacing`): adaptive by default, backoff
 with jitter on 429/5xx honouring ``Retry-After``, and a circuit breaker that
@@ -460,8 +476,12 @@ class _Executor:
         self.progress.start(len(versions), already=settled)
         try:
             self.refs = self._references(versions)
+            before = [(o.op_id, o.state) for o in ops]
             while not self.breaker.open and self._round():
-                pass
+                after = [(o.op_id, o.state) for o in self.journal.ops()]
+                if after == before:
+                    break  # nothing settled: what is left waits on something that will not run now
+                before = after
         finally:
             self.progress.finish()
 
