@@ -224,3 +224,20 @@ def test_resume_after_a_crash_mid_referrer_delete_keeps_the_guarantee(tmp_path: 
         # Then r survives and so do its targets
         assert {_state(fake, v) for v in (r, t, u)} == {VersionState.COMMITTED}
         assert _rules(result, t) == {"referenced"} and _rules(result, u) == {"referenced"}
+
+
+def test_collections_waiting_on_each_other_fall_back_to_per_version_referrers_first() -> None:
+    # Given two collections emptied whole: ckpt's m references derived's s, which references ckpt's n
+    fake = _world()
+    n = _log(fake, "ckpt", 0)
+    s = _log(fake, "derived", 0, (n,))
+    _log(fake, "derived", 1)
+    m = _log(fake, "ckpt", 1, (s,))
+    repo = FaultyRepository(fake.repository())
+    # When applied: neither collection can go whole first (each holds a target of the other's member)
+    result = ag.apply(_plan(fake, EMPTYING), repo)
+    # Then both fall back to per-version deletes, referrers first, and everything goes
+    assert result.ok and fake.versions(scope=PROJECT) == []
+    assert all(method == "delete_version" for method, _ in repo.writes)
+    order = [vid for _, vid in repo.writes]
+    assert order.index(m.id) < order.index(s.id) < order.index(n.id), order
