@@ -33,7 +33,7 @@ from ._model import CollectionRef, Lineage, Link, Scope, Version
 from ._planner import format_bytes
 from ._policy import RULE_IDS, Policy
 from ._repository import ArtifactRepository
-from ._rules import Facts, Reason, _dur, _reason, describe, evaluate, last_version, reference_target
+from ._rules import Facts, Reason, _dur, _reason, describe, evaluate, last_version, outlives, reference_target
 from ._snapshot import Snapshot, capture
 
 __all__ = ["AuditReport", "Change", "ChangeKind", "Violation", "audit"]
@@ -48,6 +48,8 @@ class ChangeKind(enum.Enum):
     DELETE_COLLECTION = "delete-collection"
     SET_TTL = "set-ttl"
     """A TTL set or shortened: a deferred deletion."""
+    NO_SURVIVOR = "no-survivor"
+    """A collection left with versions, but none a survivor (only PENDING or expiring ones)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,11 @@ class Change:
         if self.kind is ChangeKind.UNLINK:
             source = f" (source {self.version.qualified_name})" if self.version else ""
             return f"unlinked {self.target}{source}"
+        if self.kind is ChangeKind.NO_SURVIVOR:
+            return (
+                f"left collection {self.target} without a survivor "
+                "(what remains is PENDING, or its TTL runs out within the grace period)"
+            )
         if self.kind is ChangeKind.SET_TTL:
             seconds = int(self.ttl.total_seconds()) if self.ttl is not None else 0
             return f"set a TTL of {seconds} s on {self.target} (a deferred deletion)"
@@ -240,6 +247,10 @@ class AuditReport:
         ]
         if self.of_kind(ChangeKind.SET_TTL):
             counts.append(f"{len(self.of_kind(ChangeKind.SET_TTL))} TTL change(s)")
+        if self.of_kind(ChangeKind.NO_SURVIVOR):
+            counts.append(
+                f"{len(self.of_kind(ChangeKind.NO_SURVIVOR))} collection(s) left without a survivor"
+            )
         verdict = "OK: no safety rule violated" if self.ok else f"UNSAFE: {len(self.violations)} violation(s)"
         if self.conformance is not None and not self.conformance.ok:
             verdict = (
@@ -382,6 +393,7 @@ def audit(
         changes.extend(_ttl_changes(before, v, now_v, ttl_record_of(v.id), referrers, survivors, policy))
 
     changes.extend(_emptied_collections(before, after_snap, deleted, policy))
+    changes.extend(_survivors_lost(before, after_snap, changes, policy))
     freed, by_collection = _bytes_freed(before, after_snap)
     before_ids = {v.id for v in before.versions}
     added = tuple(v for v in after_snap.versions if v.id not in before_ids)
@@ -588,6 +600,28 @@ def _emptied_collections(
         ref = CollectionRef(before.scope.entity, before.scope.project, name)
         reasons = () if policy.waived("last-version") else (last_version(str(ref)),)
         out.append(Change(ChangeKind.DELETE_COLLECTION, ref, reasons=reasons))
+    return out
+
+
+def _survivors_lost(
+    before: Snapshot, after: Snapshot, changes: list[Change], policy: Policy
+) -> Iterable[Change]:
+    """last-version for what remains: a collection the change left holding only PENDING uploads or
+    versions whose TTL runs out within the grace period, when it had a survivor before."""
+    if policy.waived("last-version"):
+        return []
+    horizon = timedelta(0) if policy.waived("grace-period") else policy.grace_period
+    touched = {
+        c.collection.name for c in changes if c.kind in (ChangeKind.DELETE_VERSION, ChangeKind.SET_TTL)
+    }
+    emptied = {c.collection.name for c in changes if c.kind is ChangeKind.DELETE_COLLECTION}
+    out: list[Change] = []
+    for name in sorted(touched - emptied):
+        had = any(outlives(v, before.taken_at, horizon) for v in before.versions if v.collection == name)
+        has = any(outlives(v, after.taken_at, horizon) for v in after.versions if v.collection == name)
+        if had and not has:
+            ref = CollectionRef(before.scope.entity, before.scope.project, name)
+            out.append(Change(ChangeKind.NO_SURVIVOR, ref, reasons=(last_version(str(ref)),)))
     return out
 
 

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Literal
 
 from ._errors import EmptyPolicyError, NotFoundError, PlanError
-from ._model import CollectionRef, Scope, Version, VersionState
+from ._model import CollectionRef, ManifestEntry, Scope, Version, VersionState
 from ._policy import Policy
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._rules import (
@@ -172,14 +172,24 @@ def plan(
     paths the caller is deleting too: their consumption does not block.
     Raises :class:`EmptyPolicyError` for a policy that keeps nothing unless
     ``policy.allow_empty``; :class:`NotFoundError` naming an unknown scope, or a
-    collection the policy names literally (no glob) that has no surviving
-    version in scope.
+    collection the policy names literally (no glob) that does not exist (one
+    an earlier clean-up emptied plans as empty, through a repository with the
+    optional ``collection_exists`` read).
+
+    Survivors: ``keep_last`` counts committed versions only, and ``last-version``
+    is satisfied only by a committed version whose TTL outlasts the grace period
+    (a PENDING upload may never commit; an expiring version will be gone).
+    ``referenced`` keeps, transitively, every candidate a kept version of the
+    project references (``wandb-artifact://``); references from other projects'
+    versions are not read.
 
     Idempotence: once a plan is applied, planning again with the same policy,
     clock and ``removed_runs`` deletes nothing more. A deletion never removes
     one of the newest ``keep_last`` versions, nor the survivor the
-    ``last-version`` rule kept, and no KEEP reason depends on which other
-    versions survive, so every KEEP decision stands. This assumes that
+    ``last-version`` rule kept (chosen from the policy and the per-version rules
+    alone, before ``referenced``, so the same survivor is chosen again), and the
+    only KEEP reason that depends on other versions, ``referenced``, depends on
+    versions the plan keeps, so every KEEP decision stands. This assumes that
     deleting a version does not give its aliases to another, which is what W&B
     appears to do. On a server that moves ``latest`` on delete
     (``FakeWandb(move_latest_on_delete=True)``), a policy that selects aliased
@@ -222,13 +232,14 @@ def plan(
         versions.sort(key=_newest_first)
         per_collection[name] = ctx.decide_collection(name, versions)
     del by_collection
+    read: dict[str, tuple[ManifestEntry, ...]] | None = None
     if not policy.waived("referenced"):
-        _block_referenced(repo, per_collection)
+        read = _block_referenced(repo, per_collection)
     decisions: list[Decision] = []
     for ds in per_collection.values():
         decisions.extend(ds)
 
-    freed = _reclaimable(repo, per_collection, dedupe)
+    freed = _reclaimable(repo, per_collection, dedupe, read=read)
     summaries = tuple(
         CollectionSummary(
             collection=CollectionRef(sc.entity, sc.project, name),
@@ -402,13 +413,16 @@ class _Context:
             out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
 
 
-def _block_referenced(repo: ReadOnlyRepository, per_collection: dict[str, list[Decision]]) -> None:
+def _block_referenced(
+    repo: ReadOnlyRepository, per_collection: dict[str, list[Decision]]
+) -> dict[str, tuple[ManifestEntry, ...]] | None:
     """The ``referenced`` rule, over the whole plan: keep every deletion candidate that a version
     this plan keeps references (``wandb-artifact://`` entries), transitively.
 
     A referrer deleted by the same plan does not block (removed together). The planner sees the
     manifests of the versions in scope only: a reference from another project's version is not
-    seen (W&B offers no query for an artifact's referrers).
+    seen (W&B offers no query for an artifact's referrers). Returns the manifests it read (every
+    version's, when anything was to be deleted), so the byte count does not read them again.
     """
     where: dict[str, tuple[str, int]] = {}
     for name, ds in per_collection.items():
@@ -416,17 +430,18 @@ def _block_referenced(repo: ReadOnlyRepository, per_collection: dict[str, list[D
             if d.action is Action.DELETE:
                 where[d.version.id] = (name, i)
     if not where:
-        return
+        return None
     by_client = {d.version.client_id: d.version.id for ds in per_collection.values() for d in ds
                  if d.version.client_id}  # fmt: skip
     manifest = repo.manifest
+    read: dict[str, tuple[ManifestEntry, ...]] = {}
     referrers_of: dict[str, list[Version]] = {}
     targets_of: dict[str, list[str]] = {}
     for ds in per_collection.values():
         for d in ds:
             v = d.version
-            for entry in manifest(v.id):
-                ref = entry.ref
+            read[v.id] = entries = manifest(v.id)
+            for _path, _digest, _size, ref in entries:
                 if ref is None or not ref.startswith("wandb-"):
                     continue
                 target = reference_target(ref)
@@ -438,7 +453,7 @@ def _block_referenced(repo: ReadOnlyRepository, per_collection: dict[str, list[D
                 referrers_of.setdefault(tid, []).append(v)
                 targets_of.setdefault(v.id, []).append(tid)
     if not referrers_of:
-        return
+        return read
     # Fixpoint: a candidate referenced by a kept version is kept, and then blocks what it references.
     deleted = set(where)
     stack = [t for t, refs in referrers_of.items() if any(r.id not in deleted for r in refs)]
@@ -454,12 +469,15 @@ def _block_referenced(repo: ReadOnlyRepository, per_collection: dict[str, list[D
         d = per_collection[name][i]
         by = tuple(sorted({r.qualified_name for r in referrers_of[tid] if r.id not in deleted}))
         per_collection[name][i] = Decision(d.version, Action.KEEP, (*d.reasons, referenced_reason(by)))
+    return read
 
 
 def _reclaimable(
     repo: ReadOnlyRepository,
     per_collection: dict[str, list[Decision]],
     dedupe: PlanDedupe,
+    *,
+    read: dict[str, tuple[ManifestEntry, ...]] | None = None,
 ) -> dict[str, int]:
     """Bytes freed per collection: digests that deletions reference and survivors do not.
 
@@ -474,7 +492,7 @@ def _reclaimable(
     else:
         touched = any(d.action is Action.DELETE for ds in per_collection.values() for d in ds)
         groups = [list(per_collection)] if touched else []
-    manifest = repo.manifest
+    manifest = read.__getitem__ if read is not None else repo.manifest
     keep, delete = Action.KEEP, Action.DELETE
     held_elsewhere: set[str] = set()
     if dedupe == "entity" and groups:

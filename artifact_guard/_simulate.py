@@ -619,7 +619,6 @@ def _one_run(
         env.update(server.env())
         outcome = _run_script(script, args, env, timeout, Path(tmp))
         requests = sum(1 for r in server.requests if r.path.startswith(("/graphql", "/api/graphql")))
-        after = capture(fake.repository(), scope, dedupe=fake.dedupe, now=fake.now())
     return ScriptRun(
         pagination=pagination,
         returncode=outcome.returncode,
@@ -628,7 +627,8 @@ def _one_run(
         stdout_tail=outcome.stdout_tail,
         stderr_tail=outcome.stderr_tail,
         forked=outcome.forked,
-        report=audit(before, after, policy, strict=strict),
+        # The live fake, not only its snapshot: it recorded each deletion with the state just before it.
+        report=audit(before, fake, policy, strict=strict),
         requests=requests,
         timeout_s=timeout,
     )

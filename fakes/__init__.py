@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._backend import DedupeScope, FakeWandb, FileSpec, md5_b64
+from ._backend import DedupeScope, Deletion, FakeWandb, FileSpec, md5_b64
 from ._backend_write import ArtifactDetails, RunDetails
 from ._repository import FakeRepository
 from ._snapshot_load import load_snapshot, restore_snapshot
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArtifactDetails",
     "DedupeScope",
+    "Deletion",
     "FakeDownloads",
     "FakeRepository",
     "FakeWandb",

@@ -436,7 +436,10 @@ class FakeWandb:
             target = reference_target(e.ref)
             if target is None:
                 continue
-            tid = target[1] if target[0] == "id" else self._by_client_id.get(target[1])
+            if target[0] == "id":
+                tid: str | None = target[1]
+            else:  # a builder's client id, or one the SDK sent (write path)
+                tid = self._by_client_id.get(target[1]) or self._client_ids.get(target[1])
             if tid is not None and tid != v.id:
                 self._referrers.setdefault(tid, set()).add(v.id)
 

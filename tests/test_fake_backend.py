@@ -566,3 +566,31 @@ def test_expire_ttl_is_all_or_nothing_and_never_raises_halfway(fake: FakeWandb) 
     gone = fake.expire_ttl()
     assert sorted(v.id for v in gone) == sorted(v.id for v in expiring)
     assert fake.version(locked.id).state is VersionState.COMMITTED
+
+
+def test_a_reference_written_through_the_sdk_write_path_makes_a_referrer(fake: FakeWandb) -> None:
+    # What log_artifact over the wire does: create (PENDING), upload the manifest, commit. The
+    # manifest names the target by its client id (before commit) or by its id (hex), as the SDK does.
+    import base64
+    import json
+
+    run = fake.create_run(P, "r")
+    target = fake.log_artifact(run, "a", "model", {"w": blob("W")})
+    by_client = fake.create_artifact(run.path, "t", "model", digest="d1", client_id="client-of-t")
+    fake.set_manifest(
+        by_client.id,
+        json.dumps(
+            {"version": 1, "contents": {"w": {"digest": "Z==", "ref": "s3://b/k", "size": 1}}}
+        ).encode(),
+    )
+    fake.commit_artifact(by_client.id)
+    for name, uri in (
+        ("x", f"wandb-artifact://{base64.b64decode(target.id).hex()}/w"),
+        ("y", "wandb-client-artifact://client-of-t/w"),
+    ):
+        v = fake.create_artifact(run.path, name, "predictions", digest=f"d-{name}")
+        manifest = {"version": 1, "contents": {"w": {"digest": "W==", "ref": uri, "size": 0}}}
+        fake.set_manifest(v.id, json.dumps(manifest).encode())
+        fake.commit_artifact(v.id)
+    assert [fake.version(r).collection for r in fake.referrers(target)] == ["x"]
+    assert [fake.version(r).collection for r in fake.referrers(by_client)] == ["y"]

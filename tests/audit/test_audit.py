@@ -316,3 +316,23 @@ def test_deleting_a_version_a_survivor_references_violates_referenced() -> None:
     # Removed together: deleting the referrer too is no violation.
     fake.delete_version(referrer.id)
     assert audit(before, fake, ag.Policy()).ok
+
+
+def test_leaving_only_a_pending_or_expiring_version_violates_last_version() -> None:
+    fake = _fake()
+    run = fake.create_run(P, "r1")
+    a0 = fake.log_artifact(run, "a", "model", {"a": b"x"}, created_at=OLD)
+    fake.log_artifact(run, "a", "model", {"a": b"p"}, state="PENDING", created_at=OLD)
+    b0 = fake.log_artifact(run, "b", "model", {"a": b"y"}, created_at=OLD)
+    b1 = fake.log_artifact(run, "b", "model", {"a": b"z"}, created_at=OLD)
+    before = _snap(fake)
+
+    fake.delete_version(a0.id, delete_aliases=True)  # only the PENDING upload is left
+    fake.delete_version(b0.id, delete_aliases=True)
+    fake.set_ttl(b1, timedelta(days=30, hours=1))  # ... and the last of b runs out tomorrow
+
+    report = audit(before, fake, ag.Policy())
+    lost = {c.collection.name: [r.rule for r in c.reasons] for c in report.of_kind(ChangeKind.NO_SURVIVOR)}
+    assert lost == {"a": ["last-version"], "b": ["last-version"]}
+    assert "without a survivor" in report.explain()
+    assert not audit(before, fake, ag.Policy(allow_empty_collection=True)).of_kind(ChangeKind.NO_SURVIVOR)

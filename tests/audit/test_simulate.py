@@ -119,6 +119,28 @@ def test_pagination_both_flags_the_delete_while_paginating_hazard() -> None:
     assert "PAGINATION HAZARD" in result.explain()
 
 
+@pytest.mark.timeout(90)
+def test_promoting_best_then_deleting_the_old_holder_is_safe(tmp_path: Path) -> None:
+    # Issue 10 (6): each change is judged on the state just before it, not before the whole script.
+    script = tmp_path / "promote.py"
+    script.write_text(
+        "import wandb\n"
+        "api = wandb.Api()\n"
+        "new = api.artifact('demo-team/vision/resnet50-000:v38')\n"
+        "new.aliases.append('best')\n"
+        "new.save()\n"
+        "old = api.artifact('demo-team/vision/resnet50-000:v27')\n"
+        "assert 'best' not in old.aliases, old.aliases\n"
+        "old.delete()\n"
+    )
+    result = simulate(script, seed="demo")
+    run = result.runs[0]
+    assert run.error is None, run.stderr_tail
+    (deleted,) = run.report.deletions
+    assert deleted.target.endswith("resnet50-000:v27") and deleted.ok
+    assert result.exit_code == 0, result.explain()
+
+
 @pytest.mark.timeout(60)
 def test_a_snapshot_file_is_an_offline_copy_of_the_project(tmp_path: Path) -> None:
     from artifact_guard._snapshot_file import write_snapshot
