@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from operator import itemgetter
 from typing import Literal
 
 from ._errors import EmptyPolicyError, NotFoundError, PlanError
@@ -421,34 +422,42 @@ def _block_referenced(
     seen (W&B offers no query for an artifact's referrers). Returns the manifests it read (every
     version's, when anything was to be deleted), so the byte count does not read them again.
     """
-    where: dict[str, tuple[str, int]] = {}
-    for name, ds in per_collection.items():
-        for i, d in enumerate(ds):
-            if d.action is Action.DELETE:
-                where[d.version.id] = (name, i)
-    if not where:
+    delete = Action.DELETE
+    if not any(d.action is delete for ds in per_collection.values() for d in ds):
         return None
-    by_client = {d.version.client_id: d.version.id for ds in per_collection.values() for d in ds
-                 if d.version.client_id}  # fmt: skip
+    # One pass reads every manifest (kept for the byte count) and notes the few reference entries;
+    # the maps the rule needs are built only when there are any.
     manifest = repo.manifest
     read: dict[str, tuple[ManifestEntry, ...]] = {}
-    referrers_of: dict[str, list[Version]] = {}
-    targets_of: dict[str, list[str]] = {}
+    pointing: list[tuple[Version, tuple[str, str]]] = []
     for ds in per_collection.values():
         for d in ds:
             v = d.version
             read[v.id] = entries = manifest(v.id)
+            if not any(map(_REF, entries)):
+                continue  # no reference entry at all (most manifests): checked at C speed
             for _path, _digest, _size, ref in entries:
-                if ref is None or not ref.startswith("wandb-"):
-                    continue
-                target = reference_target(ref)
-                if target is None:
-                    continue
-                tid = target[1] if target[0] == "id" else by_client.get(target[1])
-                if tid is None or tid == v.id or tid not in where:
-                    continue
-                referrers_of.setdefault(tid, []).append(v)
-                targets_of.setdefault(v.id, []).append(tid)
+                if ref is not None and ref.startswith("wandb-"):
+                    target = reference_target(ref)
+                    if target is not None:
+                        pointing.append((v, target))
+    if not pointing:
+        return read
+    where: dict[str, tuple[str, int]] = {}
+    for name, ds in per_collection.items():
+        for i, d in enumerate(ds):
+            if d.action is delete:
+                where[d.version.id] = (name, i)
+    by_client = {d.version.client_id: d.version.id for ds in per_collection.values() for d in ds
+                 if d.version.client_id}  # fmt: skip
+    referrers_of: dict[str, list[Version]] = {}
+    targets_of: dict[str, list[str]] = {}
+    for v, (kind, key) in pointing:
+        tid = key if kind == "id" else by_client.get(key)
+        if tid is None or tid == v.id or tid not in where:
+            continue
+        referrers_of.setdefault(tid, []).append(v)
+        targets_of.setdefault(v.id, []).append(tid)
     if not referrers_of:
         return read
     # Fixpoint: a candidate referenced by a kept version is kept, and then blocks what it references.
@@ -467,6 +476,10 @@ def _block_referenced(
         by = tuple(sorted({r.qualified_name for r in referrers_of[tid] if r.id not in deleted}))
         per_collection[name][i] = Decision(d.version, Action.KEEP, (*d.reasons, referenced_reason(by)))
     return read
+
+
+_REF = itemgetter(3)
+"""A manifest entry's ``ref``."""
 
 
 def _reclaimable(
