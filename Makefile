@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export HYPOTHESIS_PROFILE ?= dev
 
-.PHONY: install demo test lint typecheck pytest nightly bench clean browser
+.PHONY: install demo test lint typecheck pytest nightly bench clean browser lowest
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,19 @@ browser:
 	       --no-install-recommends chromium; } \
 	  || echo "warning: could not install chromium; the HTML report tests will skip"; }
 
+# The lowest versions pyproject.toml's bounds admit (uv's lowest-direct resolution) in a second venv:
+# the CLI's --help and the CLI tests must pass there too, or a bound is a lie.
+LOWEST ?= .venv-lowest
+lowest: install
+	$(BIN)/python -m pip install --quiet 'uv>=0.4'
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(PYTHON) $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[test]'
+	$(BIN)/uv pip list --python $(LOWEST)/bin/python 2>/dev/null | grep -iE '^(typer|click|rich|wandb|tenacity) '
+	$(LOWEST)/bin/artifact-guard --help >/dev/null
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/cli tests/test_exported_members.py \
+	  tests/audit/test_plugin_audit.py tests/audit/test_plugin_ergonomics.py
+
 nightly: install
 	HYPOTHESIS_PROFILE=nightly $(BIN)/python -m pytest -m "slow or not slow" --timeout=0
 
@@ -49,4 +62,4 @@ bench: install
 	$(BIN)/python bench/adapter_requests.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -27,12 +27,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from ._conformance import Conformance, check_conformance
 from ._errors import SnapshotError
 from ._model import CollectionRef, Lineage, Link, Scope, Version
 from ._planner import format_bytes
 from ._policy import RULE_IDS, Policy
 from ._repository import ArtifactRepository
-from ._rules import Facts, Reason, _reason, describe, evaluate, last_version, outlives, reference_target
+from ._rules import (
+    Facts,
+    Reason,
+    _dur,
+    _reason,
+    describe,
+    evaluate,
+    last_version,
+    outlives,
+    reference_target,
+)
 from ._snapshot import Snapshot, capture
 
 __all__ = ["AuditReport", "Change", "ChangeKind", "Violation", "audit"]
@@ -146,7 +157,7 @@ def _safety_words(policy: Policy) -> str:
     parts = [f"protected aliases {', '.join(sorted(policy.protected_aliases)) or '(none)'}"]
     grace = int(policy.grace_period.total_seconds())
     if grace:
-        parts.append(f"grace period {grace // 3600} h" if grace % 3600 == 0 else f"grace period {grace} s")
+        parts.append(f"grace period {_dur(grace)}")
     waived = sorted(r for r in RULE_IDS if policy.waived(r))
     if waived:
         parts.append("waived " + ", ".join(waived))
@@ -214,10 +225,14 @@ class AuditReport:
     added: tuple[Version, ...] = ()
     """Versions that exist after and not before (the change logged them)."""
     notes: tuple[str, ...] = field(default=())
+    conformance: Conformance | None = None
+    """Policy conformance (:mod:`artifact_guard._conformance`): the plan the policy makes of the
+    before state next to what the change did; None when the policy sets no retention."""
 
     @property
     def ok(self) -> bool:
-        return not self.violations
+        """No safety rule broken, and nothing the policy keeps deleted (see :attr:`conformance`)."""
+        return not self.violations and (self.conformance is None or self.conformance.ok)
 
     @property
     def violations(self) -> tuple[Violation, ...]:
@@ -247,6 +262,14 @@ class AuditReport:
                 f"{len(self.of_kind(ChangeKind.NO_SURVIVOR))} collection(s) left without a survivor"
             )
         verdict = "OK: no safety rule violated" if self.ok else f"UNSAFE: {len(self.violations)} violation(s)"
+        if self.conformance is not None and not self.conformance.ok:
+            verdict = (
+                f"UNSAFE: {len(self.violations)} violation(s), {self.conformance.failures} against the policy"
+                if self.violations
+                else f"NOT CONFORMING: {self.conformance.failures} change(s) against the policy"
+            )
+        elif self.conformance is not None and self.ok:
+            verdict = "OK: no safety rule violated, the policy's retention kept"
         return (
             f"{', '.join(counts)}; frees {format_bytes(self.bytes_freed)} ({self.bytes_freed} bytes) "
             f"after GC. {verdict}"
@@ -272,16 +295,23 @@ class AuditReport:
         if self.added:
             lines.append(f"  note {len(self.added)} version(s) were added")
         lines.extend(f"  note {note}" for note in self.notes)
+        if self.conformance is not None:
+            lines.extend(self.conformance.lines())
         lines.append(self.summary())
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.explain()
 
+    def __repr__(self) -> str:
+        # Short: pytest shows it in `assert report.ok` failures; explain() has the detail.
+        return f"<AuditReport of {self.scope}: {self.summary()}>"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready report (stable keys; ``format`` names its version)."""
         return {
-            "format": "artifact-guard-audit/1",
+            "format": "artifact-guard-audit",
+            "format_version": 2,
             "scope": str(self.scope),
             "policy": str(self.policy),
             "safety_rules": _safety_words(self.policy),
@@ -294,8 +324,9 @@ class AuditReport:
                 for v in self.violations
             ],
             "without_latest": [str(ref) for ref in self.without_latest],
-            "added": [v.qualified_name for v in self.added],
+            "added": [{"id": v.id, "name": v.qualified_name} for v in self.added],
             "notes": list(self.notes),
+            "conformance": self.conformance.to_dict() if self.conformance is not None else None,
         }
 
 
@@ -316,8 +347,14 @@ def audit(
     before: Snapshot,
     after: Snapshot | ArtifactRepository | _HasRepository,
     policy: Policy | None = None,
+    *,
+    strict: bool = False,
 ) -> AuditReport:
     """Compare ``before`` and ``after`` under ``policy`` (default: :class:`Policy` defaults).
+
+    Besides the safety rules, the report checks conformance to the policy's retention
+    (:mod:`artifact_guard._conformance`): deleting a version the policy keeps fails the
+    report; leaving one the policy deletes is a warning, a failure with ``strict``.
 
     ``before`` is a :class:`~artifact_guard._snapshot.Snapshot` taken before the
     change (``capture(fake.repository(), scope, now=fake.now())``). ``after`` is
@@ -384,6 +421,7 @@ def audit(
         without_latest=_without_latest(before, after_snap),
         added=added,
         notes=tuple(notes),
+        conformance=check_conformance(before, after_snap, policy, strict=strict),
     )
 
 

@@ -22,10 +22,16 @@ _EPILOG = (
 
 
 def _load_policy(path: Path | None) -> Policy:
+    """``--policy FILE``, else the policy file discovered from the working directory, else the defaults."""
     from ._policy import Policy
-    from ._policy_file import load_policy
+    from ._policy_file import discover_policy, load_policy
 
-    return Policy() if path is None else load_policy(path)
+    if path is None:
+        path = discover_policy()
+        if path is None:
+            return Policy()
+        print(f"policy: {path} (found from the working directory)", file=sys.stderr)
+    return load_policy(path)
 
 
 def simulate_command(
@@ -41,7 +47,11 @@ def simulate_command(
         Path | None, typer.Option(help="Start from a snapshot file of a real project.")
     ] = None,
     policy: Annotated[
-        Path | None, typer.Option(help="Policy file whose safety rules judge the script.")
+        Path | None,
+        typer.Option(
+            help="Policy file that judges the script (default: found from the working directory up, "
+            "else the default safety rules)."
+        ),
     ] = None,
     pagination: Annotated[
         str,
@@ -53,9 +63,27 @@ def simulate_command(
         str | None, typer.Option(help="entity/project to audit when the start holds several.")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds the script may run before it is killed.")] = 120.0,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Fail when the script leaves versions the policy deletes (default: a warning)."
+        ),
+    ] = False,
+    setup: Annotated[
+        Path | None,
+        typer.Option(help="A seeding script (any wandb code) run against the fake before SCRIPT."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     html_file: Annotated[
         Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
+    ] = None,
+    markdown_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown",
+            metavar="FILE",
+            help="Also write a Markdown summary (a PR comment; $GITHUB_STEP_SUMMARY is appended to).",
+        ),
     ] = None,
 ) -> None:
     """Run a cleanup script against a fake W&B and audit what it deleted.
@@ -79,6 +107,8 @@ def simulate_command(
             pagination=pagination,  # type: ignore[arg-type]
             project=project,
             timeout=timeout,
+            strict=strict,
+            setup=setup,
         )
     except ArtifactGuardError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -89,6 +119,11 @@ def simulate_command(
         except OSError as e:
             print(f"error: cannot write {str(html_file)!r}: {e.strerror or e}", file=sys.stderr)
             raise typer.Exit(2) from None
+    if markdown_file is not None:
+        from ._markdown import simulation_markdown
+        from .cli import write_summary
+
+        write_summary(markdown_file, simulation_markdown(result))
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -1,7 +1,8 @@
 """The executor: a journaled, resumable, paced apply with re-validation.
 
-``apply(plan, repository)`` compiles a plan into operations, records them in a
-journal (:mod:`artifact_guard._journal`) and runs them:
+``apply(plan, repository)`` reads top to bottom: compile the plan into
+operations and record them in a journal bound to the plan
+(:class:`~artifact_guard._journal.PlanJournal`); then
 
 1. **Coarse scopes first.** When the plan deletes every surviving version of a
    source collection, one ``delete_collection`` call replaces N deletes, but
@@ -10,19 +11,24 @@ journal (:mod:`artifact_guard._journal`) and runs them:
    link, no new consumer, aliases unchanged), and its newest version is older
    than the grace period. Otherwise the members fall back to per-version
    deletes, each re-validated.
-2. **Per-version deletes**, on ``concurrency`` threads, each preceded by a
-   re-read of the version, its lineage and links and a re-run of the rules
-   with the journal's policy (plus: the collection keeps a survivor, the
-   aliases are those the plan saw). What changed since planning is skipped
-   with its reason, never deleted.
+2. **Per-version deletes, batch by batch**: re-read the batch
+   (:class:`~artifact_guard._revalidate.Revalidator`, one request per 50
+   versions where the repository can), judge each version with the journal's
+   policy (plus: the collection keeps a survivor, the aliases are those the
+   plan saw), write, record. What changed since planning is skipped with its
+   reason, never deleted.
 
-Write calls are paced (:mod:`artifact_guard._pacing`): a rate limit in
-operations per second, backoff with jitter on 429/5xx honouring
-``Retry-After``, and a circuit breaker that stops cleanly after repeated
-authentication or permission errors.
+Writes are paced (:mod:`artifact_guard._pacing`): adaptive by default, backoff
+with jitter on 429/5xx honouring ``Retry-After``, and a circuit breaker that
+stops cleanly after repeated credential errors or throttling.
+
+Ages are judged by the repository's own clock (``repository.now()``), never by
+the plan's time; a plan dated later than that clock is refused.
 
 Exactly once: an operation is marked ``in-flight`` in the journal before its
-write call goes out. After a crash, ``resume`` re-reads each in-flight target
+write call goes out. A write whose reply is lost (timeout, 5xx) is noted as of
+unknown outcome and sent again only after a fresh read shows the state it was
+judged on unchanged. After a crash, ``resume`` re-reads each in-flight target
 first: a version already gone (``NotFoundError`` or state ``DELETED``) counts
 as done and is not deleted again. Nothing the plan did not list is ever
 written to.
@@ -37,15 +43,17 @@ leaves nothing to resume from: pass ``journal=`` for long applies.
 
 from __future__ import annotations
 
+import functools
+import math
+import random
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, TypeVar
 
 from ._errors import (
     AliasedVersionError,
@@ -53,50 +61,45 @@ from ._errors import (
     JournalError,
     NotFoundError,
     PlanError,
+    RateLimitedError,
     ReadOnlyViolation,
+    TransientError,
 )
-from ._journal import Journal, JournalHeader, NewOp, OpRecord
-from ._model import CollectionRef, Link, Scope, Version, VersionState
-from ._pacing import DEFAULT_RATE, CircuitBreaker, RateLimiter, RetryPolicy, call_with_retries
+from ._journal import Journal, NewOp, OpRecord, OpState, PlanJournal
+from ._model import CollectionRef, Scope, Version
+from ._pacing import (
+    AUTO_CEILING,
+    DEFAULT_RATE,
+    AdaptivePacer,
+    CircuitBreaker,
+    RateLimiter,
+    RetryPolicy,
+    backoff_delay,
+    call_with_retries,
+    check_ceiling,
+)
 from ._planner import Action, Plan, format_bytes
 from ._progress import ProgressReporter, make_progress
 from ._repository import ArtifactRepository, ReadOnlyRepository
-from ._rules import Facts, Reason, _reason, describe, evaluate, last_version
+from ._revalidate import BATCH_MAX, REVALIDATE_MAX_AGE, CollectionLister, Reading, Revalidator, Verdict
+from ._rules import Reason, _reason, describe
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "ApplyEstimate",
     "ApplyResult",
     "CollectionLister",
     "apply",
     "describe_reason",
+    "estimate_apply",
     "journal_status",
     "resume",
 ]
 
-DEFAULT_CONCURRENCY = 4
-COARSE_MIN_GRACE = timedelta(hours=24)
-"""A collection is deleted whole only if its newest version is at least this old,
-even when the policy waived the grace period: a fresh collection may be about to
-receive a version."""
-SURVIVOR_CACHE_S = 1.0
-"""How long a re-read survivor of a collection is trusted for the last-version check."""
-LISTING_REUSE_S = 1.0
-"""How long one project listing serves the collection checks (repositories without
-``collection_versions``); the clock starts when the listing was requested."""
+DEFAULT_CONCURRENCY = 8
+"""Worker threads at most; with ``rate="auto"`` the calls in flight follow rate x latency below it."""
 
 _T = TypeVar("_T")
-
-
-@runtime_checkable
-class CollectionLister(Protocol):
-    """Optional repository capability: the surviving versions of one collection.
-
-    Used to re-check a collection right before deleting it whole. Repositories
-    without it are listed through ``versions(scope)``, filtered (slower on
-    large projects).
-    """
-
-    def collection_versions(self, collection: CollectionRef) -> Iterable[Version]: ...
 
 
 # ---------------------------------------------------------------------- reasons
@@ -114,6 +117,7 @@ _APPLY_TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
     "member-blocked": lambda a: "members changed since planning: " + ", ".join(a["members"][:3]),
     "member-settled": lambda a: "members already settled separately: " + ", ".join(a["members"][:3]),
     "last-version-policy": lambda a: "the policy does not allow emptying a collection",
+    "outcome-unknown": lambda a: "a delete of unknown outcome was followed by changes",
 }
 
 
@@ -274,84 +278,102 @@ def compile_ops(plan: Plan, *, coarse: bool) -> tuple[list[NewOp], dict[str, lis
     return ops, kept
 
 
+@dataclass(frozen=True)
+class ApplyEstimate:
+    """What applying a plan will send, and how long that takes at a given rate."""
+
+    version_deletes: int
+    collection_deletes: int
+    requests: int
+    rate: float
+
+    @property
+    def seconds(self) -> float:
+        return self.requests / self.rate
+
+    def __str__(self) -> str:
+        from ._policy_file import format_duration
+
+        took = format_duration(timedelta(seconds=max(1, round(self.seconds))))
+        return (
+            f"~{self.version_deletes} deletes, {self.collection_deletes} collection deletes: about {took} "
+            f"at {self.rate:g} requests/s (W&B's guidance; faster as the rate adapts)"
+        )
+
+
+def estimate_apply(plan: Plan, *, rate: float = DEFAULT_RATE, coarse: bool = True) -> ApplyEstimate:
+    """Requests an apply of ``plan`` sends if nothing changed since planning, and the time at ``rate``.
+
+    Per version: its delete, plus its share of a batch re-read (one per
+    :data:`BATCH_MAX`, at least one per collection touched). Per whole
+    collection: a listing, a look-up and the delete. Plus one preflight.
+    """
+    ops, _ = compile_ops(plan, coarse=coarse)
+    coll_ops = [o for o in ops if o.kind == "delete_collection"]
+    covered = {o.op_id for o in coll_ops}
+    singles = [o for o in ops if o.kind == "delete_version" and o.parent not in covered]
+    batches = max(math.ceil(len(singles) / BATCH_MAX), len({o.collection for o in singles}) // BATCH_MAX)
+    requests = 1 + len(singles) + batches + 3 * len(coll_ops)
+    return ApplyEstimate(len(singles), len(coll_ops), requests, rate)
+
+
 # ---------------------------------------------------------------------- executor
 
 
-@dataclass(frozen=True)
-class _Verdict:
-    gone: bool = False
-    reasons: tuple[Reason, ...] = ()
-    delete_aliases: bool = False
+def repository_clock(repository: ArtifactRepository) -> Callable[[], datetime]:
+    """The repository's own clock (``now()``), or the wall clock in UTC for one without it."""
+    clock = getattr(repository, "now", None)
+    if callable(clock):
+        return clock  # type: ignore[no-any-return]
+    return lambda: datetime.now(UTC)
+
+
+def _unknown(attempt: int, exc: BaseException) -> str:
+    return f"attempt {attempt}: outcome unknown ({type(exc).__name__}: {exc})"
 
 
 class _Executor:
+    """Runs one plan's journal: collections first, then versions in batches (read, judge, write, record)."""
+
     def __init__(
         self,
         repository: ArtifactRepository,
-        journal: Journal,
-        header: JournalHeader,
+        journal: PlanJournal,
         *,
         limiter: RateLimiter,
         retry: RetryPolicy,
         breaker: CircuitBreaker,
         concurrency: int,
         progress: ProgressReporter,
-        now: datetime | None,
+        clock: Callable[[], datetime],
         sleep: Callable[[float], None],
     ) -> None:
         self.repo = repository
         self.journal = journal
-        self.header = header
-        self.plan_id = header.plan_id
-        self.policy = header.policy
         self.limiter = limiter
         self.retry = retry
         self.breaker = breaker
         self.concurrency = concurrency
         self.progress = progress
-        self._fixed_now = now
         self._sleep = sleep
-        self.removed_runs = frozenset(header.options.get("removed_runs", ()))
-        self._survivor_lock = threading.Lock()
-        self._survivor_seen: dict[str, float] = {}
-        self._targets_by_collection: dict[str, set[str]] = {}
-        self._listing_lock = threading.Lock()
-        self._listing: tuple[float, list[Version] | None] = (0.0, None)
-
-    # ------------------------------------------------------------------ helpers
-
-    def now(self) -> datetime:
-        if self._fixed_now is not None:
-            return self._fixed_now
-        # Ages only grow: never judge with a clock earlier than the plan's (a fake's frozen clock).
-        return max(datetime.now(UTC), self.header.plan_created_at)
+        self._rng = random.Random()  # noqa: S311 - jitter, not secrets
+        ops = journal.ops()
+        targets: dict[str, set[str]] = {}
+        for op in ops:
+            if op.kind == "delete_version":
+                targets.setdefault(op.collection, set()).add(op.target)
+        self.check = Revalidator(
+            repository, journal.header(), clock=clock, read=self._read, targets_by_collection=targets
+        )
 
     def _read(self, fn: Callable[[], _T]) -> _T:
         return call_with_retries(fn, policy=self.retry, limiter=self.limiter, sleep=self._sleep)
 
-    def _list_collection(self, collection: str) -> list[Version]:
-        """The surviving versions of one collection, as W&B says now (at most LISTING_REUSE_S old)."""
-        ref = CollectionRef.parse(collection)
-        if isinstance(self.repo, CollectionLister):
-            lister = self.repo
-            return self._read(lambda: list(lister.collection_versions(ref)))
-        # Only a whole-project listing is available: share one between the collection checks
-        # running at the same moment instead of listing the project once per collection.
-        with self._listing_lock:
-            stamp, listing = self._listing
-            if listing is None or time.monotonic() - stamp > LISTING_REUSE_S:
-                started = time.monotonic()
-                listing = self._read(lambda: list(self.repo.versions(ref.scope)))
-                self._listing = (started, listing)
-        return [v for v in listing if v.collection == ref.name]
-
     # ------------------------------------------------------------------ run
 
     def run(self) -> None:
-        ops = self.journal.ops(self.plan_id)
-        for op in ops:
-            if op.kind == "delete_version":
-                self._targets_by_collection.setdefault(op.collection, set()).add(op.target)
+        """Compile-time operations are in the journal; settle each one."""
+        ops = self.journal.ops()
         versions = [o for o in ops if o.kind == "delete_version"]
         settled = sum(o.state in ("done", "skipped", "failed") for o in versions)
         self.progress.start(len(versions), already=settled)
@@ -359,18 +381,49 @@ class _Executor:
             colls = [o for o in ops if o.kind == "delete_collection" and o.state == "pending"]
             children = {o.op_id: [c for c in versions if c.parent == o.op_id] for o in colls}
             self._parallel(lambda o: self._run_collection(o, children[o.op_id]), colls)
-            now_ops = self.journal.ops(self.plan_id)
-            parents = {o.op_id: o.state for o in now_ops if o.kind == "delete_collection"}
-            todo = [
-                o
-                for o in now_ops
-                if o.kind == "delete_version"
-                and o.state == "pending"
-                and (o.parent is None or parents.get(o.parent) in ("skipped", "failed"))
-            ]
-            self._parallel(self._run_version, todo)
+            for batch in self._batches(self._versions_to_run()):
+                if self.breaker.open:
+                    break
+                reading = self._read_batch(batch)
+                if reading is not None:
+                    self._parallel(functools.partial(self._run_version, reading=reading), batch)
         finally:
             self.progress.finish()
+
+    def _versions_to_run(self) -> list[OpRecord]:
+        ops = self.journal.ops()
+        parents = {o.op_id: o.state for o in ops if o.kind == "delete_collection"}
+        return [
+            o
+            for o in ops
+            if o.kind == "delete_version"
+            and o.state == "pending"
+            and (o.parent is None or parents.get(o.parent) in ("skipped", "failed"))
+        ]
+
+    def _batch_size(self) -> int:
+        """As many versions as the current rate writes within the re-read's age bound (8/10 of it)."""
+        rate = self.limiter.rate
+        if rate is None:
+            return BATCH_MAX
+        return max(1, min(BATCH_MAX, int(rate * REVALIDATE_MAX_AGE * 0.8)))
+
+    def _batches(self, todo: Sequence[OpRecord]) -> Iterator[list[OpRecord]]:
+        start = 0
+        while start < len(todo):
+            size = self._batch_size()
+            yield list(todo[start : start + size])
+            start += size
+
+    def _read_batch(self, batch: Sequence[OpRecord]) -> Reading | None:
+        """One re-read for the batch (paced like a write); if it fails, the batch fails, unwritten."""
+        self.limiter.acquire()
+        try:
+            return self.check.read(batch)
+        except ArtifactGuardError as exc:
+            self.breaker.record_failure(exc)
+            self._settle([o.op_id for o in batch], "failed", len(batch), error=exc, outcome="re-read failed")
+            return None
 
     def _parallel(self, fn: Callable[[OpRecord], None], items: Sequence[OpRecord]) -> None:
         """Run ``fn`` over ``items`` on up to ``concurrency`` threads; the first error is raised."""
@@ -393,137 +446,98 @@ class _Executor:
             raise
         pool.shutdown(wait=True)
 
-    # ------------------------------------------------------------------ judging
-
-    def _judge(
-        self, v: Version, planned: Mapping[str, Any]
-    ) -> tuple[tuple[Reason, ...], bool, tuple[Link, ...]]:
-        """Re-run the rules on a fresh read of one version: (blocking reasons, delete_aliases, links)."""
-        reasons: list[Reason] = []
-        if v.index != planned.get("index"):
-            reasons.append(_reason("identity-changed", planned=planned.get("index"), now=v.name))
-        lineage = self._read(lambda: self.repo.lineage(v.id))
-        links = self._read(lambda: self.repo.links(v.id))
-        reasons.extend(evaluate(Facts(v, lineage, links, self.now(), self.removed_runs), self.policy))
-        before = frozenset(planned.get("aliases", ()))
-        delete_aliases = False
-        if v.aliases and self.policy.waived("has-aliases"):
-            if v.aliases != before:
-                reasons.append(
-                    _reason("aliases-changed", before=tuple(sorted(before)), after=tuple(sorted(v.aliases)))
-                )
-            else:
-                delete_aliases = True
-        return tuple(reasons), delete_aliases, links
-
-    def _has_survivor(self, collection: str) -> bool:
-        """Whether the collection keeps a surviving version this apply will not delete."""
-        with self._survivor_lock:
-            seen = self._survivor_seen.get(collection)
-            if seen is not None and time.monotonic() - seen < SURVIVOR_CACHE_S:
-                return True
-        found = False
-        for kid in self.header.kept.get(collection, ()):
-            self._forget([kid])
-            try:
-                kv = self._read(lambda kid=kid: self.repo.version(kid))  # type: ignore[misc]
-            except NotFoundError:
-                continue
-            if kv.state is not VersionState.DELETED:
-                found = True
-                break
-        if not found:
-            # Every version the plan kept is gone: a version logged since planning still counts.
-            ours = self._targets_by_collection.get(collection, set())
-            found = any(v.id not in ours for v in self._list_collection(collection))
-        if found:
-            with self._survivor_lock:
-                self._survivor_seen[collection] = time.monotonic()
-        return found
-
-    def _forget(self, version_ids: Sequence[str]) -> None:
-        """Ask a repository that caches reads (optional ``invalidate``) to ask W&B again."""
-        invalidate = getattr(self.repo, "invalidate", None)
-        if callable(invalidate):
-            invalidate(version_ids)
-
-    def _revalidate(self, op: OpRecord) -> _Verdict:
-        self._forget([op.target])
-        try:
-            v = self._read(lambda: self.repo.version(op.target))
-        except NotFoundError:
-            return _Verdict(gone=True)
-        if v.state is VersionState.DELETED:
-            return _Verdict(gone=True)
-        try:
-            reasons, delete_aliases, _ = self._judge(v, op.planned)
-            if not self.policy.waived("last-version") and not self._has_survivor(op.collection):
-                reasons = (*reasons, last_version(op.collection))
-        except NotFoundError:
-            # Deleted by someone else while we read it? Only W&B's word on the version itself says so.
-            try:
-                again = self._read(lambda: self.repo.version(op.target))
-            except NotFoundError:
-                return _Verdict(gone=True)
-            if again.state is VersionState.DELETED:
-                return _Verdict(gone=True)
-            raise
-        return _Verdict(reasons=reasons, delete_aliases=delete_aliases)
-
-    # ------------------------------------------------------------------ one version
-
-    def _settle(self, op_ids: Sequence[int], state: str, count: int, **kw: Any) -> None:
-        self.journal.finish(self.plan_id, op_ids, state, **kw)  # type: ignore[arg-type]
+    def _settle(self, op_ids: Sequence[int], state: OpState, count: int, **kw: Any) -> None:
+        self.journal.finish(op_ids, state, **kw)
         self.progress.advance(state, count)
 
-    def _run_version(self, op: OpRecord) -> None:
+    # ------------------------------------------------------------------ writes
+
+    def _send(
+        self,
+        op: OpRecord,
+        write: Callable[[], None],
+        recheck: Callable[[], bool],
+        reading: Reading | None = None,
+    ) -> None:
+        """Send one write, journaled in flight first; retried only where that is known to be safe.
+
+        A 429 means W&B refused the call: wait and send it again. A timeout or
+        a 5xx leaves the outcome unknown: the journal says so, and the write
+        goes again only if ``recheck()`` (a fresh read of what it was judged on)
+        says nothing changed; ``recheck`` settles the operation itself when it
+        returns False. Other errors are raised. Any retry expires ``reading``
+        (the batch read): the versions after this one are re-read on their own.
+        """
+        self.journal.start([op.op_id], write=True)
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1:
+                self.journal.count_call(op.op_id)
+                self.limiter.acquire()
+            try:
+                with self.limiter.slot():
+                    write()
+                return
+            except RateLimitedError as exc:
+                if reading is not None:
+                    reading.expire()
+                self.limiter.on_rate_limited()
+                if attempt >= self.retry.attempts:
+                    raise
+                pause = backoff_delay(self.retry, attempt, exc, self._rng)
+                self.limiter.pause(pause)
+                self._sleep(pause)
+            except TransientError as exc:
+                if reading is not None:
+                    reading.expire()
+                self.journal.note(op.op_id, _unknown(attempt, exc))
+                if attempt >= self.retry.attempts:
+                    raise
+                self._sleep(backoff_delay(self.retry, attempt, exc, self._rng))
+                if not recheck():
+                    raise _Settled from None
+
+    def _run_version(self, op: OpRecord, reading: Reading) -> None:
         if self.breaker.open:
             return
-        # Wait for the rate limiter *before* re-reading, so the write follows the check at once.
-        self.limiter.acquire()
+        self.limiter.acquire()  # before judging, so the write follows the check at once
         if self.breaker.open:
             return
         try:
-            verdict = self._revalidate(op)
+            verdict = self.check.verdict(op, reading)
         except ArtifactGuardError as exc:
             self.breaker.record_failure(exc)
             self._settle([op.op_id], "failed", 1, error=exc, outcome="re-read failed")
             return
-        if verdict.gone:
-            self._settle([op.op_id], "done", 1, outcome="already-deleted")
+        if self._settled_by(op, verdict) or self.breaker.open:
             return
-        if verdict.reasons:
-            self._settle([op.op_id], "skipped", 1, reasons=verdict.reasons, outcome="changed since planning")
-            return
-        if self.breaker.open:
-            return
-        self.journal.start(self.plan_id, [op.op_id], write=True)
-        attempt = 0
 
-        def call() -> None:
-            nonlocal attempt
-            attempt += 1
-            if attempt > 1:
-                self.journal.count_call(self.plan_id, op.op_id)
-            self.repo.delete_version(op.target, delete_aliases=verdict.delete_aliases)
+        def recheck() -> bool:
+            nonlocal verdict
+            verdict = self.check.verdict(op)
+            return not self._settled_by(op, verdict)
 
         try:
-            call_with_retries(call, policy=self.retry, limiter=self.limiter, sleep=self._sleep)
+            self._send(
+                op,
+                lambda: self.repo.delete_version(op.target, delete_aliases=verdict.delete_aliases),
+                recheck,
+                reading,
+            )
+        except _Settled:
+            return
         except NotFoundError:
             # Gone between the re-read and the call, or an earlier attempt went through.
             self._settle([op.op_id], "done", 1, outcome="already-deleted")
         except AliasedVersionError as exc:
+            before = tuple(op.planned.get("aliases", ()))
+            after = ("(W&B refused: the version holds aliases)",)
             self._settle(
                 [op.op_id],
                 "skipped",
                 1,
-                reasons=(
-                    _reason(
-                        "aliases-changed",
-                        before=tuple(op.planned.get("aliases", ())),
-                        after=("(W&B refused: the version holds aliases)",),
-                    ),
-                ),
+                reasons=(_reason("aliases-changed", before=before, after=after),),
                 outcome=f"server refused: {exc}",
             )
         except ArtifactGuardError as exc:
@@ -534,41 +548,17 @@ class _Executor:
             self.breaker.record_success()
             self._settle([op.op_id], "done", 1, outcome="deleted")
 
-    # ------------------------------------------------------------------ one collection
+    def _settled_by(self, op: OpRecord, verdict: Verdict) -> bool:
+        """Settle an operation a verdict rules out (gone, or blocked); whether it did."""
+        if verdict.gone:
+            self._settle([op.op_id], "done", 1, outcome="already-deleted")
+            return True
+        if verdict.reasons:
+            self._settle([op.op_id], "skipped", 1, reasons=verdict.reasons, outcome="changed since planning")
+            return True
+        return False
 
-    def _coarse_blockers(
-        self, op: OpRecord, children: Sequence[OpRecord]
-    ) -> tuple[tuple[Reason, ...], frozenset[str]]:
-        """Why the collection cannot go whole (empty: it can), and the ids of its surviving versions."""
-        if not self.policy.waived("last-version"):
-            return (_reason("last-version-policy"),), frozenset()
-        survivors = self._list_collection(op.collection)
-        alive = frozenset(v.id for v in survivors)
-        if not survivors:
-            return (), alive
-        by_target = {c.target: c for c in children}
-        new = [v.name for v in survivors if v.id not in by_target]
-        if new:
-            return (_reason("collection-changed", new=tuple(sorted(new))),), alive
-        settled = [v.name for v in survivors if by_target[v.id].state != "pending"]
-        if settled:
-            return (_reason("member-settled", members=tuple(sorted(settled))),), alive
-        grace = max(self.policy.grace_period, COARSE_MIN_GRACE)
-        age = self.now() - max(v.created_at for v in survivors)
-        if age < grace:
-            return (
-                _reason(
-                    "collection-fresh", age_s=int(age.total_seconds()), grace_s=int(grace.total_seconds())
-                ),
-            ), alive
-        blocked = []
-        for v in survivors:
-            reasons, _, links = self._judge(v, by_target[v.id].planned)
-            if reasons or links or v.state is not VersionState.COMMITTED:
-                blocked.append(v.name)
-        if blocked:
-            return (_reason("member-blocked", members=tuple(sorted(blocked))),), alive
-        return (), alive
+    # ------------------------------------------------------------------ one collection
 
     def _run_collection(self, op: OpRecord, children: Sequence[OpRecord]) -> None:
         if self.breaker.open:
@@ -577,50 +567,62 @@ class _Executor:
         if self.breaker.open:
             return
         try:
-            blockers, alive = self._coarse_blockers(op, children)
+            blockers, alive = self.check.coarse_blockers(op, children)
         except ArtifactGuardError as exc:
             self.breaker.record_failure(exc)
-            self.journal.finish(self.plan_id, [op.op_id], "failed", error=exc, outcome="re-check failed")
+            self.journal.finish([op.op_id], "failed", error=exc, outcome="re-check failed")
             return
-        pending = [c.op_id for c in children if c.state == "pending" and c.target in alive]
-        gone = [c.op_id for c in children if c.state == "pending" and c.target not in alive]
         if not blockers and not alive:
-            self._settle(gone, "done", len(gone), outcome="already-deleted")
-            self.journal.finish(self.plan_id, [op.op_id], "done", outcome="already-empty")
+            self._settle_emptied(op, children, alive)
             return
         if blockers:
-            self.journal.finish(
-                self.plan_id, [op.op_id], "skipped", reasons=blockers, outcome="fell back to per-version"
-            )
+            self.journal.finish([op.op_id], "skipped", reasons=blockers, outcome="fell back to per-version")
             return
         if self.breaker.open:
             return
-        self.journal.start(self.plan_id, [op.op_id], write=True)
-        attempt = 0
         ref = CollectionRef.parse(op.collection)
 
-        def call() -> None:
-            nonlocal attempt
-            attempt += 1
-            if attempt > 1:
-                self.journal.count_call(self.plan_id, op.op_id)
-            self.repo.delete_collection(ref)
+        def recheck() -> bool:
+            # The first call may have deleted the collection, and a version may have been logged
+            # since: never send it again unless the collection is exactly as it was judged.
+            again, now_alive = self.check.coarse_blockers(op, children, fresh=True)
+            if not now_alive:
+                self._settle_emptied(op, children, alive)
+                return False
+            if again or now_alive != alive:
+                why = again or (_reason("collection-changed", new=tuple(sorted(now_alive - alive))),)
+                self.journal.finish([op.op_id], "skipped", reasons=why, outcome="fell back to per-version")
+                return False
+            return True
 
         try:
-            call_with_retries(call, policy=self.retry, limiter=self.limiter, sleep=self._sleep)
+            self._send(op, lambda: self.repo.delete_collection(ref), recheck)
+        except _Settled:
+            return
         except NotFoundError:
-            self._settle(pending + gone, "done", len(pending) + len(gone), outcome="already-deleted")
-            self.journal.finish(self.plan_id, [op.op_id], "done", outcome="already-empty")
+            self._settle_emptied(op, children, alive)
         except ArtifactGuardError as exc:
             # The members fall back to per-version deletes, each re-validated.
             self.breaker.record_failure(exc)
-            self.journal.finish(self.plan_id, [op.op_id], "failed", error=exc)
+            self.journal.finish([op.op_id], "failed", error=exc)
         else:
             self.limiter.on_success()
             self.breaker.record_success()
+            pending = [c.op_id for c in children if c.state == "pending" and c.target in alive]
+            gone = [c.op_id for c in children if c.state == "pending" and c.target not in alive]
             self._settle(gone, "done", len(gone), outcome="already-deleted")
             self._settle(pending, "done", len(pending), outcome="via-collection")
-            self.journal.finish(self.plan_id, [op.op_id], "done", outcome="collection-deleted")
+            self.journal.finish([op.op_id], "done", outcome="collection-deleted")
+
+    def _settle_emptied(self, op: OpRecord, children: Sequence[OpRecord], alive: frozenset[str]) -> None:
+        """The collection holds nothing now: its pending members are gone."""
+        gone = [c.op_id for c in children if c.state == "pending"]
+        self._settle(gone, "done", len(gone), outcome="already-deleted")
+        self.journal.finish([op.op_id], "done", outcome="already-empty")
+
+
+class _Settled(Exception):  # noqa: N818 - control flow, not an error
+    """A re-check after an unknown outcome settled the operation; nothing more to send."""
 
 
 # ---------------------------------------------------------------------- public API
@@ -628,13 +630,30 @@ class _Executor:
 Rate = float | None | Literal["auto"]
 
 
-def _resolve_rate(rate: Rate, repository: ArtifactRepository) -> float | None:
+def _make_limiter(
+    rate: Rate,
+    repository: ArtifactRepository,
+    *,
+    max_rate: float | None,
+    resume_from: object,
+    concurrency: int,
+    sleep: Callable[[float], None],
+) -> RateLimiter:
+    """The pacing of one run: a fixed rate, none, or adaptive (``"auto"``) from where the journal left off."""
+    ceiling = AUTO_CEILING if max_rate is None else check_ceiling(max_rate)
     if rate == "auto":
-        hinted: float | None = getattr(repository, "default_rate", DEFAULT_RATE)
-        return hinted
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0):
+        hinted = getattr(repository, "default_rate", DEFAULT_RATE)
+        if hinted is None:
+            return RateLimiter(None, sleep=sleep)  # in memory: nothing to protect from load
+        start = float(hinted)
+        if isinstance(resume_from, int | float) and not isinstance(resume_from, bool) and resume_from > 0:
+            start = float(resume_from)
+        return AdaptivePacer(min(start, ceiling), ceiling=ceiling, max_concurrency=concurrency, sleep=sleep)
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or rate <= 0
+    ):
         raise ValueError(f"rate must be > 0 operations per second, None or 'auto'; got {rate!r}")
-    return rate
+    return RateLimiter(rate if rate is None else min(rate, ceiling), sleep=sleep)
 
 
 def _preflight(repository: ArtifactRepository, scope: Scope, retry: RetryPolicy) -> None:
@@ -654,50 +673,75 @@ def _preflight(repository: ArtifactRepository, scope: Scope, retry: RetryPolicy)
     call_with_retries(probe, policy=retry)
 
 
+def _check_clock(plan_created_at: datetime, clock: Callable[[], datetime], plan_id: str) -> None:
+    """Refuse a plan dated later than the clock its writes are judged by (it would shorten every age)."""
+    now = clock()
+    if plan_created_at > now:
+        raise PlanError(
+            f"plan {plan_id[:12]} is dated {plan_created_at.isoformat()}, later than the repository's "
+            f"clock ({now.isoformat()}); ages would be misjudged, so it is refused: make the plan again"
+        )
+
+
 def _execute(
     repository: ArtifactRepository,
-    journal: Journal,
-    plan_id: str,
+    journal: PlanJournal,
     *,
     rate: Rate,
+    max_rate: float | None,
     concurrency: int,
     progress: bool | ProgressReporter | None,
-    now: datetime | None,
+    clock: Callable[[], datetime],
     retry: RetryPolicy | None,
     breaker_threshold: int,
     sleep: Callable[[float], None],
 ) -> None:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
-    header = journal.header(plan_id)
+    header = journal.header()
+    limiter = _make_limiter(
+        rate,
+        repository,
+        max_rate=max_rate,
+        resume_from=header.options.get("rate"),
+        concurrency=concurrency,
+        sleep=sleep,
+    )
     breaker = CircuitBreaker(breaker_threshold)
     executor = _Executor(
         repository,
         journal,
-        header,
-        limiter=RateLimiter(_resolve_rate(rate, repository), sleep=sleep),
+        limiter=limiter,
         retry=retry or RetryPolicy(),
         breaker=breaker,
         concurrency=concurrency,
         progress=make_progress(progress),
-        now=now,
+        clock=clock,
         sleep=sleep,
     )
     try:
         executor.run()
     except KeyboardInterrupt:
-        journal.set_status(plan_id, "stopped", "interrupted by the user")
+        journal.set_status("stopped", "interrupted by the user")
         raise
     except BaseException as exc:
-        journal.set_status(plan_id, "stopped", f"stopped by {type(exc).__name__}: {exc}")
+        journal.set_status("stopped", f"stopped by {type(exc).__name__}: {exc}")
         raise
-    left = [o for o in journal.ops(plan_id) if o.state in ("pending", "in-flight")]
+    finally:
+        if isinstance(limiter, AdaptivePacer) and limiter.rate is not None:
+            journal.set_option("rate", round(limiter.rate, 3))  # resume starts where this run ended
+    left = [o for o in journal.ops() if o.state in ("pending", "in-flight")]
     if breaker.reason is not None:
-        journal.set_status(plan_id, "stopped", breaker.reason)
+        journal.set_status("stopped", breaker.reason)
     elif left:
-        journal.set_status(plan_id, "stopped", f"{len(left)} operation(s) did not run")
+        journal.set_status("stopped", f"{len(left)} operation(s) did not run")
     else:
-        journal.set_status(plan_id, "finished")
+        journal.set_status("finished")
+
+
+def _check_options(concurrency: int, max_rate: float | None) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+    if max_rate is not None:
+        check_ceiling(max_rate)
 
 
 def _refuse_read_only(repository: ArtifactRepository) -> None:
@@ -711,6 +755,7 @@ def apply(
     *,
     journal: str | Path | None = None,
     rate: Rate = "auto",
+    max_rate: float | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: bool | ProgressReporter | None = None,
     coarse: bool = True,
@@ -726,26 +771,40 @@ def apply(
       the default). If it already holds this plan's journal, the apply carries on
       from it; if it holds an unfinished journal of another plan,
       :class:`JournalError` and nothing is done.
-    - ``rate``: write operations per second; ``"auto"`` asks the repository
-      (``default_rate`` attribute; in-memory fakes say None) and else uses
-      :data:`DEFAULT_RATE` (10/s, W&B's ``sleep(0.1)``); ``None``: no limit.
-    - ``concurrency``: worker threads (re-reads and writes in parallel).
+    - ``rate``: ``"auto"`` (default) paces adaptively: it starts at the
+      repository's ``default_rate`` (W&B: :data:`DEFAULT_RATE`, 10/s, W&B's
+      ``sleep(0.1)``; in-memory fakes: no limit), or at the rate recorded in
+      the journal by the previous run of this plan, climbs while writes
+      succeed at steady latency and backs off on 429s and on rising latency
+      (see :class:`~artifact_guard._pacing.AdaptivePacer`). A number: that
+      fixed rate (halved on 429s); ``None``: no limit.
+    - ``max_rate``: the ceiling the rate never exceeds (default
+      :data:`~artifact_guard._pacing.AUTO_CEILING`); 0, negative, NaN or
+      infinite: :class:`ValueError`.
+    - ``concurrency``: at most this many worker threads; with ``rate="auto"``
+      the calls in flight follow the rate times the latency, up to it.
     - ``progress``: None (bar on a terminal only), True (bar, or plain lines
       off a terminal), False, or a :class:`ProgressReporter`.
     - ``coarse``: delete whole collections in one call where that is safe.
     - ``removed_runs``: run paths being deleted too (as given to ``plan``):
       their consumption does not block.
-    - ``now``: the clock of the age rules (default: wall time, never earlier
-      than the plan's).
+    - ``now``: the clock of the age rules (default: the repository's own
+      clock, ``repository.now()``: the wall clock in UTC for W&B, the fake's
+      clock for fakes; a plan's own time is never used).
     - ``retry``, ``breaker_threshold``, ``sleep``: pacing knobs (tests use ``sleep``).
 
-    Raises :class:`NotFoundError` (the project is gone) or
-    :class:`AuthenticationError` before anything is written, and
-    :class:`ReadOnlyViolation` for a read-only repository.
+    Raises :class:`PlanError` when the plan is dated later than that clock
+    (its ages would be misjudged), :class:`NotFoundError` (the project is
+    gone) or :class:`AuthenticationError` before anything is written,
+    :class:`ReadOnlyViolation` for a read-only repository, and
+    :class:`ValueError` for a bad ``rate``, ``max_rate`` or ``concurrency``.
     """
     _refuse_read_only(repository)
     if not plan.id:
         raise PlanError("the plan has no id; make plans with artifact_guard.plan()")
+    _check_options(concurrency, max_rate)
+    clock = (lambda: now) if now is not None else repository_clock(repository)
+    _check_clock(plan.created_at, clock, plan.id)
     retry_policy = retry or RetryPolicy()
     _preflight(repository, plan.scope, retry_policy)
     j = Journal.memory() if journal is None else Journal.open(journal)
@@ -779,12 +838,12 @@ def apply(
             )
         _execute(
             repository,
-            j,
-            plan.id,
+            j.bind(plan.id),
             rate=rate,
+            max_rate=max_rate,
             concurrency=concurrency,
             progress=progress,
-            now=now,
+            clock=clock,
             retry=retry,
             breaker_threshold=breaker_threshold,
             sleep=sleep,
@@ -827,6 +886,7 @@ def resume(
     plan_id: str | None = None,
     retry_failed: bool = True,
     rate: Rate = "auto",
+    max_rate: float | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     progress: bool | ProgressReporter | None = None,
     now: datetime | None = None,
@@ -848,17 +908,20 @@ def resume(
         j.claim()
         pid = _pick_plan(j, plan_id)
         header = j.header(pid)
+        _check_options(concurrency, max_rate)
+        clock = (lambda: now) if now is not None else repository_clock(repository)
+        _check_clock(header.plan_created_at, clock, pid)
         retry_policy = retry or RetryPolicy()
         _preflight(repository, Scope.parse(header.scope), retry_policy)
         j.reopen(pid, retry_failed=retry_failed)
         _execute(
             repository,
-            j,
-            pid,
+            j.bind(pid),
             rate=rate,
+            max_rate=max_rate,
             concurrency=concurrency,
             progress=progress,
-            now=now,
+            clock=clock,
             retry=retry,
             breaker_threshold=breaker_threshold,
             sleep=sleep,

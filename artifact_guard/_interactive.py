@@ -20,6 +20,7 @@ Commands at each collection's prompt::
 from __future__ import annotations
 
 import re
+import sys
 
 import typer
 from rich.console import Console
@@ -60,6 +61,32 @@ def _parse_versions(args: list[str], by_index: dict[int, str]) -> tuple[list[str
     return ids, bad
 
 
+def _ask(name: str, console: Console) -> str:
+    """One command line: from the terminal, or piped in (a scripted review).
+
+    Standard input that ends with no terminal behind it leaves nobody to ask:
+    one line on stderr, exit 2 (not click's "Aborted!").
+    """
+    try:
+        terminal = sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if terminal:
+        return str(typer.prompt(name, default="", show_default=False))
+    console.print(Text(f"{name}: "), end="")
+    line = sys.stdin.readline()
+    if not line:
+        console.print()
+        typer.echo(
+            "error: interactive review needs a terminal (standard input ended before the review was "
+            "done); run plan without --interactive, or review in a terminal",
+            err=True,
+        )
+        raise typer.Exit(2)
+    console.print(Text(line.rstrip("\n")))
+    return line
+
+
 def review(plan: Plan, repository: ArtifactRepository, console: Console) -> Plan | None:
     """Review ``plan`` in the terminal; returns the reviewed plan, or None if the reviewer quit."""
     names = [
@@ -88,7 +115,7 @@ def review(plan: Plan, repository: ArtifactRepository, console: Console) -> Plan
             console.print(Text(f"\n[{pos + 1}/{len(names)}] {name}"))
             print_collection(current, name, console)
             show = False
-        answer = typer.prompt(f"{name}", default="", show_default=False).strip()
+        answer = _ask(name, console).strip()
         command, *args = answer.split() or [""]
         command = command.lower()
         if command in ("", "n"):

@@ -59,6 +59,17 @@ class Inventory:
     stored_bytes: int
     dedupe: str = "collection"
 
+    def total_line(self) -> str:
+        """One line: versions, collections and bytes stored (the inventory table's last line)."""
+        from ._planner import format_bytes
+
+        versions = sum(c.versions for c in self.collections)
+        return (
+            f"{versions} versions in {len(self.collections)} collections; "
+            f"{format_bytes(self.stored_bytes)} stored "
+            f"({self.stored_bytes} bytes; dedupe scope {self.dedupe})"
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The inventory as JSON (``inventory --json``): format ``artifact-guard-inventory`` version 1."""
         return {

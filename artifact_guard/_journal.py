@@ -40,12 +40,18 @@ __all__ = [
     "OpKind",
     "OpRecord",
     "OpState",
+    "PlanJournal",
     "policy_from_json",
     "policy_to_json",
 ]
 
-JOURNAL_FORMAT = 1
-"""Format of the journal tables; a journal written by a newer format is refused."""
+JOURNAL_FORMAT = 2
+"""Format of the journal tables; a journal written by a newer format is refused.
+
+Format 2 added ``journal_ops.notes`` (events such as a write whose outcome was
+unknown); a format-1 journal is upgraded in place when opened."""
+
+_MAX_SQL_INT = 2**63 - 1
 
 OpKind = Literal["delete_version", "delete_collection"]
 OpState = Literal["pending", "in-flight", "done", "failed", "skipped"]
@@ -83,6 +89,7 @@ CREATE TABLE journal_ops (
     error_class   TEXT,
     error_message TEXT,
     reasons       TEXT,
+    notes         TEXT,
     created_at    TEXT NOT NULL,
     started_at    TEXT,
     finished_at   TEXT,
@@ -94,7 +101,7 @@ _SCHEMA_PROBES = (
     "SELECT plan_id, format, scope, policy, plan_created_at, dedupe, reclaimable_bytes, kept, options,"
     " status, stop_reason, created_at, updated_at FROM journal_plans LIMIT 0",
     "SELECT plan_id, op_id, kind, target, collection, label, parent, planned, state, attempts, calls,"
-    " outcome, error_class, error_message, reasons, created_at, started_at, finished_at"
+    " outcome, error_class, error_message, reasons, notes, created_at, started_at, finished_at"
     " FROM journal_ops LIMIT 0",
 )
 """Every column of the two journal tables, read once when a journal is opened."""
@@ -203,6 +210,8 @@ class OpRecord:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    notes: tuple[str, ...] = ()
+    """Events worth keeping, e.g. ``attempt 1: outcome unknown (TransientError: ...)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +253,27 @@ def _reasons_from_json(text: str | None) -> tuple[Reason, ...]:
     return tuple(out)
 
 
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a format-1 journal to format 2 (one added column), in one transaction."""
+    row = conn.execute("SELECT version FROM schema_versions WHERE component = 'journal'").fetchone()
+    if row is None or row[0] >= JOURNAL_FORMAT:
+        return
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(journal_ops)")}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "notes" not in columns:
+            conn.execute("ALTER TABLE journal_ops ADD COLUMN notes TEXT")
+        conn.execute("UPDATE schema_versions SET version = ? WHERE component = 'journal'", (JOURNAL_FORMAT,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _exact_bytes(total: int) -> dict[str, str]:
+    return {"reclaimable_bytes": str(total)} if total > _MAX_SQL_INT else {}
+
+
 def _has_journal(conn: sqlite3.Connection) -> bool:
     row = conn.execute("SELECT 1 FROM schema_versions WHERE component = 'journal'").fetchone()
     return row is not None
@@ -274,6 +304,7 @@ class Journal:
                 conn.close()
                 raise JournalError(f"no apply is recorded in {p}")
             ensure_schema(conn, "journal", JOURNAL_FORMAT, _DDL)
+            _upgrade(conn)
             # A file that claims the journal schema but lacks its tables or columns (a hand-edited or
             # half-copied database) is refused here, in one line, not by a query halfway through a command.
             for probe in _SCHEMA_PROBES:
@@ -372,9 +403,13 @@ class Journal:
                     json.dumps(policy_to_json(policy), sort_keys=True),
                     plan_created_at.isoformat(),
                     dedupe,
-                    reclaimable_bytes,
+                    # SQLite integers stop at 2**63 - 1: a larger total is kept exactly in the options.
+                    min(reclaimable_bytes, _MAX_SQL_INT),
                     json.dumps({k: list(v) for k, v in kept.items()}, sort_keys=True),
-                    json.dumps(dict(options), sort_keys=True),
+                    json.dumps(
+                        {**options, **_exact_bytes(reclaimable_bytes)},
+                        sort_keys=True,
+                    ),
                     now,
                     now,
                 ),
@@ -421,6 +456,8 @@ class Journal:
                 f"understands ({JOURNAL_FORMAT}); upgrade artifact-guard"
             )
         try:
+            opts = json.loads(options)
+            exact = opts.get("reclaimable_bytes") if isinstance(opts, dict) else None
             return JournalHeader(
                 plan_id=pid,
                 format=fmt,
@@ -428,9 +465,9 @@ class Journal:
                 policy=policy_from_json(json.loads(policy)),
                 plan_created_at=datetime.fromisoformat(plan_at),
                 dedupe=dedupe,
-                reclaimable_bytes=_integer(freed),
+                reclaimable_bytes=int(exact) if isinstance(exact, str) else _integer(freed),
                 kept={k: tuple(v) for k, v in json.loads(kept).items()},
-                options=json.loads(options),
+                options=opts,
                 status=status,
                 stop_reason=why,
                 created_at=datetime.fromisoformat(created),
@@ -453,7 +490,7 @@ class Journal:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT op_id, kind, target, collection, label, parent, planned, state, attempts, calls,"
-                " outcome, error_class, error_message, reasons, created_at, started_at, finished_at"
+                " outcome, error_class, error_message, reasons, created_at, started_at, finished_at, notes"
                 " FROM journal_ops WHERE plan_id = ? ORDER BY op_id",
                 (plan_id,),
             ).fetchall()
@@ -477,6 +514,7 @@ class Journal:
                     created_at=r[14],
                     started_at=r[15],
                     finished_at=r[16],
+                    notes=tuple(json.loads(r[17])) if r[17] else (),
                 )
                 for r in rows
             ]
@@ -513,6 +551,36 @@ class Journal:
                 [(1 if write else 0, now, plan_id, op_id) for op_id in op_ids],
             )
 
+    def note(self, plan_id: str, op_id: int, text: str) -> None:
+        """Append one event to an operation's notes (kept whatever state it ends in)."""
+        with self._tx() as c:
+            row = c.execute(
+                "SELECT notes FROM journal_ops WHERE plan_id = ? AND op_id = ?", (plan_id, op_id)
+            ).fetchone()
+            notes = json.loads(row[0]) if row is not None and row[0] else []
+            notes.append(text)
+            c.execute(
+                "UPDATE journal_ops SET notes = ? WHERE plan_id = ? AND op_id = ?",
+                (json.dumps(notes), plan_id, op_id),
+            )
+
+    def set_option(self, plan_id: str, key: str, value: Any) -> None:
+        """Record one run-time option of a plan's apply (e.g. the rate reached, for ``resume``)."""
+        with self._tx() as c:
+            row = c.execute("SELECT options FROM journal_plans WHERE plan_id = ?", (plan_id,)).fetchone()
+            if row is None:
+                return
+            opts = json.loads(row[0])
+            opts[key] = value
+            c.execute(
+                "UPDATE journal_plans SET options = ?, updated_at = ? WHERE plan_id = ?",
+                (json.dumps(opts, sort_keys=True), _now(), plan_id),
+            )
+
+    def bind(self, plan_id: str) -> PlanJournal:
+        """This journal seen through one plan: the executor's view, no plan id to pass around."""
+        return PlanJournal(self, plan_id)
+
     def count_call(self, plan_id: str, op_id: int) -> None:
         """One more write call for an operation already in flight (a retry)."""
         with self._tx() as c:
@@ -543,3 +611,44 @@ class Journal:
                 " reasons = ?, finished_at = ? WHERE plan_id = ? AND op_id = ?",
                 [(state, outcome, err_class, err_msg, reasons_json, now, plan_id, i) for i in op_ids],
             )
+
+
+class PlanJournal:
+    """One plan's journal: the calls the executor makes, bound to that plan."""
+
+    def __init__(self, journal: Journal, plan_id: str) -> None:
+        self.journal = journal
+        self.plan_id = plan_id
+
+    def header(self) -> JournalHeader:
+        return self.journal.header(self.plan_id)
+
+    def ops(self) -> list[OpRecord]:
+        return self.journal.ops(self.plan_id)
+
+    def start(self, op_ids: Sequence[int], *, write: bool) -> None:
+        self.journal.start(self.plan_id, op_ids, write=write)
+
+    def count_call(self, op_id: int) -> None:
+        self.journal.count_call(self.plan_id, op_id)
+
+    def note(self, op_id: int, text: str) -> None:
+        self.journal.note(self.plan_id, op_id, text)
+
+    def finish(
+        self,
+        op_ids: Sequence[int],
+        state: OpState,
+        *,
+        outcome: str | None = None,
+        error: BaseException | None = None,
+        reasons: Iterable[Reason] = (),
+    ) -> None:
+        if op_ids:
+            self.journal.finish(self.plan_id, op_ids, state, outcome=outcome, error=error, reasons=reasons)
+
+    def set_status(self, status: str, reason: str | None = None) -> None:
+        self.journal.set_status(self.plan_id, status, reason)
+
+    def set_option(self, key: str, value: Any) -> None:
+        self.journal.set_option(self.plan_id, key, value)

@@ -1,28 +1,36 @@
 """Pacing: how fast the executor may talk to W&B, and when it must stop.
 
-Three parts, each thread-safe and each with an injectable clock so tests run
+Four parts, each thread-safe and each with an injectable clock so tests run
 without sleeping:
 
-- :class:`RateLimiter`: a token bucket for write operations per second. W&B's
-  guidance for cleanup scripts is a ``sleep(0.1)`` between calls, hence the
-  default of 10/s. It is adaptive: every HTTP 429 halves the current rate (down
-  to a floor) and pauses every worker for the server's ``Retry-After``;
-  successes raise it back towards the configured ceiling. The limit W&B
-  enforces is per project, so one worker's 429 slows all of them.
+- :class:`RateLimiter`: a token bucket for write operations per second, for a
+  fixed ``rate=N``. Every HTTP 429 halves the current rate (down to a floor)
+  and pauses every worker for the server's ``Retry-After``; successes raise it
+  back towards N. The limit W&B enforces is per project, so one worker's 429
+  slows all of them.
+- :class:`AdaptivePacer` (``rate="auto"``, the default): starts at W&B's
+  guidance (``sleep(0.1)``: 10/s), climbs additively while writes succeed at
+  steady latency, backs off multiplicatively on 429s and on latency rising
+  above its baseline (wandb-core retries 429s itself, so that is often the
+  only sign), never above a ceiling; calls in flight follow rate x latency.
 - :func:`call_with_retries`: exponential backoff with full jitter (tenacity)
   on :class:`RateLimitedError` and :class:`TransientError`, never waiting less
   than the server's ``Retry-After`` when it gave one.
 - :class:`CircuitBreaker`: after ``threshold`` consecutive authentication or
-  permission errors the apply stops cleanly and says why, instead of
-  hammering W&B with requests it will refuse.
+  permission errors, or operations throttled through every retry, the apply
+  stops cleanly and says why, instead of hammering W&B with requests it will
+  refuse.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,15 +45,22 @@ from ._errors import (
 )
 
 __all__ = [
+    "AUTO_CEILING",
     "DEFAULT_RATE",
+    "AdaptivePacer",
     "CircuitBreaker",
     "RateLimiter",
     "RetryPolicy",
+    "backoff_delay",
     "call_with_retries",
+    "check_ceiling",
 ]
 
 DEFAULT_RATE = 10.0
 """Write operations per second: W&B's ``sleep(0.1)`` between calls."""
+
+AUTO_CEILING = 100.0
+"""``rate="auto"`` never goes above this many write operations per second unless the user raises it."""
 
 _T = TypeVar("_T")
 Clock = Callable[[], float]
@@ -124,11 +139,142 @@ class RateLimiter:
             if self._rate is not None:
                 self._rate = max(self._floor, self._rate / 2)
 
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Around one call: a fixed rate does not limit calls in flight (the executor's threads do)."""
+        yield
+
+    def observe(self, seconds: float) -> None:
+        """A call's latency: a fixed rate ignores it."""
+
     def on_success(self) -> None:
         """A write succeeded: climb back towards the ceiling (additively, 5% of it per success)."""
         with self._lock:
             if self._rate is not None and self.ceiling is not None and self._rate < self.ceiling:
                 self._rate = min(self.ceiling, self._rate + self.ceiling * 0.05)
+
+
+def check_ceiling(value: object, what: str = "max_rate") -> float:
+    """A user-set rate ceiling, or ValueError in one line (0, negative, NaN, infinite, not a number)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{what} must be a finite number of operations per second > 0, got {value!r}")
+    return float(value)
+
+
+class AdaptivePacer(RateLimiter):
+    """``rate="auto"``: additive increase, multiplicative decrease, and a concurrency that follows.
+
+    It starts at ``start`` (W&B's guidance, or the rate a previous run of the
+    same journal ended at) and climbs while writes succeed at steady latency:
+    by ``3 x start`` operations/s per second of successes before the first
+    throttling signal, then by a tenth of the rate it was last throttled at.
+    It halves on a 429 the executor sees (with the server's ``Retry-After``
+    pause) and drops by 30% when call latency rises well above its recent
+    baseline, the only sign left when wandb-core absorbs 429s by retrying
+    them itself. At most one decrease per ``cooldown`` seconds, so one burst
+    of slow answers counts once. Never above ``ceiling``.
+
+    Concurrency: :meth:`slot` lets at most ``rate x latency x 2`` calls be
+    in flight (at least 1, at most ``max_concurrency``): enough to keep the
+    rate busy, no more piled on a slow server.
+    """
+
+    def __init__(
+        self,
+        start: float,
+        *,
+        ceiling: float = AUTO_CEILING,
+        max_concurrency: int = 16,
+        floor: float = 0.5,
+        cooldown: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        super().__init__(ceiling, floor=floor, clock=clock, sleep=sleep)
+        self._rate = min(max(start, floor), ceiling)
+        self._start = self._rate
+        self._max_concurrency = max(1, max_concurrency)
+        self._cooldown = cooldown
+        self._last_cut = -math.inf
+        self._throttle_point: float | None = None
+        self._samples: deque[float] = deque(maxlen=64)
+        self._ewma: float | None = None
+        self._in_flight = 0
+        self._slots = threading.Condition(self._lock)
+        self.latency_cuts = 0
+        """How many times rising latency lowered the rate."""
+
+    # -- signals ----------------------------------------------------------------
+
+    def _cut(self, factor: float) -> bool:
+        now = self._clock()
+        if now - self._last_cut < self._cooldown or self._rate is None:
+            return False
+        self._last_cut = now
+        self._throttle_point = self._rate
+        self._rate = max(self._floor, self._rate * factor)
+        return True
+
+    def on_rate_limited(self) -> None:
+        """A 429 reached the executor: halve (once per cooldown)."""
+        with self._lock:
+            self.throttled += 1
+            self._cut(0.5)
+            self._slots.notify_all()
+
+    def on_success(self) -> None:
+        """A write succeeded: climb (additively) towards the ceiling."""
+        with self._lock:
+            if self._rate is None or self.ceiling is None:
+                return
+            step = 3 * self._start if self._throttle_point is None else max(1.0, self._throttle_point * 0.1)
+            # ``step`` operations/s more per second's worth of successes at the current rate.
+            self._rate = min(self.ceiling, self._rate + step / self._rate)
+
+    def observe(self, seconds: float) -> None:
+        """One write call's latency: a rise well above the baseline is read as throttling."""
+        with self._lock:
+            self._samples.append(seconds)
+            baseline = min(self._samples)
+            self._ewma = seconds if self._ewma is None else 0.7 * self._ewma + 0.3 * seconds
+            rising = len(self._samples) >= 8 and self._ewma > max(3 * baseline, baseline + 0.25)
+            if rising and self._cut(0.7):
+                self.latency_cuts += 1
+                self._ewma = baseline
+
+    # -- concurrency ------------------------------------------------------------
+
+    def concurrency(self) -> int:
+        """How many calls may be in flight now."""
+        with self._lock:
+            return self._allowed()
+
+    def _allowed(self) -> int:
+        if self._rate is None or self._ewma is None:
+            return self._max_concurrency
+        return max(1, min(self._max_concurrency, math.ceil(self._rate * self._ewma * 2)))
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the in-flight slots while a call runs, and time it."""
+        with self._slots:
+            while self._in_flight >= self._allowed():
+                self._slots.wait(timeout=0.05)
+            self._in_flight += 1
+        started = self._clock()
+        try:
+            yield
+        finally:
+            elapsed = self._clock() - started
+            with self._slots:
+                self._in_flight -= 1
+                self._slots.notify()
+            self.observe(elapsed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +322,17 @@ class _BackoffWait(tenacity.wait.wait_base):
         return wait
 
 
+def backoff_delay(
+    policy: RetryPolicy, attempt: int, exc: BaseException | None, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before try ``attempt + 1``: full jitter, capped, never below ``Retry-After``."""
+    r = rng or random.Random()  # noqa: S311 - jitter, not secrets
+    wait = r.uniform(0, min(policy.max_wait, policy.base * 2 ** (attempt - 1)))
+    if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+        wait = max(wait, exc.retry_after * (1 + r.uniform(0, 0.1)))
+    return wait
+
+
 def call_with_retries(
     fn: Callable[[], _T],
     *,
@@ -209,10 +366,14 @@ def call_with_retries(
 
 
 def trips_breaker(exc: BaseException) -> bool:
-    """Whether an error says the credentials, not the operation, are the problem.
+    """Whether an error says the credentials or the server, not the operation, are the problem.
 
-    A protected alias is a property of one version, not of the credentials.
+    A protected alias is a property of one version, not of the credentials. A
+    429 that outlasted every retry means the server throttles everything: going
+    on would only be refused again.
     """
+    if isinstance(exc, RateLimitedError):
+        return True
     return isinstance(exc, AuthenticationError | PermissionDeniedError) and not isinstance(
         exc, ProtectedAliasError
     )
@@ -252,9 +413,14 @@ class CircuitBreaker:
         with self._lock:
             self._consecutive += 1
             if self._consecutive >= self.threshold and self._reason is None:
+                advice = (
+                    "the server throttles every request; resume later"
+                    if isinstance(exc, RateLimitedError)
+                    else "check the API key and its permissions, then resume"
+                )
                 self._reason = (
                     f"stopped after {self._consecutive} consecutive {type(exc).__name__}s "
-                    f"(last: {exc}); check the API key and its permissions, then resume"
+                    f"(last: {exc}); {advice}"
                 )
             return self._reason is not None
 

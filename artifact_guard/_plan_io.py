@@ -34,17 +34,21 @@ problem.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ._errors import NotFoundError, PlanError, PolicyError
+from ._json_file import LineReader, read_bounded, write_lines
 from ._model import CollectionRef, Scope, Version, VersionState
-from ._planner import Action, CollectionSummary, Decision, Plan
+from ._planner import Action, CollectionSummary, Decision, Plan, PlanDedupe
+from ._policy import Policy
 from ._policy_file import policy_from_dict, policy_to_dict
 from ._review import reason_text
 from ._rules import Reason
@@ -77,6 +81,7 @@ _TOP = (
 )
 _DECISION = (
     "id",
+    "name",
     "collection",
     "type",
     "index",
@@ -91,13 +96,19 @@ _DECISION = (
     "blocked",
     "reasons",
 )
+_HEAD = tuple(k for k in _TOP if k not in ("decisions", "checksum"))
 _COLLECTION = ("name", "type", "kept", "deleted", "blocked", "reclaimable_bytes")
 _SUMMARY = ("versions", "delete", "keep", "blocked")
 _REASON = ("rule", "params", "blocks", "text")
+_DECISION_UNNAMED = tuple(k for k in _DECISION if k != "name")
+"""Decisions of plan files written before ``name`` was added (still format version 1)."""
 _KEYSETS: dict[tuple[str, ...], frozenset[str]] = {
-    keys: frozenset(keys) for keys in (_TOP, _DECISION, _COLLECTION, _SUMMARY, _REASON)
+    keys: frozenset(keys)
+    for keys in (_TOP, _HEAD, _DECISION, _DECISION_UNNAMED, _COLLECTION, _SUMMARY, _REASON)
 }
 _MAX_SECONDS = timedelta.max.total_seconds() - 86_400  # what a timedelta can hold, with room to spare
+MAX_PLAN_BYTES = 4 << 30
+"""Plan files larger than this (4 GiB; a 2-million-version plan is about 1.5 GiB) are refused unread."""
 DELETE_REASONS = frozenset({"policy:selected", "policy:included"})
 """The only reasons a deletion may carry: selected by the policy, or included by a reviewer."""
 
@@ -125,6 +136,7 @@ def _decision_json(d: Decision) -> dict[str, Any]:
     v = d.version
     return {
         "id": v.id,
+        "name": v.name,
         "collection": v.collection,
         "type": v.type,
         "index": v.index,
@@ -146,10 +158,14 @@ def _checksum(body: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """The plan as the JSON document of ``docs/plan-schema.md`` (checksum included)."""
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _header_json(plan: Plan) -> dict[str, Any]:
+    """Every top-level key but ``decisions`` and ``checksum``, in the documented order."""
     deleted = sum(c.deleted for c in plan.collections)
-    body: dict[str, Any] = {
+    return {
         "format": PLAN_FORMAT,
         "format_version": PLAN_FORMAT_VERSION,
         "id": plan.id,
@@ -175,19 +191,60 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             }
             for c in plan.collections
         ],
-        "decisions": [_decision_json(d) for d in plan.decisions],
     }
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as the JSON document of ``docs/plan-schema.md`` (checksum included)."""
+    body = _header_json(plan)
+    body["decisions"] = [_decision_json(d) for d in plan.decisions]
     body["checksum"] = _checksum(body)
     return body
 
 
+class _Checksum:
+    """The checksum of the canonical body, fed in pieces: header keys before ``decisions``
+    (in sorted order), the decisions one by one, then the keys after it."""
+
+    def __init__(self, header: Mapping[str, Any]) -> None:
+        keys = sorted(header)
+        self._after = "".join(f",{_canonical(k)}:{_canonical(header[k])}" for k in keys if k > "decisions")
+        before = ",".join(f"{_canonical(k)}:{_canonical(header[k])}" for k in keys if k < "decisions")
+        self._hash = hashlib.sha256(("{" + before + ("," if before else "") + '"decisions":[').encode())
+        self._first = True
+
+    def decision(self, canonical: bytes) -> None:
+        if not self._first:
+            self._hash.update(b",")
+        self._first = False
+        self._hash.update(canonical)
+
+    def hexdigest(self) -> str:
+        self._hash.update(("]" + self._after + "}").encode())
+        return "sha256:" + self._hash.hexdigest()
+
+
 def dump_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
-    """Write the plan to ``path`` as JSON; written whole to a temporary file first, then renamed."""
+    """Write the plan to ``path`` as JSON, streaming, one decision per line (see ``docs/plan-schema.md``).
+
+    Nothing but one decision at a time is held besides the plan: a plan of
+    millions of versions is written in bounded extra memory. The file goes to a
+    temporary name first, then is renamed into place.
+    """
     p = Path(path)
-    text = json.dumps(plan_to_json(plan), indent=1, ensure_ascii=False) + "\n"
     tmp = p.with_name(p.name + ".tmp")
+    header = _header_json(plan)
+    check = _Checksum(header)
+
+    def lines() -> Iterator[bytes]:
+        for d in plan.decisions:
+            line = _canonical(_decision_json(d)).encode()
+            check.decision(line)
+            yield line
+
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with tmp.open("wb", buffering=1 << 20) as f:
+            write_lines(f, header, "decisions", lines(), lambda: {"checksum": check.hexdigest()})
         os.replace(tmp, p)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -228,10 +285,12 @@ class _Reader:
             raise self.fail(f"{where}.{key}", f"expected a string, got {_kind(value)}")
         return value
 
-    def int_(self, obj: Mapping[str, Any], key: str, where: str) -> int:
+    def int_(self, obj: Mapping[str, Any], key: str, where: str, *, total: bool = False) -> int:
         value = obj[key]
-        # At most Int64, like W&B's sizes: the journal (SQLite) cannot hold more.
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**63 - 1:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(f"{where}.{key}", f"expected an integer >= 0, got {_kind(value)}")
+        # One value is at most Int64, like W&B's sizes; a total of many may be larger (the sums are checked).
+        if not total and value > 2**63 - 1:
             raise self.fail(f"{where}.{key}", f"expected an integer >= 0 and < 2**63, got {_kind(value)}")
         return value
 
@@ -286,8 +345,106 @@ def _read_reason(rd: _Reader, obj: object, where: str) -> Reason:
     return reason
 
 
-def _read_decision(rd: _Reader, obj: object, where: str, scope: Scope) -> Decision:
-    m = rd.keys(obj, where, _DECISION)
+_STATES = {"COMMITTED": VersionState.COMMITTED, "PENDING": VersionState.PENDING}
+_ACTIONS = {"delete": Action.DELETE, "keep": Action.KEEP}
+_INT64 = 2**63 - 1
+_DECISION_KEYS = frozenset(_DECISION)
+_REASON_KEYS = frozenset(_REASON)
+
+
+def _quick_decision(obj: Any, scope: Scope, shared: dict[str, str]) -> Decision | None:
+    """The common case, checked in few steps: a well-formed decision of a plan this tool wrote.
+
+    None means "look closer": :func:`_read_decision` then names what is wrong.
+    Repeated strings (collection, type, producer) are shared, not held once per version.
+    """
+    if type(obj) is not dict or obj.keys() != _DECISION_KEYS:
+        return None
+    vid, coll, typ, digest, created = (
+        obj["id"],
+        obj["collection"],
+        obj["type"],
+        obj["digest"],
+        obj["created_at"],
+    )
+    index, size, ttl, producer = obj["index"], obj["size"], obj["ttl_seconds"], obj["producer"]
+    aliases, reasons_in = obj["aliases"], obj["reasons"]
+    st, act = obj["state"], obj["action"]
+    state = _STATES.get(st) if type(st) is str else None
+    action = _ACTIONS.get(act) if type(act) is str else None
+    if (
+        state is None
+        or action is None
+        or ttl is not None
+        or type(vid) is not str
+        or type(coll) is not str
+        or type(typ) is not str
+        or type(digest) is not str
+        or type(created) is not str
+        or type(index) is not int
+        or type(size) is not int
+        or not (0 <= index <= _INT64 and 0 <= size <= _INT64)
+        or (producer is not None and type(producer) is not str)
+        or type(aliases) is not list
+        or type(reasons_in) is not list
+        or not reasons_in
+    ):
+        return None
+    reasons = []
+    for r in reasons_in:
+        if type(r) is not dict or r.keys() != _REASON_KEYS:
+            return None
+        rule, params = r["rule"], r["params"]
+        if type(rule) is not str or type(params) is not dict:
+            return None
+        reason = Reason(rule, tuple(sorted((k, _tuplify(v)) for k, v in params.items())))
+        if r["blocks"] is not reason.blocks:
+            return None
+        reasons.append(reason)
+    if any(type(a) is not str for a in aliases):
+        return None
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    coll = shared.setdefault(coll, coll)
+    version = Version(
+        id=vid,
+        entity=scope.entity,
+        project=scope.project,
+        collection=coll,
+        type=shared.setdefault(typ, typ),
+        index=index,
+        created_at=when,
+        state=state,
+        aliases=frozenset(aliases),
+        size=size,
+        ttl=None,
+        producer=None if producer is None else shared.setdefault(producer, producer),
+        digest=digest,
+    )
+    if obj["name"] != version.name:
+        return None  # the slow path names the mismatch
+    decision = Decision(version, action, tuple(reasons))
+    if action is Action.DELETE:
+        if any(r.blocks or r.rule not in DELETE_REASONS for r in decision.reasons):
+            return None
+    elif all(r.rule == "policy:selected" for r in decision.reasons):
+        return None
+    if obj["blocked"] is not decision.blocked:
+        return None
+    return decision
+
+
+def _read_decision(
+    rd: _Reader, obj: object, where: str, scope: Scope, shared: dict[str, str] | None = None
+) -> Decision:
+    quick = _quick_decision(obj, scope, shared if shared is not None else {})
+    if quick is not None:
+        return quick
+    m = rd.keys(obj, where, _DECISION if isinstance(obj, Mapping) and "name" in obj else _DECISION_UNNAMED)
     try:
         state = VersionState(m["state"])
     except ValueError:
@@ -317,6 +474,8 @@ def _read_decision(rd: _Reader, obj: object, where: str, scope: Scope) -> Decisi
         producer=rd.str_(m, "producer", where, optional=True),
         digest=rd.str_(m, "digest", where),
     )
+    if "name" in m and rd.str_(m, "name", where) != version.name:
+        raise rd.fail(f"{where}.name", f"says {m['name']!r}, but collection and index say {version.name!r}")
     try:
         action = Action(m["action"])
     except ValueError:
@@ -344,6 +503,26 @@ def _read_decision(rd: _Reader, obj: object, where: str, scope: Scope) -> Decisi
 def plan_from_json(data: object, *, source: str = "plan") -> Plan:
     """Rebuild a :class:`Plan` from :func:`plan_to_json`'s document; :class:`PlanError` names any problem."""
     rd = _Reader(source)
+    m = _read_top(rd, data)
+    head = _read_head(rd, m)
+    decisions = tuple(
+        _read_decision(rd, d, f"decisions[{i}]", head.scope)
+        for i, d in enumerate(rd.list_(m, "decisions", "plan"))
+    )
+    body = {k: v for k, v in m.items() if k != "checksum"}
+    return _complete(rd, m, head, decisions, _checksum(body))
+
+
+@dataclass(frozen=True)
+class _Head:
+    scope: Scope
+    created_at: datetime
+    dedupe: PlanDedupe
+    policy: Policy
+
+
+def _read_top(rd: _Reader, data: object, *, keys: tuple[str, ...] = _TOP) -> Mapping[str, Any]:
+    """The top-level object: format, version, and exactly the documented keys."""
     if not isinstance(data, Mapping):
         raise rd.fail("(top level)", f"expected a plan object, got {_kind(data)}")
     if data.get("format") != PLAN_FORMAT:
@@ -359,7 +538,10 @@ def plan_from_json(data: object, *, source: str = "plan") -> Plan:
         )
     if fv < 1:
         raise rd.fail("format_version", f"unknown format version {fv}")
-    m = rd.keys(data, "(top level)", _TOP)
+    return rd.keys(data, "(top level)", keys)
+
+
+def _read_head(rd: _Reader, m: Mapping[str, Any]) -> _Head:
     try:
         scope = Scope.parse(rd.str_(m, "scope", "plan"))
     except NotFoundError as exc:  # Scope.parse's error for a malformed path
@@ -369,14 +551,17 @@ def plan_from_json(data: object, *, source: str = "plan") -> Plan:
     if dedupe not in ("collection", "project", "entity"):
         raise rd.fail("dedupe", f"expected 'collection', 'project' or 'entity', got {_kind(dedupe)}")
     try:
-        policy = policy_from_dict(m["policy"], source=f"{source}: policy")
+        policy = policy_from_dict(m["policy"], source=f"{rd.source}: policy")
     except PolicyError as exc:
-        raise PlanError(str(exc)) from None
+        # One line, whatever a hand-edited key holds (a key may contain a newline).
+        raise PlanError(str(exc).replace("\r", "\\r").replace("\n", "\\n")) from None
+    return _Head(scope, created_at, dedupe, policy)
 
-    decisions = tuple(
-        _read_decision(rd, d, f"decisions[{i}]", scope)
-        for i, d in enumerate(rd.list_(m, "decisions", "plan"))
-    )
+
+def _complete(
+    rd: _Reader, m: Mapping[str, Any], head: _Head, decisions: tuple[Decision, ...], actual_checksum: str
+) -> Plan:
+    """The checks that need every decision, then the plan."""
     seen: set[str] = set()
     slots: set[tuple[str, int]] = set()
     for i, d in enumerate(decisions):
@@ -386,26 +571,26 @@ def plan_from_json(data: object, *, source: str = "plan") -> Plan:
             raise rd.fail(f"decisions[{i}]", f"{d.version.name} is listed twice")
         seen.add(d.version.id)
         slots.add((d.version.collection, d.version.index))
+    del seen, slots
 
-    collections = _read_collections(rd, m, decisions, scope)
-    reclaimable = rd.int_(m, "reclaimable_bytes", "plan")
+    collections = _read_collections(rd, m, decisions, head.scope)
+    reclaimable = rd.int_(m, "reclaimable_bytes", "plan", total=True)
     if reclaimable != sum(c.reclaimable_bytes for c in collections):
         raise rd.fail("reclaimable_bytes", "does not equal the sum of the collections' reclaimable_bytes")
     _check_summary(rd, m, decisions)
     plan_id = rd.str_(m, "id", "plan")
     checksum = rd.str_(m, "checksum", "plan")
-    body = {k: v for k, v in m.items() if k != "checksum"}
-    if _checksum(body) != checksum:
+    if actual_checksum != checksum:
         raise rd.fail(
             "checksum",
             "the file was changed after it was written (checksum mismatch); make a new plan with "
             "`artifact-guard plan` (or `plan --interactive` to exclude versions) instead of editing it",
         )
     return Plan(
-        scope=scope,
-        policy=policy,
-        created_at=created_at,
-        dedupe=dedupe,
+        scope=head.scope,
+        policy=head.policy,
+        created_at=head.created_at,
+        dedupe=head.dedupe,
         decisions=decisions,
         reclaimable_bytes=reclaimable,
         collections=collections,
@@ -437,7 +622,7 @@ def _read_collections(
             kept=rd.int_(c, "kept", where),
             deleted=rd.int_(c, "deleted", where),
             blocked=rd.int_(c, "blocked", where),
-            reclaimable_bytes=rd.int_(c, "reclaimable_bytes", where),
+            reclaimable_bytes=rd.int_(c, "reclaimable_bytes", where, total=True),
         )
         actual = (
             sum(d.action is Action.KEEP for d in ds),
@@ -477,14 +662,29 @@ def _check_summary(rd: _Reader, m: Mapping[str, Any], decisions: tuple[Decision,
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
-    """Read a plan file written by :func:`dump_plan`; :class:`PlanError` for anything wrong with it."""
+    """Read a plan file written by :func:`dump_plan`; :class:`PlanError` for anything wrong with it.
+
+    A file laid out as :func:`dump_plan` writes it (one decision per line) is
+    read streaming, one decision at a time; any other layout of the same JSON
+    document (an older artifact-guard's, or reformatted) is read whole, up to
+    :data:`MAX_PLAN_BYTES`.
+    """
     p = Path(path)
+    # Millions of small, acyclic objects: the cyclic collector would rescan them over and over.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"cannot read plan file {str(p)!r}: {exc.strerror or exc}") from None
+        streamed = _load_streaming(p)
+    except RecursionError:
+        raise PlanError(f"{p}: not a plan file: JSON nested too deeply") from None
+    finally:
+        if collecting:
+            gc.enable()
+    if streamed is not None:
+        return streamed
+    raw = read_bounded(p, limit=MAX_PLAN_BYTES, what="plan file", error=PlanError)
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise PlanError(f"{p}: not a plan file: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -493,7 +693,51 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         ) from None
     except RecursionError:
         raise PlanError(f"{p}: not a plan file: JSON nested too deeply") from None
+    del raw
     try:
         return plan_from_json(data, source=str(p))
     except RecursionError:  # a deep value where a plan has a flat one (reason params, say)
         raise PlanError(f"{p}: not a plan file: JSON nested too deeply") from None
+
+
+def _load_streaming(p: Path) -> Plan | None:
+    """The plan, read one decision line at a time; None when the file is not laid out that way."""
+    try:
+        f = p.open("rb")
+    except OSError as exc:
+        raise PlanError(f"cannot read plan file {str(p)!r}: {exc.strerror or exc}") from None
+    with f:
+        try:
+            lines = LineReader.open(
+                f,
+                key="decisions",
+                first_key="format",
+                source=f"{p}: not a plan file",
+                limit=MAX_PLAN_BYTES,
+                error=PlanError,
+            )
+            if lines is None:
+                return None
+            rd = _Reader(str(p))
+            m = dict(_read_top(rd, lines.head, keys=_HEAD))
+            head = _read_head(rd, m)
+            check = _Checksum(m)
+            decisions: list[Decision] = []
+            shared: dict[str, str] = {}
+            for raw in lines.items():
+                try:
+                    obj = json.loads(raw)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    where = f"decisions[{len(decisions)}]"
+                    raise rd.fail(where, "not a JSON object on its line (edited by hand?)") from None
+                quick = _quick_decision(obj, head.scope, shared)
+                if quick is None:
+                    quick = _read_decision(rd, obj, f"decisions[{len(decisions)}]", head.scope, shared)
+                decisions.append(quick)
+                check.decision(raw)
+            if set(lines.tail) != {"checksum"}:
+                raise rd.fail("checksum", "expected the checksum, and nothing else, after the decisions")
+            m["checksum"] = lines.tail["checksum"]
+            return _complete(rd, m, head, tuple(decisions), check.hexdigest())
+        except OSError as exc:
+            raise PlanError(f"cannot read plan file {str(p)!r}: {exc.strerror or exc}") from None

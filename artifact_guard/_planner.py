@@ -212,7 +212,10 @@ def plan(
         raise PlanError(f"now must be timezone-aware (W&B times are UTC), got {now.isoformat()}")
     repo = repository if isinstance(repository, ReadOnlyRepository) else ReadOnlyRepository(repository)
     sc = Scope.parse(scope) if isinstance(scope, str) else scope
-    now = now or datetime.now(UTC)
+    if now is None:
+        # The repository's own clock (the fake's for fakes), as apply will judge ages by it.
+        clock = getattr(repo, "now", None)
+        now = clock() if callable(clock) else datetime.now(UTC)
     removed = frozenset(removed_runs)
 
     by_collection: dict[str, list[Version]] = {}

@@ -54,6 +54,7 @@ from ._policy import DEFAULT_PROTECTED_ALIASES, RULE_IDS, WAIVABLE_RULES, Policy
 
 __all__ = [
     "PolicyFileError",
+    "discover_policy",
     "explain_policy",
     "format_duration",
     "load_policy",
@@ -501,3 +502,38 @@ def explain_policy(policy: Policy) -> list[str]:
             "Changed from the defaults: " + ", ".join(_FIELD_TO_KEY.get(k, k) for k in sorted(changed)) + "."
         )
     return lines
+
+
+# ------------------------------------------------------------------ discovery
+
+POLICY_FILE_NAME = "artifact-guard.toml"
+
+
+def _has_tool_table(pyproject: Path) -> bool:
+    """Whether ``pyproject`` holds ``[tool.artifact-guard]`` (an unreadable or invalid file: no)."""
+    try:
+        document = tomllib.loads(pyproject.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False
+    tool = document.get("tool")
+    return isinstance(tool, Mapping) and PYPROJECT_TABLE[1] in tool
+
+
+def discover_policy(start: str | Path | None = None) -> Path | None:
+    """The policy file for ``start`` (default: the working directory), found as ruff and pytest find theirs.
+
+    From ``start`` up to the filesystem root, the first directory that holds
+    ``artifact-guard.toml``, or a ``pyproject.toml`` with a ``[tool.artifact-guard]``
+    table, wins; within one directory ``artifact-guard.toml`` comes first. A
+    ``pyproject.toml`` without the table is passed over (it belongs to the
+    Python project, not to us). Returns None when no directory has one.
+    """
+    here = Path(start if start is not None else Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / POLICY_FILE_NAME
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _has_tool_table(pyproject):
+            return pyproject
+    return None

@@ -73,7 +73,12 @@ def _fmt_eta(seconds: float | None) -> str:
 
 
 class PlainProgress:
-    """One line every ``every`` seconds (and at the end), for logs."""
+    """One line every ``every`` seconds (and at the end), for logs.
+
+    A heartbeat thread prints the line even when nothing settles (a write
+    waiting out a rate limit), so a CI log never looks hung for longer than
+    ``every`` seconds. ``heartbeat=False`` leaves only the lines ``advance`` prints.
+    """
 
     def __init__(
         self,
@@ -81,6 +86,7 @@ class PlainProgress:
         *,
         every: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        heartbeat: bool = True,
     ) -> None:
         self._stream = stream
         self._every = every
@@ -88,6 +94,17 @@ class PlainProgress:
         self._lock = threading.Lock()
         self._counts = _Counts(clock)
         self._last = 0.0
+        self._heartbeat = heartbeat
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(1.0, self._every)):
+            with self._lock:
+                now = self._clock()
+                if now - self._last >= self._every:
+                    self._last = now
+                    self._print(self._line())
 
     def _line(self) -> str:
         c = self._counts
@@ -107,6 +124,10 @@ class PlainProgress:
             self._counts.already = already
             self._last = self._clock()
             self._print(f"apply: {total - already} operations to run ({already} settled earlier)")
+        if self._heartbeat and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._beat, name="artifact-guard-progress", daemon=True)
+            self._thread.start()
 
     def advance(self, state: str, count: int = 1) -> None:
         with self._lock:
@@ -117,6 +138,10 @@ class PlainProgress:
                 self._print(self._line())
 
     def finish(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         with self._lock:
             self._print(self._line())
 

@@ -106,7 +106,7 @@ class AuditRecorder:
 
     # ------------------------------------------------------------------ audit
 
-    def reports(self, policy: Policy | None) -> list[AuditReport]:
+    def reports(self, policy: Policy | None, *, strict: bool = False) -> list[AuditReport]:
         """One report per project the baseline holds (or the fake holds, when nothing reached it)."""
         baseline = self._baseline
         untouched = baseline is None
@@ -114,7 +114,7 @@ class AuditRecorder:
             baseline = self._capture()
         out = []
         for snap in baseline.values():
-            report = audit(snap, self.fake, policy)
+            report = audit(snap, self.fake, policy, strict=strict)
             if untouched:
                 report = replace(
                     report,
@@ -127,8 +127,10 @@ class AuditRecorder:
             out.append(report)
         return out
 
-    def audit(self, policy: Policy | None, *, project: str | None, check: bool) -> AuditReport:
-        reports = self.reports(policy)
+    def audit(
+        self, policy: Policy | None, *, project: str | None, check: bool, strict: bool = False
+    ) -> AuditReport:
+        reports = self.reports(policy, strict=strict)
         if project is not None:
             chosen = [r for r in reports if str(r.scope) == project]
             if not chosen:
@@ -163,13 +165,47 @@ class AuditRecorder:
             )
 
 
+_WAIVERS: dict[str, str] = {
+    "has-aliases": "Policy(allow_delete_aliases=True)",
+    "consumed": "Policy(allow_consumed=True)",
+    "registry-linked": "Policy(allow_registry_linked=True)",
+    "last-version": "Policy(allow_empty_collection=True)",
+    "referenced": "Policy(waive={'referenced'})",
+    "grace-period": "Policy(grace_period=timedelta(0)) or Policy(waive={'grace-period'})",
+    "protected-alias": "a Policy(protected_aliases=...) without that alias (registry-protected aliases "
+    "are never waived)",
+    "in-flight": "nothing: finish the run (fake.finish_run(run)) or commit the version first",
+}
+"""Per safety rule: the setting that waives it, as a test writes it."""
+
+
+def hints(report: AuditReport) -> list[str]:
+    """One line per rule that fired: the rule, and the setting that waives it (or why none does)."""
+    fired = sorted({v.rule for v in report.violations})
+    lines = [f"  {rule}: waived by {_WAIVERS.get(rule, f'Policy(waive={{{rule!r}}})')}" for rule in fired]
+    if "grace-period" in fired:
+        lines.append(
+            "  (versions logged without created_at= are as old as the fake's clock made them, seconds: "
+            "pass created_at= to fake.log_artifact, or advance the fake's clock, if the test means old ones)"
+        )
+    conformance = report.conformance
+    if conformance is not None and conformance.kept_but_deleted:
+        lines.append(
+            "  the policy's retention (keep-last, keep-within, types, collections) keeps what was deleted: "
+            "fix the script, or audit under the policy the script is meant to follow"
+        )
+    if conformance is not None and conformance.strict and conformance.left:
+        lines.append("  versions the policy deletes were left: audit(strict=False) makes that a warning")
+    return lines
+
+
 def failure_message(report: AuditReport, *, how: str) -> str:
-    """Every violation on its own line, then how to allow what was meant."""
-    lines = [f"unsafe change to {report.scope} ({len(report.violations)} violation(s), found by {how}):"]
-    lines.extend(f"  - {v}" for v in report.violations)
-    lines.append(report.summary())
-    lines.append(
-        "If the test means to allow this, say so in the policy, e.g. "
-        "Policy(allow_delete_aliases=True, allow_consumed=True, waive={'last-version'})."
-    )
+    """The report as the CLI prints it, then, per rule that fired, the setting that waives it."""
+    count = len(report.violations) + (report.conformance.failures if report.conformance else 0)
+    lines = [f"unsafe change to {report.scope} ({count} violation(s), found by {how}):"]
+    lines.extend(report.explain().splitlines())
+    tips = hints(report)
+    if tips:
+        lines.append("If the test means to allow this, say so in the policy:")
+        lines.extend(tips)
     return "\n".join(lines)

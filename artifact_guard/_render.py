@@ -120,7 +120,4 @@ def print_inventory(inv: Inventory, console: Console | None = None) -> None:
             Text(", ".join(c.aliases)),
         )
     console.print(table)
-    console.print(
-        f"{sum(c.versions for c in inv.collections)} versions in {len(inv.collections)} collections; "
-        f"{format_bytes(inv.stored_bytes)} stored ({inv.stored_bytes} bytes; dedupe scope {inv.dedupe})"
-    )
+    console.print(Text(inv.total_line()))

@@ -1,6 +1,6 @@
 """The repository seam: everything artifact-guard reads from or writes to W&B.
 
-Kept as narrow as httpx's transport: four reads, three writes. The real adapter
+Kept as narrow as httpx's transport: five reads (one of them the clock), three writes. The real adapter
 (``artifact_guard.adapters.wandb``) and the fake (``fakes.FakeRepository``)
 both implement it, and one contract suite checks they agree.
 """
@@ -8,6 +8,7 @@ both implement it, and one contract suite checks they agree.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from ._errors import ReadOnlyViolation
@@ -22,7 +23,8 @@ WRITE_METHODS = ("delete_version", "delete_collection", "remove_aliases")
 class ArtifactRepository(Protocol):
     """Read and write access to W&B artifacts.
 
-    Read side: ``versions``, ``version``, ``manifest``, ``lineage``, ``links``.
+    Read side: ``versions``, ``version``, ``manifest``, ``lineage``, ``links``,
+    and ``now``, the repository's own clock, by which writes judge ages.
     Write side: ``delete_version``, ``delete_collection``, ``remove_aliases``.
     Errors are those of :mod:`artifact_guard._errors`, never a library's own.
     """
@@ -45,6 +47,10 @@ class ArtifactRepository(Protocol):
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         """The registry links whose source is this version."""
+        ...
+
+    def now(self) -> datetime:
+        """The repository's clock (timezone-aware UTC): wall time for W&B, the fake's own clock for fakes."""
         ...
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
@@ -90,6 +96,10 @@ class ReadOnlyRepository:
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         return self._inner.links(version_id)
+
+    def now(self) -> datetime:
+        clock = getattr(self._inner, "now", None)
+        return clock() if callable(clock) else datetime.now(UTC)
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
         raise ReadOnlyViolation(f"read-only repository: refused delete_version({version_id!r})")

@@ -197,11 +197,13 @@ def reference_target(ref: str | None) -> tuple[str, str] | None:
 
 
 def _dur(seconds: int) -> str:
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} d"
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds} s"
+    """A duration in words, the one style of every report: "30 days", "1.5 hours", "1 second"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds / size
+            text = f"{n:.0f}" if seconds % size == 0 else f"{n:.1f}"
+            return f"{text} {unit}{'' if text == '1' else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
 
 
 _TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {

@@ -21,7 +21,6 @@ hung or left processes behind.
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import os
 import secrets
@@ -40,7 +39,6 @@ import psutil
 from ._audit import AuditReport, ChangeKind, audit
 from ._errors import ArtifactGuardError, SnapshotError
 from ._model import Scope
-from ._planner import format_bytes
 from ._policy import Policy
 from ._snapshot import capture
 
@@ -146,6 +144,49 @@ def _loader(seed: str | None, snapshot: Path | None) -> Callable[[], FakeWandb]:
         return fake
 
     return load
+
+
+def _empty_fake() -> FakeWandb:
+    from fakes import FakeWandb
+
+    return FakeWandb()
+
+
+def _with_setup(
+    load: Callable[[], FakeWandb], setup: Path, project: str | None, timeout: float
+) -> Callable[[], FakeWandb]:
+    """``load``, then the seeding script ``setup`` run against the fake it built (``--setup``).
+
+    The setup script talks to the fake through the real SDK like the cleanup
+    script does (same isolation and teardown); a failing setup is a
+    :class:`SimulationError` naming its exit status and last lines of stderr.
+    """
+    if not setup.is_file():
+        raise SimulationError(f"setup script {str(setup)!r} does not exist")
+
+    def seeded() -> FakeWandb:
+        from fakes.server import FakeWandbServer
+
+        fake = load()
+        entity = name = None
+        if project is not None and "/" in project:
+            entity, name = project.split("/", 1)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+        with (
+            tempfile.TemporaryDirectory(prefix="artifact-guard-setup-") as tmp,
+            FakeWandbServer(fake, entity=entity, project=name) as server,
+        ):
+            env.update(server.env())
+            outcome = _run_script(setup, (), env, timeout, Path(tmp))
+        if outcome.timed_out or outcome.returncode != 0:
+            how = f"timed out after {timeout:g}s" if outcome.timed_out else f"exited {outcome.returncode}"
+            tail = outcome.stderr_tail.strip().splitlines()[-3:]
+            raise SimulationError(
+                f"setup script {str(setup)!r} {how}" + (f": {' | '.join(tail)}" if tail else "")
+            )
+        return fake
+
+    return seeded
 
 
 def _scope_of(fake: FakeWandb, project: str | None) -> Scope:
@@ -401,7 +442,14 @@ class SimulationResult:
         return "safe" if self.ok else "unsafe"
 
     def _distinct_violations(self) -> set[tuple[str, str]]:
-        return {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        found = {(v.change.target, v.rule) for r in self.runs for v in r.report.violations}
+        for r in self.runs:
+            c = r.report.conformance
+            if c is not None:
+                found |= {(k.version.qualified_name, "policy") for k in c.kept_but_deleted}
+                if c.strict:
+                    found |= {(v.qualified_name, "policy:left") for v in c.left}
+        return found
 
     def explain(self) -> str:
         """The readable report the CLI prints."""
@@ -448,7 +496,8 @@ class SimulationResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": "artifact-guard-simulate/1",
+            "format": "artifact-guard-simulate",
+            "format_version": 2,
             "script": self.script,
             "args": list(self.args),
             "scope": str(self.scope),
@@ -507,12 +556,19 @@ def simulate(
     pagination: PaginationChoice = "stable",
     project: str | None = None,
     timeout: float = 120.0,
+    strict: bool = False,
+    setup: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """Run ``script`` with ``args`` against a fake W&B started from ``seed`` or ``snapshot``.
 
+    ``setup`` is a seeding script (any ``wandb`` code: ``wandb.init``,
+    ``log_artifact``, ...) run against the fake first, on top of ``seed`` or
+    ``snapshot`` if given, else on an empty fake; see :func:`_with_setup`.
+
     Raises :class:`SimulationError` (or :class:`SnapshotError`) before
-    anything runs when the inputs are wrong. A script that crashes, hangs or
-    forks does not raise: the result says so (``exit_code`` 2).
+    anything runs when the inputs are wrong, or when the setup script fails.
+    A script that crashes, hangs or forks does not raise: the result says so
+    (``exit_code`` 2).
     """
     path = Path(script)
     if not path.is_file():
@@ -521,7 +577,12 @@ def simulate(
         raise SimulationError(f"--pagination must be stable, offset or both, not {pagination!r}")
     if not timeout > 0:
         raise SimulationError(f"--timeout must be a positive number of seconds, not {timeout!r}")
-    load = _loader(seed, Path(snapshot) if snapshot is not None else None)
+    if setup is not None and seed is None and snapshot is None:
+        load = _empty_fake
+    else:
+        load = _loader(seed, Path(snapshot) if snapshot is not None else None)
+    if setup is not None:
+        load = _with_setup(load, Path(setup), project, timeout)
     policy = policy if policy is not None else Policy()
     # Built once now: a broken snapshot fails before any server starts, and
     # the first run reuses it (a big snapshot takes a while to load).
@@ -529,7 +590,7 @@ def simulate(
     scope = _scope_of(first, project)
     styles: list[Literal["stable", "offset"]] = ["stable", "offset"] if pagination == "both" else [pagination]
     runs = tuple(
-        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout)
+        _one_run(path, tuple(args), first if i == 0 else load(), scope, policy, style, timeout, strict)
         for i, style in enumerate(styles)
     )
     return SimulationResult(
@@ -545,6 +606,7 @@ def _one_run(
     policy: Policy,
     pagination: Literal["stable", "offset"],
     timeout: float,
+    strict: bool = False,
 ) -> ScriptRun:
     from fakes.server import FakeWandbServer
 
@@ -566,7 +628,7 @@ def _one_run(
         stderr_tail=outcome.stderr_tail,
         forked=outcome.forked,
         # The live fake, not only its snapshot: it recorded each deletion with the state just before it.
-        report=audit(before, fake, policy),
+        report=audit(before, fake, policy, strict=strict),
         requests=requests,
         timeout_s=timeout,
     )
@@ -576,41 +638,7 @@ def _one_run(
 
 
 def render_html(result: SimulationResult) -> str:
-    """A self-contained HTML page of a simulation (every value escaped)."""
-    e = html.escape
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>artifact-guard simulate: {e(result.verdict)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.bad{color:#b00}.ok{color:#070}"
-        "pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>",
-        f"<h1>simulate {e(' '.join([result.script, *result.args]))}</h1>",
-        f"<p>project {e(str(result.scope))}: <strong class='{'ok' if result.ok else 'bad'}'>"
-        f"{e(result.verdict.upper())}</strong> (exit {result.exit_code})</p>",
-    ]
-    if result.differences:
-        parts.append("<h2 class='bad'>Pagination hazard</h2><ul>")
-        parts.extend(f"<li>{e(d)}</li>" for d in result.differences)
-        parts.append("</ul>")
-    for run in result.runs:
-        rep = run.report
-        parts.append(f"<h2>{e(run.pagination)} cursors</h2>")
-        if run.error:
-            parts.append(f"<p class='bad'>{e(run.error)}</p><pre>{e(run.stderr_tail)}</pre>")
-        parts.append(f"<p>{e(rep.summary())}</p>")
-        parts.append("<table><tr><th>change</th><th>violations</th></tr>")
-        for c in rep.changes:
-            why = "<br>".join(e(f"{r.rule}: {r}") for r in c.reasons) or "none"
-            parts.append(
-                f"<tr class='{'ok' if c.ok else 'bad'}'><td>{e(c.describe())}</td><td>{why}</td></tr>"
-            )
-        parts.append("</table>")
-        if rep.without_latest:
-            parts.append(
-                "<p>left without <code>latest</code>: "
-                + ", ".join(e(str(ref)) for ref in rep.without_latest)
-                + "</p>"
-            )
-        parts.append(f"<p>bytes freed after GC: {e(format_bytes(rep.bytes_freed))} ({rep.bytes_freed})</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """A self-contained HTML page of a simulation: violations first, the rest folded (see ``_html``)."""
+    from ._html import render_simulation_html
+
+    return render_simulation_html(result)

@@ -37,12 +37,13 @@ import gzip
 import json
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ._errors import ArtifactGuardError, SnapshotError
+from ._json_file import LineReader, Source, read_bounded, write_lines
 from ._model import (
     CollectionKind,
     CollectionRef,
@@ -68,6 +69,9 @@ __all__ = [
 FORMAT = "artifact-guard-snapshot"
 FORMAT_VERSION = 1
 """Bumped whenever a reader of the previous version would misread a new file."""
+
+MAX_SNAPSHOT_BYTES = 8 << 30
+"""Snapshots larger than this (8 GiB of JSON once decompressed) are refused, read no further."""
 
 _DEDUPE = ("collection", "project", "entity")
 _TOP_FIELDS = {"format", "format_version", "scope", "taken_at", "dedupe", "runs", "versions"}
@@ -97,6 +101,12 @@ _LINK_FIELDS = {"portfolio", "index", "aliases", "protected_aliases"}
 
 def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
     """The snapshot as the JSON object the file holds (see the module docstring)."""
+    head, versions = _parts(snapshot)
+    return {**head, "versions": list(versions)}
+
+
+def _parts(snapshot: Snapshot) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The top-level fields but ``versions``, and the versions one at a time."""
     runs: dict[str, dict[str, Any]] = {
         path: {"path": path, "state": run.state} for path, run in sorted(snapshot.runs.items())
     }
@@ -109,67 +119,79 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
         # so the reference is explicit rather than dangling.
         if v.producer is not None and v.producer not in runs:
             runs[v.producer] = {"path": v.producer, "state": "finished", "deleted": True}
-    versions = []
-    for v in sorted(snapshot.versions, key=lambda v: (v.collection, v.index)):
+    for v in snapshot.versions:
         if (v.entity, v.project) != (snapshot.scope.entity, snapshot.scope.project):
             raise SnapshotError(f"version {v.id} ({v.qualified_name}) is outside the scope {snapshot.scope}")
-        lineage = snapshot.lineage.get(v.id, Lineage())
-        versions.append(
-            {
-                "id": v.id,
-                "collection": v.collection,
-                "type": v.type,
-                "index": v.index,
-                "created_at": v.created_at.isoformat(),
-                "state": v.state.value,
-                "aliases": sorted(v.aliases),
-                "size": v.size,
-                "ttl_seconds": v.ttl.total_seconds() if v.ttl is not None else None,
-                "producer": v.producer,
-                "digest": v.digest,
-                "consumers": [run.path for run in lineage.consumers],
-                "manifest": [
-                    {"path": e.path, "digest": e.digest, "size": e.size, "ref": e.ref}
-                    for e in snapshot.manifests.get(v.id, ())
-                ],
-                "links": [
-                    {
-                        "portfolio": str(link.portfolio),
-                        "index": link.index,
-                        "aliases": sorted(link.aliases),
-                        "protected_aliases": sorted(link.protected_aliases),
-                    }
-                    # In the repository's order (the order they were made): plans name them in it.
-                    for link in snapshot.links.get(v.id, ())
-                ],
-            }
-        )
-    return {
+
+    def versions() -> Iterator[dict[str, Any]]:
+        for v in sorted(snapshot.versions, key=lambda v: (v.collection, v.index)):
+            yield _version_json(snapshot, v)
+
+    head = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "scope": str(snapshot.scope),
         "taken_at": snapshot.taken_at.isoformat(),
         "dedupe": snapshot.dedupe,
         "runs": list(runs.values()),
-        "versions": versions,
+    }
+    return head, versions()
+
+
+def _version_json(snapshot: Snapshot, v: Version) -> dict[str, Any]:
+    lineage = snapshot.lineage.get(v.id, Lineage())
+    return {
+        "id": v.id,
+        "collection": v.collection,
+        "type": v.type,
+        "index": v.index,
+        "created_at": v.created_at.isoformat(),
+        "state": v.state.value,
+        "aliases": sorted(v.aliases),
+        "size": v.size,
+        "ttl_seconds": v.ttl.total_seconds() if v.ttl is not None else None,
+        "producer": v.producer,
+        "digest": v.digest,
+        "consumers": [run.path for run in lineage.consumers],
+        "manifest": [
+            {"path": e.path, "digest": e.digest, "size": e.size, "ref": e.ref}
+            for e in snapshot.manifests.get(v.id, ())
+        ],
+        "links": [
+            {
+                "portfolio": str(link.portfolio),
+                "index": link.index,
+                "aliases": sorted(link.aliases),
+                "protected_aliases": sorted(link.protected_aliases),
+            }
+            # In the repository's order (the order they were made): plans name them in it.
+            for link in snapshot.links.get(v.id, ())
+        ],
     }
 
 
 def write_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> Path:
     """Write ``snapshot`` to ``path`` (gzip if it ends in ``.gz``), atomically; returns the path.
 
-    The file is written next to its destination and renamed into place, so a
-    crash never leaves a half-written snapshot under the final name.
+    Streaming: one version per line (see ``docs/snapshot-format.md``), so no
+    more than one version's text is held at a time. The file is written next
+    to its destination and renamed into place, so a crash never leaves a
+    half-written snapshot under the final name.
     """
     p = Path(path)
-    data = json.dumps(snapshot_to_json(snapshot), indent=1, sort_keys=False).encode() + b"\n"
-    if p.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
+    head, versions = _parts(snapshot)
+    lines = (json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode() for v in versions)
     tmp = p.with_name(p.name + ".tmp")
     try:
-        tmp.write_bytes(data)
+        with tmp.open("wb", buffering=1 << 20) as raw:
+            if p.suffix == ".gz":
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+                    write_lines(gz, head, "versions", lines)
+            else:
+                write_lines(raw, head, "versions", lines)
         os.replace(tmp, p)
     except OSError as e:
+        tmp.unlink(missing_ok=True)
         raise SnapshotError(f"cannot write snapshot {p}: {e.strerror or e}") from None
     return p
 
@@ -178,17 +200,17 @@ def write_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> Path:
 
 
 def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """Read and validate a snapshot file; :class:`SnapshotError` names anything wrong."""
+    """Read and validate a snapshot file; :class:`SnapshotError` names anything wrong.
+
+    A file laid out as :func:`write_snapshot` writes it is read one version at
+    a time; any other layout of the same JSON is read whole (bounded by
+    :data:`MAX_SNAPSHOT_BYTES`).
+    """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise SnapshotError(f"cannot read snapshot {p}: {e.strerror or e}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
-            raise SnapshotError(f"snapshot {p} is truncated or corrupt (gzip: {e})") from None
+    streamed = _read_streaming(p)
+    if streamed is not None:
+        return streamed
+    raw = read_bounded(p, limit=MAX_SNAPSHOT_BYTES, what="snapshot", error=SnapshotError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -206,6 +228,42 @@ def read_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         return snapshot_from_json(data)
     except SnapshotError as e:
         raise SnapshotError(f"snapshot {p}: {e}") from None
+
+
+def _read_streaming(p: Path) -> Snapshot | None:
+    try:
+        f = p.open("rb")
+    except OSError as e:
+        raise SnapshotError(f"cannot read snapshot {p}: {e.strerror or e}") from None
+    with f:
+        try:
+            stream: Source = gzip.GzipFile(fileobj=f, mode="rb") if f.peek(2)[:2] == b"\x1f\x8b" else f
+            lines = LineReader.open(
+                stream,
+                key="versions",
+                first_key="format",
+                source=f"snapshot {p}",
+                limit=MAX_SNAPSHOT_BYTES,
+                error=SnapshotError,
+            )
+            if lines is None:
+                return None
+
+            def items() -> Iterator[Any]:
+                for i, raw in enumerate(lines.items()):
+                    try:
+                        yield json.loads(raw)
+                    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+                        raise SnapshotError(f"snapshot {p}: versions[{i}] is not valid JSON") from None
+
+            try:
+                return _from_parts(lines.head, items())
+            except SnapshotError as e:
+                if str(e).startswith(f"snapshot {p}"):
+                    raise
+                raise SnapshotError(f"snapshot {p}: {e}") from None
+        except (EOFError, OSError, zlib.error) as e:
+            raise SnapshotError(f"snapshot {p} is truncated or corrupt ({e})") from None
 
 
 class _Reader:
@@ -307,7 +365,27 @@ def snapshot_from_json(data: Any) -> Snapshot:
             f"format version {version} is newer than this artifact-guard understands ({FORMAT_VERSION}); "
             "upgrade artifact-guard to read it"
         )
+    return _from_parts({k: v for k, v in data.items() if k != "versions"}, _versions_of(data))
+
+
+def _versions_of(data: dict[str, Any]) -> Iterator[Any]:
     top = _Reader(data, "snapshot", _TOP_FIELDS)
+    yield from top.items("versions")
+
+
+def _from_parts(head: dict[str, Any], version_items: Iterable[Any]) -> Snapshot:
+    """The snapshot from its top-level fields and its versions (decoded, one at a time)."""
+    if head.get("format") != FORMAT:
+        raise SnapshotError(f"not an artifact-guard snapshot (field 'format' is {head.get('format')!r})")
+    version = head.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SnapshotError(f"field 'format_version' must be a positive integer, not {version!r}")
+    if version > FORMAT_VERSION:
+        raise SnapshotError(
+            f"format version {version} is newer than this artifact-guard understands ({FORMAT_VERSION}); "
+            "upgrade artifact-guard to read it"
+        )
+    top = _Reader(head, "snapshot", _TOP_FIELDS - {"versions"})
     try:
         scope = Scope.parse(top.text("scope"))
     except ArtifactGuardError as e:
@@ -322,7 +400,7 @@ def snapshot_from_json(data: Any) -> Snapshot:
     manifests: dict[str, tuple[ManifestEntry, ...]] = {}
     lineage: dict[str, Lineage] = {}
     links: dict[str, tuple[Link, ...]] = {}
-    for i, item in enumerate(top.items("versions")):
+    for i, item in enumerate(version_items):
         where = f"versions[{i}]"
         r = _Reader(item, where, _VERSION_FIELDS)
         v, entries, consumers, vlinks = _read_version(r, scope, runs, deleted_runs)

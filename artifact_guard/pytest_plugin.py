@@ -29,6 +29,7 @@ costs nothing in test sessions that do not use it.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,18 +76,58 @@ class WandbFake:
     """The audit baseline keeper (see :meth:`audit`)."""
 
     def audit(
-        self, policy: Policy | None = None, *, project: str | None = None, check: bool = True
+        self,
+        policy: Policy | None = None,
+        *,
+        project: str | None = None,
+        check: bool = True,
+        strict: bool = False,
     ) -> AuditReport:
         """Audit what the code under test changed, under ``policy`` (default: ``Policy()``'s rules).
 
         Compares the fake's state before the first change that reached the
-        server (or the last :meth:`checkpoint`) with its state now. With
-        ``check`` (default) the test fails with one line per violation;
-        otherwise the :class:`~artifact_guard.AuditReport` is returned as is.
-        ``project`` picks the project when the fake holds several.
+        server (or the last :meth:`checkpoint`) with its state now: every
+        safety rule, and conformance to the policy's retention (deleting what
+        ``keep_last`` & co. keep fails; leaving what the policy deletes is a
+        warning, a failure with ``strict``). With ``check`` (default) the test
+        fails with the report as the CLI prints it and, per rule that fired, the
+        setting that waives it; otherwise the :class:`~artifact_guard.AuditReport`
+        is returned as is. ``project`` picks the project when the fake holds several.
         """
         assert self.recorder is not None
-        return self.recorder.audit(policy, project=project, check=check)
+        return self.recorder.audit(policy, project=project, check=check, strict=strict)
+
+    def run(
+        self, script: str | os.PathLike[str], *args: str, timeout: float = 120.0, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a python ``script`` with ``args`` against this fake (its :attr:`env`), output captured.
+
+        ``timeout`` (seconds) kills a script that hangs (a wandb process can hang at exit);
+        the test then fails saying so. ``check`` fails the test on a non-zero exit, showing
+        the script's stderr. Returns the :class:`subprocess.CompletedProcess` (text mode).
+        """
+        argv = [sys.executable, os.fspath(script), *args]
+        try:
+            done = subprocess.run(  # noqa: S603 - the test's own script, by design
+                argv, env=self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired as exc:
+            stderr: str | None = _text(exc.stderr)
+        else:
+            stderr = None
+        if stderr is not None:  # outside the except block: one message, no chained traceback
+            pytest.fail(
+                f"wandb_fake.run: {os.fspath(script)} did not finish within {timeout:g} s and was killed"
+                + (f"; its stderr ended:\n{stderr[-2000:]}" if stderr else ""),
+                pytrace=False,
+            )
+        if check and done.returncode != 0:
+            pytest.fail(
+                f"wandb_fake.run: {os.fspath(script)} exited with status {done.returncode}; "
+                f"its stderr ended:\n{done.stderr[-2000:]}",
+                pytrace=False,
+            )
+        return done
 
     def checkpoint(self) -> None:
         """Take the audit baseline now (before running code that changes the fake in-process)."""
@@ -115,6 +156,47 @@ class WandbFake:
     def faults(self) -> Faults:
         """The fault schedule: ``wandb_fake.faults.add("DeleteArtifact", status=429, times=2)``."""
         return self.server.faults
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data.decode(errors="replace") if isinstance(data, bytes) else data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, right: object) -> Any:
+    """A comparison involving an audit shows the violations as the CLI does, then pytest's diff."""
+    results = yield
+    shown = _audit_lines(left) or _audit_lines(right)
+    if not shown:
+        return results
+    default: list[str] = next((r for r in results if r), [f"{left!r} {op} {right!r}"])
+    return [[default[0], *shown, *default[1:]]]
+
+
+def _audit_lines(value: object) -> list[str]:
+    """What failed in an AuditReport, or a tuple/list of its Changes or Violations, as the CLI words it.
+
+    Short on purpose: pytest cuts explanations to 8 lines unless -vv, and its diff comes after.
+    """
+    if "artifact_guard._audit" not in sys.modules:
+        return []
+    from ._audit import AuditReport, Change, Violation
+
+    if isinstance(value, AuditReport):
+        failing = [line for line in value.explain().splitlines() if line.lstrip().startswith(("FAIL", "- "))]
+        return [f"audit: {value.summary()}", *failing]
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, Violation) for v in value):
+        return [f"{len(value)} violation(s):", *(f"  - {v}" for v in value)]
+    if isinstance(value, (tuple, list)) and value and all(isinstance(c, Change) for c in value):
+        bad = [c for c in value if not c.ok]
+        lines = [f"{len(value)} change(s), {len(bad)} breaking a safety rule:"]
+        for c in bad:
+            lines.append(f"  FAIL {c.describe()}")
+            lines.extend(f"         - {r.rule}: {r}" for r in c.reasons)
+        return lines
+    return []
 
 
 @pytest.fixture(scope="session")

@@ -121,8 +121,8 @@ def guarded(
     project: str,
     policy: ag.Policy,
     *,
-    rate: float,
-    concurrency: int,
+    rate: float | None,
+    concurrency: int | None,
     label: str,
 ) -> tuple[Outcome, ag.ApplyResult]:
     """(b): plan, then artifact_guard.apply (timed: the apply)."""
@@ -132,11 +132,17 @@ def guarded(
     the_plan = ag.plan(repo, f"{ENTITY}/{project}", policy, now=fake.now())
     since = len(server.requests)
     started = time.perf_counter()
-    result = ag.apply(the_plan, repo, rate=rate, concurrency=concurrency, now=fake.now())
+    knobs: dict[str, object] = {}
+    if rate is not None:
+        knobs["rate"] = rate
+    if concurrency is not None:
+        knobs["concurrency"] = concurrency
+    result = ag.apply(the_plan, repo, **knobs)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
     reqs = window(server, project, since)
     ops = Counter(r.operation for r in reqs)
-    note = "[" + ", ".join(f"{k} {v}" for k, v in ops.most_common()) + "]"
+    per = len(reqs) / max(1, len(result.done))
+    note = f"{per:.2f} req/deleted [" + ", ".join(f"{k} {v}" for k, v in ops.most_common()) + "]"
     if not result.ok:
         note += f" NOT OK: {result.summary()}"
     return Outcome(
@@ -162,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     fake = FakeWandb()
     seed(fake, "loop", args.collections, args.versions)
     seed(fake, "guard", args.collections, args.versions)
+    seed(fake, "guard-defaults", args.collections, args.versions)
     if not args.skip_coarse:
         seed(fake, "loop-all", args.collections, args.coarse_versions)
         seed(fake, "guard-all", args.collections, args.coarse_versions)
@@ -192,7 +199,26 @@ def main(argv: list[str] | None = None) -> int:
         ok1 = speedup >= 5 and share < 5 and b.deleted == a.deleted
         print(
             f"  speed-up {speedup:.1f}x (target >= 5x), 429 share {share:.1f}% (target < 5%): "
-            f"{'PASS' if ok1 else 'FAIL'}"
+            f"{'PASS' if ok1 else 'MISS'}"
+        )
+        d, _ = guarded(
+            server,
+            fake,
+            "guard-defaults",
+            ag.Policy(keep_last=args.keep),
+            rate=None,
+            concurrency=None,
+            label="(c) apply, defaults only",
+        )
+        print(d.line())
+        d_speedup = d.per_second / a.per_second if a.per_second else float("inf")
+        d_share = 100.0 * d.throttled / d.requests if d.requests else 0.0
+        d_per = d.requests / max(1, d.deleted)
+        ok1 = ok1 and d_speedup >= 5 and d_share < 5 and d.deleted == a.deleted and d_per <= 1.1
+        print(
+            f"  defaults: speed-up {d_speedup:.1f}x (target >= 5x), 429 share {d_share:.1f}% (target < 5%), "
+            f"{d_per:.2f} requests per deleted version (target <= 1.1): "
+            f"{'PASS' if d_speedup >= 5 and d_share < 5 and d_per <= 1.1 else 'MISS'}"
         )
 
         ok2 = True
@@ -214,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             ok2 = fewer >= 50 and cb.deleted == ca.deleted
             print(
                 f"  {len(result.collections_deleted)} collection deletes saved {result.calls_saved} calls; "
-                f"{fewer:.0f}x fewer requests (target >= 50x): {'PASS' if ok2 else 'FAIL'}"
+                f"{fewer:.0f}x fewer requests (target >= 50x): {'PASS' if ok2 else 'MISS'}"
             )
     return 0 if ok1 and ok2 else 1
 

@@ -23,6 +23,7 @@ import base64
 import bisect
 import fnmatch
 import hashlib
+import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,7 @@ from ._backend_write import (
     RunDetails,
     UploadSlot,
     _json_object,
+    manifest_entries,
     parse_manifest,
 )
 from ._blobs import BlobStore
@@ -63,7 +65,7 @@ from ._blobs import BlobStore
 if TYPE_CHECKING:
     from ._repository import FakeRepository
 
-__all__ = ["CollectionInfo", "DedupeScope", "Deletion", "FakeWandb", "FileSpec"]
+__all__ = ["CollectionInfo", "DedupeScope", "Deletion", "FakeWandb", "FileSpec", "RegistryInfo"]
 
 DedupeScope = Literal["collection", "project", "entity"]
 FileSpec = bytes | tuple[str, int]
@@ -134,6 +136,32 @@ class _Collection:
     last_index: int = -1
     """Whether ``version_ids`` is in ascending index order (always, unless a snapshot was
     restored into a collection that already had later versions); listings index only then."""
+    tags: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+    """Last change of the collection's own record (description, tags, type); None: never changed."""
+    _link_order: Any = None
+
+    def link_order(self) -> Any:
+        """Portfolio only: a ``SortedList`` of the live link indices, kept in step with ``links``.
+
+        Made on first use, then updated by every link and unlink (see
+        :meth:`links_changed`), so paging a portfolio costs O(log n + page),
+        not a sort per page.
+        """
+        if self._link_order is None:
+            self._link_order = SortedList(self.links)
+        return self._link_order
+
+    def links_changed(self, added: int | None = None, removed: int | None = None) -> None:
+        """Keep :meth:`link_order` in step with one link added or removed (neither: rebuild later)."""
+        if self._link_order is None:
+            return
+        if added is not None:
+            self._link_order.add(added)
+        elif removed is not None:
+            self._link_order.discard(removed)
+        else:
+            self._link_order = None
 
     def index_state(self, index: int, old: VersionState | None, new: VersionState) -> None:
         """Keep ``live`` in step with one version's state change (``old`` None: a new version)."""
@@ -149,7 +177,15 @@ class _Collection:
                 self.live[None].add(index)
 
     def info(self) -> CollectionInfo:
-        return CollectionInfo(self.ref, self.id, self.type, self.created_at, self.description)
+        return CollectionInfo(
+            self.ref,
+            self.id,
+            self.type,
+            self.created_at,
+            self.description,
+            self.tags,
+            self.updated_at or self.created_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +220,29 @@ class CollectionInfo:
     type: str
     created_at: datetime
     description: str = ""
+    tags: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+
+
+REGISTRY_PREFIX = "wandb-registry-"
+"""Registries are projects of the organization's entity named with this prefix (W&B's own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryInfo:
+    """A registry: a project of the organization's entity, with its registry settings."""
+
+    scope: Scope
+    description: str = ""
+    access: str = "PRIVATE"
+    allow_all_types: bool = True
+    types: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    members: tuple[tuple[str, str], ...] = ()
+    """(user id, role) of the registry's user members."""
+    team_members: tuple[tuple[str, str], ...] = ()
+    """(team entity name, role) of the registry's team members."""
 
 
 class FakeWandb:
@@ -235,6 +294,12 @@ class FakeWandb:
         self._deleted_by: dict[str, Deletion] = {}
         self._ttl_set: dict[str, Deletion] = {}
         self._init_args = {"dedupe": dedupe, "now": now, "move_latest_on_delete": move_latest_on_delete}
+        self._protected: dict[tuple[str, str], set[str]] = {}
+        """(entity, admin type) -> registry aliases only that entity's admins may remove (W&B's own model)."""
+        self._admins: set[tuple[str, str]] = set()
+        """(entity, admin type) pairs whose admin the wire's viewer is."""
+        self._registries: dict[Scope, RegistryInfo] = {}
+        """Registry settings made by ``upsert_registry``; a registry made by a link has the defaults."""
         self._init_write_path()
 
     def reset(self) -> None:
@@ -355,8 +420,14 @@ class FakeWandb:
         for e, p, n, index in self._links_by_source.get(vid, ()):
             link = self._collections[(e, p, n)].links.get(index)
             if link is not None:
-                found.append(link)
+                found.append(self._effective(link))
         return found
+
+    def _effective(self, link: Link) -> Link:
+        """A link as W&B shows it: its aliases that its registry's entity protects are protected."""
+        guarded = self._protected.get((link.portfolio.entity, "MODEL"))
+        protected = link.aliases & guarded if guarded else _NO_ALIASES
+        return link if protected == link.protected_aliases else replace(link, protected_aliases=protected)
 
     def _index_references(self, v: Version, entries: Iterable[ManifestEntry]) -> None:
         if v.client_id:
@@ -641,27 +712,31 @@ class FakeWandb:
             for alias in sorted(alias_set):
                 holder = coll.aliases.get(alias)
                 old = coll.links.get(int(holder)) if holder is not None else None
-                if old is not None and alias in old.protected_aliases:
+                if old is not None and alias in self._effective(old).protected_aliases:
                     raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
         else:
             coll = _Collection(ref, v.type, self.now(), id=self._next("ArtifactPortfolio"))
             self._add_collection(coll)
         index = coll.next_index
         coll.next_index += 1
-        link = Link(ref, v.id, index, frozenset(), protected_set)
+        link = Link(ref, v.id, index, frozenset())
         coll.links[index] = link
+        coll.links_changed(added=index)
         self._links_by_source.setdefault(v.id, []).append((*key, index))
         for alias in alias_set:
             self._move_link_alias(coll, alias, index)
+        if protected_set:
+            # As an admin protecting them, once they are this link's: W&B protects aliases per entity.
+            self._protected.setdefault((ref.entity, "MODEL"), set()).update(protected_set)
         if v.ttl is not None:
             self._set(replace(v, ttl=None))
-        return coll.links[index]
+        return self._effective(coll.links[index])
 
     def _move_link_alias(self, coll: _Collection, alias: str, index: int) -> None:
         previous = coll.aliases.get(alias)
         if previous is not None and int(previous) in coll.links:
             old = coll.links[int(previous)]
-            if alias in old.protected_aliases and int(previous) != index:
+            if alias in self._effective(old).protected_aliases and int(previous) != index:
                 raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
             coll.links[old.index] = replace(old, aliases=old.aliases - {alias})
         coll.aliases[alias] = str(index)
@@ -675,11 +750,13 @@ class FakeWandb:
         current = coll.links.get(link.index)
         if current is None:
             raise NotFoundError(f"link {link.name} not found")
+        current = self._effective(current)
         if current.protected_aliases:
             raise ProtectedAliasError(
                 f"link {link.name} holds protected aliases {sorted(current.protected_aliases)}"
             )
         del coll.links[link.index]
+        coll.links_changed(removed=link.index)
         for alias in current.aliases:
             coll.aliases.pop(alias, None)
         key = (link.portfolio.entity, link.portfolio.project, link.portfolio.name, link.index)
@@ -689,7 +766,7 @@ class FakeWandb:
         """The live links of a registry collection, newest first."""
         with self._lock:
             coll = self._collection(portfolio, CollectionKind.PORTFOLIO)
-            return sorted(coll.links.values(), key=lambda link: -link.index)
+            return sorted((self._effective(lk) for lk in coll.links.values()), key=lambda lk: -lk.index)
 
     # ------------------------------------------------------------------ deletes
 
@@ -742,7 +819,7 @@ class FakeWandb:
         ref = CollectionRef.parse(collection) if isinstance(collection, str) else collection
         coll = self._collection(ref)
         if coll.ref.kind is CollectionKind.PORTFOLIO:
-            protected = [link for link in coll.links.values() if link.protected_aliases]
+            protected = [lk for lk in coll.links.values() if self._effective(lk).protected_aliases]
             if protected:
                 raise ProtectedAliasError(f"{coll.ref} holds links with protected aliases")
             for link in list(coll.links.values()):
@@ -1172,13 +1249,401 @@ class FakeWandb:
                     link.portfolio, source.type, source.created_at, id=self._next("ArtifactPortfolio")
                 )
                 self._add_collection(coll)
-            coll.links[link.index] = link
+            if link.protected_aliases:
+                self._protected.setdefault((link.portfolio.entity, "MODEL"), set()).update(
+                    link.protected_aliases
+                )
+            coll.links[link.index] = replace(link, protected_aliases=frozenset())
+            coll.links_changed()
             coll.next_index = max(coll.next_index, link.index + 1)
             for alias in link.aliases:
                 coll.aliases[alias] = str(link.index)
             self._links_by_source.setdefault(link.version_id, []).append((*key, link.index))
         # New ids made after a restore must not collide with restored ones.
         self._counter = max(self._counter, highest)
+
+    # ------------------------------------------------------------------ paged wire reads
+
+    def consumers_page(
+        self, version_id: str, *, limit: int, after: int | None = None
+    ) -> tuple[list[tuple[int, Run]], bool]:
+        """One page of a version's consumers (``usedBy``) in O(page), in the order they used it.
+
+        Each consumer comes with its position in the version's use record,
+        which only grows, so a position is a stable cursor: deleting a run
+        seen earlier shifts nothing. Starts just past position ``after`` (None:
+        at the start); deleted runs are skipped. Returns the page and whether
+        more follow.
+        """
+        with self._lock:
+            self._version(version_id)
+            users = self._consumers.get(version_id, [])
+            start = 0 if after is None else max(0, after + 1)
+            page: list[tuple[int, Run]] = []
+            for position in range(start, len(users)):
+                run = self._runs.get(users[position])
+                if run is None:
+                    continue
+                if len(page) == max(0, limit):
+                    return page, True
+                page.append((position, run))
+            return page, False
+
+    def portfolio_links_page(
+        self, portfolio: CollectionRef | str, *, limit: int, before_index: int | None = None
+    ) -> tuple[list[Link], bool]:
+        """One page of a registry collection's links, newest first, in O(log n + page).
+
+        Starts just below link index ``before_index`` (None: the newest).
+        Returns the page and whether more follow.
+        """
+        with self._lock:
+            coll = self._collection(portfolio, CollectionKind.PORTFOLIO)
+            order = coll.link_order()
+            end = len(order) if before_index is None else order.bisect_left(before_index)
+            chosen = order.islice(max(0, end - max(0, limit)), end, reverse=True)
+            return [self._effective(coll.links[i]) for i in chosen], end > max(0, limit)
+
+    def registry_portfolios(self, entity: str) -> list[CollectionInfo]:
+        """Every registry collection of ``entity``'s registries, in creation (id) order, without links."""
+        with self._lock:
+            found = [
+                c
+                for s in self._projects
+                if s.entity == entity and s.project.startswith(REGISTRY_PREFIX)
+                for c in self._by_project.get(s, ())
+                if c.ref.kind is CollectionKind.PORTFOLIO
+            ]
+            found.sort(key=lambda c: _decode_counter(c.id))
+            return [c.info() for c in found]
+
+    def merged_collections_page(
+        self,
+        scopes: Iterable[Scope],
+        *,
+        limit: int,
+        newest_first: bool = True,
+        after_counter: int | None = None,
+        keep: Callable[[CollectionInfo], bool] | None = None,
+    ) -> tuple[list[CollectionInfo], bool]:
+        """One page of the collections of several projects merged in id (creation) order, O(page) per page.
+
+        Starts just past id number ``after_counter`` along the order (newest
+        or oldest first); ``keep`` filters as it goes. Returns the page and
+        whether more follow. Each project's listing is in id order already
+        (one that is not, after an out-of-order restore, is sorted first).
+        """
+        with self._lock:
+            runs = []
+            for sc in scopes:
+                listing = self._by_project.get(sc, [])
+                if sc in self._unordered_projects:
+                    listing = sorted(listing, key=lambda c: _decode_counter(c.id))
+                if newest_first:
+                    end = len(listing)
+                    if after_counter is not None:
+                        end = bisect.bisect_left(listing, after_counter, key=lambda c: _decode_counter(c.id))
+                    runs.append(map(listing.__getitem__, range(end - 1, -1, -1)))
+                else:
+                    begin = 0
+                    if after_counter is not None:
+                        begin = bisect.bisect_right(
+                            listing, after_counter, key=lambda c: _decode_counter(c.id)
+                        )
+                    runs.append(map(listing.__getitem__, range(begin, len(listing))))
+            sign = -1 if newest_first else 1
+            page: list[CollectionInfo] = []
+            for coll in heapq.merge(*runs, key=lambda c: sign * _decode_counter(c.id)):
+                info = coll.info()
+                if keep is not None and not keep(info):
+                    continue
+                if len(page) == max(0, limit):
+                    return page, True
+                page.append(info)
+            return page, False
+
+    def link_count(self, portfolio: CollectionRef | str) -> int:
+        """How many live links a registry collection holds."""
+        with self._lock:
+            return len(self._collection(portfolio, CollectionKind.PORTFOLIO).links)
+
+    # ------------------------------------------------------------------ protected aliases
+
+    @_locked
+    def add_protected_aliases(
+        self,
+        entity: str,
+        aliases: Iterable[str],
+        *,
+        admin_type: str = "MODEL",  # W&B's WorkflowsAdminType
+    ) -> frozenset[str]:
+        """Protect aliases in ``entity``'s registries (as its admin); returns the entity's protected set.
+
+        A protected alias can be removed from a link only by an admin, and a
+        source linked with one cannot be deleted (W&B's ``addProtectedAliases``).
+        """
+        wanted = list(aliases)
+        for alias in wanted:
+            self._check_alias_name(alias)
+        held = self._protected.setdefault((entity, admin_type), set())
+        held.update(wanted)
+        return frozenset(held)
+
+    @_locked
+    def remove_protected_aliases(
+        self, entity: str, aliases: Iterable[str], *, admin_type: str = "MODEL"
+    ) -> frozenset[str]:
+        """Stop protecting aliases in ``entity`` (as its admin); returns the entity's protected set."""
+        held = self._protected.setdefault((entity, admin_type), set())
+        held.difference_update(aliases)
+        return frozenset(held)
+
+    def protected_aliases(self, entity: str, *, admin_type: str = "MODEL") -> frozenset[str]:
+        """The aliases ``entity`` protects (W&B's ``Entity.protectedAliases(adminType:)``)."""
+        with self._lock:
+            return frozenset(self._protected.get((entity, admin_type), ()))
+
+    @_locked
+    def set_admin(self, entity: str, admin: bool = True, *, admin_type: str = "MODEL") -> None:
+        """Make the wire's viewer an admin of ``entity`` (or not): only admins change protected aliases."""
+        if admin:
+            self._admins.add((entity, admin_type))
+        else:
+            self._admins.discard((entity, admin_type))
+
+    def is_admin(self, entity: str, *, admin_type: str = "MODEL") -> bool:
+        """Whether the wire's viewer is an admin of ``entity`` (no one is, unless :meth:`set_admin`)."""
+        with self._lock:
+            return (entity, admin_type) in self._admins
+
+    # ------------------------------------------------------------------ link aliases
+
+    def _current_link(self, link: Link) -> tuple[_Collection, Link]:
+        coll = self._collection(link.portfolio, CollectionKind.PORTFOLIO)
+        current = coll.links.get(link.index)
+        if current is None:
+            raise NotFoundError(f"link {link.name} not found")
+        return coll, current
+
+    @_locked
+    def add_link_aliases(self, link: Link, aliases: Iterable[str]) -> Link:
+        """Give aliases to a link (a version reached through its registry collection); each moves.
+
+        Moving a protected alias away from the link that holds it is refused.
+        """
+        coll, current = self._current_link(link)
+        wanted = list(aliases)
+        for alias in wanted:
+            self._check_alias_name(alias)
+        for alias in wanted:  # all or none
+            holder = coll.aliases.get(alias)
+            old = coll.links.get(int(holder)) if holder is not None else None
+            if (
+                old is not None
+                and old.index != current.index
+                and alias in self._effective(old).protected_aliases
+            ):
+                raise ProtectedAliasError(f"alias {alias!r} of {old.name} is protected")
+        for alias in wanted:
+            self._move_link_alias(coll, alias, current.index)
+        return self._effective(coll.links[current.index])
+
+    @_locked
+    def remove_link_aliases(self, link: Link, aliases: Iterable[str], *, admin: bool = False) -> Link:
+        """Remove aliases from a link; a protected one only as an admin (else nothing is removed)."""
+        coll, current = self._current_link(link)
+        drop = set(aliases) & current.aliases
+        guarded = drop & self._effective(current).protected_aliases
+        if guarded and not admin:
+            raise ProtectedAliasError(
+                f"aliases {sorted(guarded)} of {current.name} are protected: only an admin may remove them"
+            )
+        for alias in drop:
+            coll.aliases.pop(alias, None)
+        coll.links[current.index] = replace(current, aliases=current.aliases - drop)
+        return self._effective(coll.links[current.index])
+
+    # ------------------------------------------------------------------ collection records
+
+    @_locked
+    def add_collection_tags(self, collection: CollectionRef | str, tags: Iterable[str]) -> tuple[str, ...]:
+        """Tag a collection (W&B's ``createArtifactCollectionTagAssignments``); returns its tags."""
+        coll = self._collection(collection)
+        wanted = [t for t in dict.fromkeys(tags) if t not in coll.tags]
+        for tag in wanted:
+            if not tag or len(tag) > 128:
+                raise ValueError(f"invalid tag {tag!r}")
+        if wanted:
+            coll.tags = (*coll.tags, *wanted)
+            coll.updated_at = self.now()
+        return coll.tags
+
+    @_locked
+    def remove_collection_tags(self, collection: CollectionRef | str, tags: Iterable[str]) -> tuple[str, ...]:
+        """Remove tags from a collection; tags it does not carry are ignored."""
+        coll = self._collection(collection)
+        drop = set(tags)
+        if drop & set(coll.tags):
+            coll.tags = tuple(t for t in coll.tags if t not in drop)
+            coll.updated_at = self.now()
+        return coll.tags
+
+    @_locked
+    def update_collection(
+        self, collection: CollectionRef | str, *, description: str | None = None, name: str | None = None
+    ) -> CollectionInfo:
+        """Change a collection's description. Renaming is refused by name (not modelled)."""
+        coll = self._collection(collection)
+        if name is not None and name != coll.ref.name:
+            raise ValueError(
+                f"the fake does not model renaming artifact collections ({coll.ref} to {name!r})"
+            )
+        if description is not None and description != coll.description:
+            coll.description = description
+            coll.updated_at = self.now()
+        return coll.info()
+
+    @_locked
+    def move_collection(self, collection: CollectionRef | str, new_type: str) -> CollectionInfo:
+        """Give a sequence and all its versions another artifact type (W&B's ``moveArtifactSequence``)."""
+        coll = self._collection(collection, CollectionKind.SEQUENCE)
+        if not new_type or "/" in new_type or ":" in new_type:
+            raise ValueError(f"invalid artifact type {new_type!r}")
+        if new_type == coll.type:
+            return coll.info()
+        scope = coll.ref.scope
+        self._by_project_type[(scope, coll.type)].remove(coll)
+        listing = self._by_project_type.setdefault((scope, new_type), [])
+        bisect.insort(listing, coll, key=lambda c: _decode_counter(c.id))
+        coll.type = new_type
+        for vid in coll.version_ids:
+            self._versions[vid] = replace(self._versions[vid], type=new_type)
+        coll.updated_at = self.now()
+        return coll.info()
+
+    # ------------------------------------------------------------------ registries
+
+    def _registry_scope(self, entity: str, name: str) -> Scope:
+        project = name if name.startswith(REGISTRY_PREFIX) else REGISTRY_PREFIX + name
+        return Scope(entity, project)
+
+    def registry(self, scope: Scope | str) -> RegistryInfo | None:
+        """A registry's record (None if ``scope`` is no registry project that exists)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        with self._lock:
+            if not sc.project.startswith(REGISTRY_PREFIX) or sc not in self._projects:
+                return None
+            return self._registries.get(sc) or RegistryInfo(sc)
+
+    def registries(self, entity: str) -> list[RegistryInfo]:
+        """Every registry of ``entity`` (its registry projects), by name."""
+        with self._lock:
+            scopes = sorted(
+                (s for s in self._projects if s.entity == entity and s.project.startswith(REGISTRY_PREFIX)),
+                key=lambda s: s.project,
+            )
+            return [self._registries.get(s) or RegistryInfo(s) for s in scopes]
+
+    @_locked
+    def upsert_registry(
+        self,
+        entity: str,
+        name: str,
+        *,
+        description: str | None = None,
+        access: str | None = None,
+        allow_all_types: bool | None = None,
+        types: Iterable[str] | None = None,
+    ) -> tuple[RegistryInfo, bool]:
+        """Create or update a registry (``name`` with or without its prefix); returns it and if it is new."""
+        scope = self._registry_scope(entity, name)
+        now = self.now()
+        inserted = scope not in self._projects
+        old = self._registries.get(scope) or RegistryInfo(scope, created_at=now)
+        info = replace(
+            old,
+            description=old.description if description is None else description,
+            access=old.access if access is None else access,
+            allow_all_types=old.allow_all_types if allow_all_types is None else allow_all_types,
+            types=old.types if types is None else tuple(dict.fromkeys(types)),
+            created_at=old.created_at or now,
+            updated_at=now,
+        )
+        self._registries[scope] = info
+        self._projects.add(scope)
+        return info, inserted
+
+    @_locked
+    def delete_registry(self, scope: Scope | str) -> None:
+        """Delete a registry and its collections (every link unlinked; refused whole if one is protected)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        if self.registry(sc) is None:
+            raise NotFoundError(f"registry {sc} not found")
+        colls = list(self._by_project.get(sc, ()))
+        for coll in colls:
+            if coll.ref.kind is CollectionKind.SEQUENCE:
+                raise ValueError(
+                    f"the fake does not model deleting a registry that holds logged versions ({coll.ref})"
+                )
+            if any(self._effective(lk).protected_aliases for lk in coll.links.values()):
+                raise ProtectedAliasError(f"{coll.ref} holds links with protected aliases; nothing deleted")
+        for coll in colls:
+            for link in list(coll.links.values()):
+                self.unlink(link)
+            del self._collections[(coll.ref.entity, coll.ref.project, coll.ref.name)]
+            self._by_id.pop(coll.id, None)
+            self._by_project_type.pop((sc, coll.type), None)
+        self._by_project.pop(sc, None)
+        self._registries.pop(sc, None)
+        self._projects.discard(sc)
+
+    @_locked
+    def rename_registry(self, scope: Scope | str, new_name: str) -> RegistryInfo:
+        """Rename an empty registry; renaming one that holds collections is refused (not modelled)."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        info = self.registry(sc)
+        if info is None:
+            raise NotFoundError(f"registry {sc} not found")
+        target = self._registry_scope(sc.entity, new_name)
+        if target in self._projects:
+            raise ConflictError(f"registry {target} already exists")
+        if self._by_project.get(sc):
+            raise ValueError(f"the fake does not model renaming a registry that holds collections ({sc})")
+        self._registries.pop(sc, None)
+        self._projects.discard(sc)
+        moved = replace(info, scope=target, updated_at=self.now())
+        self._registries[target] = moved
+        self._projects.add(target)
+        return moved
+
+    @_locked
+    def set_registry_members(
+        self,
+        scope: Scope | str,
+        *,
+        users: Mapping[str, str | None] | None = None,
+        teams: Mapping[str, str | None] | None = None,
+    ) -> RegistryInfo:
+        """Add, re-role (role given) or remove (role None) user and team members of a registry."""
+        sc = Scope.parse(scope) if isinstance(scope, str) else scope
+        info = self.registry(sc)
+        if info is None:
+            raise NotFoundError(f"registry {sc} not found")
+
+        def merged(old: tuple[tuple[str, str], ...], change: Mapping[str, str | None] | None) -> Any:
+            current = dict(old)
+            for who, role in (change or {}).items():
+                if role is None:
+                    current.pop(who, None)
+                else:
+                    current[who] = role
+            return tuple(current.items())
+
+        updated = replace(
+            info, members=merged(info.members, users), team_members=merged(info.team_members, teams)
+        )
+        self._registries[sc] = updated
+        return updated
 
     # ------------------------------------------------------------------ write path (wandb.init, log_artifact)
 
@@ -1194,6 +1659,10 @@ class FakeWandb:
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
         self._parts: dict[tuple[str, int], bytes] = {}
+        self._md5_of: dict[str, str] = {}
+        """Manifest digest (XXH128) -> the MD5 the bytes are stored under, for SDKs not using MD5."""
+        self._relogged: dict[str, list[str]] = {}
+        """Run path -> versions it logged again (same contents: W&B answered with the existing one)."""
 
     # ------------------------------------------------------------------ runs
 
@@ -1248,6 +1717,13 @@ class FakeWandb:
                 run = self.finish_run(run, "running")
             return run, inserted
 
+    def run_logged(self, run: Run | str) -> list[Version]:
+        """Versions a run logged: :meth:`run_outputs`, then those it logged again with the same contents."""
+        with self._lock:
+            path = self._run(run).path
+            again = [self._versions[vid] for vid in self._relogged.get(path, ())]
+        return self.run_outputs(path) + again
+
     def run_details(self, path: str) -> RunDetails:
         """What the run at ``path`` wrote (empty details for a run made by the builders)."""
         with self._lock:
@@ -1289,6 +1765,25 @@ class FakeWandb:
                 state = "finished" if not exit_code else "failed"
                 run = self.finish_run(run, state)
             return run
+
+    def crash_silent_runs(self, after: timedelta = timedelta(minutes=5)) -> list[Run]:
+        """Mark ``crashed`` every run the SDK started whose stream has been silent for ``after``.
+
+        W&B does this to a run whose process died without ending it (killed,
+        out of memory): its heartbeats stop. Judged by the fake's clock
+        (:meth:`now`, :meth:`advance`); returns the runs marked.
+        """
+        with self._lock:
+            now = self.now()
+            silent = [
+                path
+                for path, details in self._run_details.items()
+                if path in self._runs
+                and self._runs[path].running
+                and details.heartbeat_at is not None
+                and now - details.heartbeat_at >= after
+            ]
+            return [self.finish_run(path, "crashed") for path in silent]
 
     def record_run_file(self, path: str, name: str, size: int) -> None:
         """Record that a run file (``config.yaml``, ``output.log``, ...) was uploaded."""
@@ -1345,6 +1840,8 @@ class FakeWandb:
                     if same.state is VersionState.COMMITTED and same.digest == digest:
                         if client_id:
                             self._client_ids[client_id] = same.id
+                        if same.producer != r.path and same.id not in self._relogged.get(r.path, ()):
+                            self._relogged.setdefault(r.path, []).append(same.id)
                         self.add_aliases(same, wanted)
                         return self._versions[same.id]
             v = self.log_artifact(r, collection, type, {}, state=VersionState.PENDING, ttl=ttl)
@@ -1393,18 +1890,30 @@ class FakeWandb:
         return self.version(manifest_id.removeprefix("manifest-"))
 
     def request_upload(
-        self, version_id: str, name: str, md5: str, *, parts: Iterable[tuple[int, str]] = ()
+        self,
+        version_id: str,
+        name: str,
+        md5: str,
+        *,
+        digest: str | None = None,
+        parts: Iterable[tuple[int, str]] = (),
     ) -> UploadSlot | None:
         """Where to upload file ``name`` of a pending version; None when its digest is already stored.
 
         Deduplication as W&B does it: a digest already stored in the version's
-        dedupe scope is not uploaded again.
+        dedupe scope is not uploaded again. ``digest`` is the file's digest in
+        the manifest when the SDK negotiated another algorithm than MD5 (XXH128):
+        dedupe keys follow it, and the bytes (checked by ``md5``) are found by it.
         """
+        key = digest or md5
         with self._lock:
             v = self._live(version_id)
-            if (self._dedupe_key(v), md5) in self._stored:
+            if key != md5:
+                self._md5_of[key] = md5
+            if (self._dedupe_key(v), key) in self._stored:
                 return None
-            slot = UploadSlot(f"{v.id}/{md5}", md5, v.id, tuple(parts))
+            # W&B's storage layout: content-addressed under wandb_artifacts/.
+            slot = UploadSlot(f"wandb_artifacts/{base64.b64decode(md5).hex()}", md5, v.id, tuple(parts))
             self._uploads[slot.storage_path] = slot
             return slot
 
@@ -1456,21 +1965,50 @@ class FakeWandb:
         """Receive the uploaded ``wandb_manifest.json`` of a pending version (applied at commit).
 
         INCREMENTAL and PATCH manifests are applied over the base version's
-        entries (a PATCH entry with no digest... is not modelled: entries replace
-        by path).
+        entries, path by path; the base is the one named at ``create_manifest``,
+        else the collection's latest committed version.
         """
-        entries = parse_manifest(raw)
+        document = parse_manifest(raw)
         with self._lock:
             v = self._live(version_id)
             if v.state is not VersionState.PENDING:
                 raise ConflictError(f"{v.qualified_name} is committed; its manifest cannot change")
             details = self._artifact_details.setdefault(v.id, ArtifactDetails())
-            if details.manifest_type in ("INCREMENTAL", "PATCH") and details.base_id is not None:
-                merged = {e.path: e for e in self._manifests[details.base_id]}
-                merged.update((e.path, e) for e in entries)
-                entries = tuple(merged.values())
+            if details.manifest_type in ("INCREMENTAL", "PATCH"):
+                base_id = details.base_id
+                if base_id is None:
+                    latest = self._collection(v.collection_ref).aliases.get("latest")
+                    base_id = latest if latest != v.id else None
+                if base_id is not None:
+                    contents = dict(self.manifest_document(base_id)["contents"])
+                    contents.update(document["contents"])
+                    document = {**document, "contents": contents}
+            entries = manifest_entries(document)
             details.manifest = entries
+            details.document = document
             return entries
+
+    def manifest_document(self, version_id: str) -> dict[str, Any]:
+        """A version's ``wandb_manifest.json``: as the SDK uploaded it, else built from its entries."""
+        with self._lock:
+            v = self._version(version_id)
+            details = self._artifact_details.get(v.id)
+            if details is not None and details.document is not None and v.state is not VersionState.PENDING:
+                return details.document
+            contents: dict[str, dict[str, Any]] = {}
+            for entry in self._manifests[v.id]:
+                item: dict[str, Any] = {"digest": entry.digest, "size": entry.size}
+                if entry.ref is not None:
+                    item["ref"] = entry.ref
+                else:
+                    item["birthArtifactID"] = v.id
+                contents[entry.path] = item
+        return {
+            "version": 1,
+            "storagePolicy": "wandb-storage-policy-v1",
+            "storagePolicyConfig": {"storageLayout": "V2"},
+            "contents": contents,
+        }
 
     def commit_artifact(self, version_id: str) -> Version:
         """Commit a pending version written through the SDK.
@@ -1491,7 +2029,9 @@ class FakeWandb:
             missing = [
                 e.path
                 for e in entries
-                if e.ref is None and (dkey, e.digest) not in self._stored and e.digest not in self.blobs
+                if e.ref is None
+                and (dkey, e.digest) not in self._stored
+                and self.bytes_key(e.digest) not in self.blobs
             ]
             if missing:
                 raise ConflictError(
@@ -1502,7 +2042,7 @@ class FakeWandb:
                     continue
                 held = self._stored.get((dkey, e.digest))
                 if held is None:
-                    held = self.blobs.size(e.digest)
+                    held = self.blobs.size(self.bytes_key(e.digest))
                 if held is not None and held != e.size:
                     raise ConflictError(
                         f"cannot commit {v.qualified_name}: {e.path!r} is {held} bytes, "
@@ -1557,6 +2097,10 @@ class FakeWandb:
                     return e
         raise NotFoundError(f"{path!r} is not a file of artifact {version_id!r}")
 
+    def bytes_key(self, digest: str) -> str:
+        """The key (MD5) the bytes of a file with manifest digest ``digest`` are stored under."""
+        return self._md5_of.get(digest, digest)
+
     def _gc_blobs(self) -> None:
         """Drop bytes no stored digest and no upload in progress still needs (called by ``gc``)."""
         keep = {d for _, d in self._stored}
@@ -1564,6 +2108,7 @@ class FakeWandb:
         for details in self._artifact_details.values():
             if details.manifest is not None:
                 keep.update(e.digest for e in details.manifest)
+        keep = {self.bytes_key(d) for d in keep}
         for digest in self.blobs.digests() - keep:
             self.blobs.discard(digest)
 

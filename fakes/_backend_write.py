@@ -33,7 +33,14 @@ from artifact_guard._model import ManifestEntry
 
 from ._blobs import DigestMismatchError
 
-__all__ = ["ArtifactDetails", "DigestMismatchError", "RunDetails", "UploadSlot", "parse_manifest"]
+__all__ = [
+    "ArtifactDetails",
+    "DigestMismatchError",
+    "RunDetails",
+    "UploadSlot",
+    "manifest_entries",
+    "parse_manifest",
+]
 
 
 @dataclass
@@ -74,6 +81,8 @@ class ArtifactDetails:
     base_id: str | None = None
     manifest: tuple[ManifestEntry, ...] | None = None
     """The uploaded manifest, applied to the version at commit."""
+    document: dict[str, Any] | None = None
+    """The uploaded ``wandb_manifest.json`` (merged over its base if incremental), served as sent."""
 
 
 @dataclass(frozen=True)
@@ -101,14 +110,20 @@ def _json_object(text: str | None, what: str) -> dict[str, Any]:
     return value
 
 
-def parse_manifest(raw: bytes) -> tuple[ManifestEntry, ...]:
-    """The entries of a ``wandb_manifest.json`` (version 1); ValueError when it is not one."""
+def parse_manifest(raw: bytes) -> dict[str, Any]:
+    """A ``wandb_manifest.json`` (version 1) as a dict; ValueError when it is not one."""
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"the manifest is not valid JSON: {e}") from None
     if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("contents"), dict):
         raise ValueError("the manifest must be a JSON object with version 1 and 'contents'")
+    manifest_entries(data)
+    return data
+
+
+def manifest_entries(data: dict[str, Any]) -> tuple[ManifestEntry, ...]:
+    """The entries of a parsed manifest; ValueError for an entry without a digest."""
     entries = []
     for path, item in data["contents"].items():
         if not isinstance(item, dict) or not isinstance(item.get("digest"), str):

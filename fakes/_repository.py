@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from artifact_guard._model import CollectionKind, CollectionRef, Lineage, Link, ManifestEntry, Scope, Version
@@ -55,6 +56,10 @@ class FakeRepository:
         """Whether a source collection exists, emptied ones included (an optional read the planner uses)."""
         info = self.fake.find_collection(collection.scope, collection.name)
         return info is not None and info.ref.kind is CollectionKind.SEQUENCE
+
+    def now(self) -> datetime:
+        """The fake's clock (``FakeWandb.now()``): writes judge ages by it."""
+        return self.fake.now()
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
         self.write_calls.append(("delete_version", version_id))

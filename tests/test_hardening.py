@@ -135,7 +135,7 @@ def test_snapshot_with_absurd_ttl_is_a_snapshot_error(
         ag.read_snapshot(path)
     with pytest.raises(ag.SnapshotError, match="ttl_seconds"):
         fakes.load_snapshot(path)
-    line = _one_error_line(_run(cli, "plan", "demo-team/vision", "--fake", str(path), "-p", "pol.toml"))
+    line = _one_error_line(_run(cli, "plan", "demo-team/vision", "--snapshot", str(path), "-p", "pol.toml"))
     assert "ttl_seconds" in line
 
 
@@ -288,7 +288,7 @@ def test_a_snapshot_number_beyond_int64_is_a_snapshot_error(
     with pytest.raises(ag.SnapshotError, match="Int64"):
         fakes.load_snapshot(path)
     assert "Int64" in _one_error_line(
-        _run(cli, "plan", "demo-team/vision", "--fake", str(path), "-p", "pol.toml")
+        _run(cli, "plan", "demo-team/vision", "--snapshot", str(path), "-p", "pol.toml")
     )
 
 
@@ -364,7 +364,7 @@ def test_apply_json_with_nothing_to_delete_is_the_documented_document(cli: CliRu
     assert empty.exit_code == 0 and full.exit_code == 0, (empty.stderr, full.stderr)
     empty_doc, full_doc = json.loads(empty.stdout), json.loads(full.stdout)
     assert empty_doc["format"] == "artifact-guard-apply-result"
-    assert empty_doc["format_version"] == 1
+    assert empty_doc["format_version"] == 2
     assert set(empty_doc) == set(full_doc) - {"freed_bytes"}
     assert (empty_doc["ok"], empty_doc["complete"], empty_doc["done"]) == (True, True, [])
 
@@ -431,7 +431,7 @@ def test_cli_against_wandb_with_an_unusable_workspace_is_one_line(tmp_path: Path
     ("args", "name", "text", "expected"),
     [
         (
-            ["plan", "demo-team/vision", "-p", "pol.toml", "--fake", "deep.json"],
+            ["plan", "demo-team/vision", "-p", "pol.toml", "--snapshot", "deep.json"],
             "deep.json",
             "[" * 100_000,
             "deep",

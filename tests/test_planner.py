@@ -327,9 +327,18 @@ def test_summary_says_what_a_reviewer_reads_first() -> None:
         plan.decision("nope")
 
 
-def test_now_defaults_to_the_wall_clock() -> None:
+def test_now_defaults_to_the_repository_clock() -> None:
+    # The clock apply will judge ages by: the fake's own for a fake, the wall clock for W&B.
     fake = project({"a": 2})
     plan = ag.plan(fake.repository(), P, Policy(keep_last=1))
+    assert plan.created_at == fake.now()
+
+    class NoClock:
+        def __init__(self, inner: ag.ArtifactRepository) -> None:
+            self.versions, self.version, self.manifest = inner.versions, inner.version, inner.manifest
+            self.lineage, self.links = inner.lineage, inner.links
+
+    plan = ag.plan(NoClock(fake.repository()), P, Policy(keep_last=1))  # type: ignore[arg-type]
     assert abs(plan.created_at - datetime.now(UTC)) < timedelta(minutes=1)
 
 

@@ -145,7 +145,7 @@ def test_grace_period_blocks_young_versions_with_their_age() -> None:
     young = version(created_at=NOW - timedelta(hours=2))
     reason = RULES["grace-period"](facts(young), Policy())
     assert reason == Reason("grace-period", (("age_s", 7200), ("grace_s", 86400)))
-    assert describe(reason) == "only 2.0 h old (grace period 1.0 d)"
+    assert describe(reason) == "only 2 hours old (grace period 1 day)"
     assert RULES["grace-period"](facts(young), Policy(grace_period=timedelta(hours=1))) is None
     assert RULES["grace-period"](facts(young), Policy(grace_period=timedelta(0))) is None
 

@@ -261,3 +261,61 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(SnapshotError, match=r"edited\.json: versions\[0\]\.manifest\[0\]\.size"):
         read_snapshot(path)
+
+
+# ---------------------------------------------------------------------- streaming layout, bounded reads
+
+
+def _demo_snapshot() -> Any:
+    return capture(seed_demo().repository(), DEMO_PROJECT, now=DEMO_NOW)
+
+
+@pytest.mark.parametrize("name", ["s.json", "s.json.gz"])
+def test_snapshots_are_written_one_version_per_line_and_read_back_streaming(
+    tmp_path: Path, name: str
+) -> None:
+    snap = _demo_snapshot()
+    path = write_snapshot(snap, tmp_path / name)
+    text = (gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()).decode()
+    lines = text.splitlines()
+    assert lines[0].startswith('{"format":"artifact-guard-snapshot"') and lines[0].endswith('"versions":[')
+    assert len(lines) == len(snap.versions) + 2
+    assert json.loads(text) == snapshot_to_json(snap)  # still one ordinary JSON document
+    back = read_snapshot(path)
+    assert back.versions == snap.versions and back.manifests == snap.manifests and back.links == snap.links
+
+
+def test_a_snapshot_in_another_layout_is_still_read(tmp_path: Path) -> None:
+    snap = _demo_snapshot()
+    path = tmp_path / "indented.json"
+    path.write_text(json.dumps(snapshot_to_json(snap), indent=2))
+    assert read_snapshot(path).versions == snap.versions
+
+
+@pytest.mark.timeout(30)
+def test_dev_zero_as_a_snapshot_is_one_line_at_once() -> None:
+    with pytest.raises(SnapshotError) as info:
+        read_snapshot("/dev/zero")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.timeout(30)
+def test_a_gzip_stream_that_inflates_past_the_bound_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from artifact_guard import _snapshot_file
+
+    monkeypatch.setattr(_snapshot_file, "MAX_SNAPSHOT_BYTES", 1 << 20)
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b"{" + b" " * (8 << 20) + b"}"))  # 8 MiB of JSON in a few KiB
+    with pytest.raises(SnapshotError, match="larger than") as info:
+        read_snapshot(bomb)
+    assert "\n" not in str(info.value)
+
+
+def test_a_truncated_streamed_snapshot_says_so(tmp_path: Path) -> None:
+    path = write_snapshot(_demo_snapshot(), tmp_path / "s.json")
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-3]))
+    with pytest.raises(SnapshotError, match="truncated"):
+        read_snapshot(path)

@@ -17,6 +17,16 @@ that one paginated listing answers everything a plan needs:
   it (and that run's state), the runs that used it, and its registry links.
   A plan of an unchanged project therefore costs one request per page of
   versions, whatever it then asks of :meth:`lineage` and :meth:`links`.
+- Registry-protected aliases are read from the entities the links point into
+  (``Entity.protectedAliases(adminType: MODEL)``, all of a plan's entities in
+  one ``ArtifactGuardProtectedAliases`` request, once per plan), so a link's
+  ``protected_aliases`` are what W&B enforces. A version's memberships are
+  paged (``ArtifactGuardMemberships``) if a server ever says there are more.
+- Server features are read once per repository (its server): the project
+  listing carries ``serverInfo.features``, else the SDK's own
+  ``ServerFeaturesQuery`` asks when a document depends on them. A server
+  without ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` gets collection lookups
+  without ``filters``, as the SDK sends them.
 - Manifests are fetched through ``ArtifactGuardManifestUrls`` (up to 50
   versions per request, each as an aliased ``artifact(id:)`` field) and a
   plain GET of each manifest's URL, concurrently on a bounded pool. A GET
@@ -50,6 +60,7 @@ scrubbed from every message it raises.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -58,7 +69,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -129,15 +140,24 @@ fragment AgVersion on Artifact {
       aliases { alias }
       artifactCollection { __typename name project { name entity { name } } }
     } }
+    pageInfo { hasNextPage endCursor }
   }
 }
 """
+
+SERVER_FEATURES = """
+query ServerFeaturesQuery {
+  serverInfo { features { name isEnabled } }
+}
+"""
+"""The features a server reports (the same operation name as the SDK's, so servers and logs see one kind)."""
 
 LIST_VERSIONS = (
     """
 query ArtifactGuardProjectVersions(
   $entity: String!, $project: String!, $cursor: String, $perPage: Int, $versionsPerPage: Int
 ) {
+  serverInfo { features { name isEnabled } }
   project(entityName: $entity, name: $project) {
     artifactCollections(after: $cursor, first: $perPage) {
       pageInfo { hasNextPage endCursor }
@@ -195,6 +215,44 @@ query ArtifactGuardConsumers($id: ID!, $cursor: String) {
 }
 """
 
+MORE_MEMBERSHIPS = """
+query ArtifactGuardMemberships($id: ID!, $cursor: String) {
+  artifact(id: $id) {
+    artifactMemberships(after: $cursor) {
+      edges { node {
+        versionIndex
+        aliases { alias }
+        artifactCollection { __typename name project { name entity { name } } }
+      } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+COLLECTIONS_UNFILTERED = """
+query ArtifactGuardCollections($entity: String!, $project: String!, $cursor: String) {
+  project(entityName: $entity, name: $project) {
+    artifactCollections(after: $cursor, first: 100) {
+      edges { node { __typename id name } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+"""For servers without ARTIFACT_COLLECTIONS_FILTERING_SORTING, whose schema has no ``filters`` here."""
+
+FILTERING_SORTING = "ARTIFACT_COLLECTIONS_FILTERING_SORTING"
+
+
+def _protected_aliases_document(count: int) -> str:
+    params = ", ".join(f"$e{i}: String!" for i in range(count))
+    fields = "\n".join(
+        f"  e{i}: entity(name: $e{i}) {{ protectedAliases(adminType: MODEL) }}" for i in range(count)
+    )
+    return f"query ArtifactGuardProtectedAliases({params}) {{\n{fields}\n}}\n"
+
+
 COLLECTION_BY_NAME = """
 query ArtifactGuardCollection($entity: String!, $project: String!, $filters: JSONString) {
   project(entityName: $entity, name: $project) {
@@ -208,6 +266,12 @@ query ArtifactGuardProject($entity: String!, $project: String!) {
   project(entityName: $entity, name: $project) { id }
 }
 """
+
+
+def _versions_by_id_document(count: int) -> str:
+    params = ", ".join(f"$i{i}: ID!" for i in range(count))
+    fields = "\n".join(f"  a{i}: artifact(id: $i{i}) {{ ...AgVersion }}" for i in range(count))
+    return f"query ArtifactGuardVersions({params}) {{\n{fields}\n}}\n" + _VERSION_FIELDS
 
 
 def _manifest_urls_document(count: int) -> str:
@@ -349,8 +413,13 @@ def translate_error(
     type_name = type(exc).__name__
     if kind is None and type_name in ("AuthenticationError",) and "did not respond in time" not in raw:
         kind = AuthenticationError
+    worded = next((k for pattern, k in _MESSAGE_RULES if pattern.search(raw)), None)
+    if kind is not None and worded is not None and worded is not kind and issubclass(worded, kind):
+        # A refusal sent as a 4xx (409, 403) rather than 200-with-errors: the wording still says which
+        # (an aliased version, a protected alias), and callers act on the precise class.
+        kind = worded
     if kind is None:
-        kind = next((k for pattern, k in _MESSAGE_RULES if pattern.search(raw)), None)
+        kind = worded
     if kind is None and type_name in ("UsageError", "UnsupportedError"):
         kind = RepositoryError
     if kind is None and type(exc).__module__.startswith("requests"):
@@ -453,6 +522,8 @@ class _Parsed:
     more_consumers: str | None = None
     """End cursor of the first page of consumers when there are more."""
     extra: list[Run] = field(default_factory=list)
+    more_links: str | None = None
+    """End cursor of the first page of collection memberships when there are more."""
 
 
 def _parse_version(node: Any, fetched_at: float) -> _Parsed:
@@ -489,23 +560,11 @@ def _parse_version(node: Any, fetched_at: float) -> _Parsed:
     used = node.get("usedBy") or {}
     consumers = tuple(_run(_get(e, "node", what=what), what) for e in used.get("edges") or [])
     more = _opt(used, "pageInfo", "endCursor") if _opt(used, "pageInfo", "hasNextPage") else None
-    links = []
-    for edge in _opt(node, "artifactMemberships", "edges") or []:
-        m = _get(edge, "node", what=what)
-        coll = _get(m, "artifactCollection", what=what)
-        if coll.get("__typename") != "ArtifactPortfolio":
-            continue
-        ref = CollectionRef(
-            _get(coll, "project", "entity", "name", what=what),
-            _get(coll, "project", "name", what=what),
-            _get(coll, "name", what=what),
-            CollectionKind.PORTFOLIO,
-        )
-        link_aliases = frozenset(
-            a["alias"] for a in m.get("aliases") or [] if isinstance(a, dict) and "alias" in a
-        )
-        # W&B does not say which registry aliases are protected; the server enforces them on delete.
-        links.append(Link(ref, vid, _int(_get(m, "versionIndex", what=what), what), link_aliases))
+    memberships = node.get("artifactMemberships") or {}
+    links = _parse_links(memberships, vid, what)
+    more_links = (
+        _opt(memberships, "pageInfo", "endCursor") if _opt(memberships, "pageInfo", "hasNextPage") else None
+    )
     version = Version(
         id=vid,
         entity=entity,
@@ -527,7 +586,28 @@ def _parse_version(node: Any, fetched_at: float) -> _Parsed:
         tuple(links),  # the server's order, which is the order the links were made
         fetched_at,
     )
-    return _Parsed(details, more)
+    return _Parsed(details, more, more_links=more_links)
+
+
+def _parse_links(memberships: Any, vid: str, what: str) -> list[Link]:
+    """The registry links in one page of a version's collection memberships (protected aliases come later)."""
+    links = []
+    for edge in _opt(memberships, "edges") or []:
+        m = _get(edge, "node", what=what)
+        coll = _get(m, "artifactCollection", what=what)
+        if coll.get("__typename") != "ArtifactPortfolio":
+            continue
+        ref = CollectionRef(
+            _get(coll, "project", "entity", "name", what=what),
+            _get(coll, "project", "name", what=what),
+            _get(coll, "name", what=what),
+            CollectionKind.PORTFOLIO,
+        )
+        link_aliases = frozenset(
+            a["alias"] for a in m.get("aliases") or [] if isinstance(a, dict) and "alias" in a
+        )
+        links.append(Link(ref, vid, _int(_get(m, "versionIndex", what=what), what), link_aliases))
+    return links
 
 
 def _parse_manifest(body: Any, vid: str) -> tuple[ManifestEntry, ...]:
@@ -579,7 +659,8 @@ class WandbRepository:
     (``WANDB_API_KEY`` or ``~/.netrc``; ``WANDB_BASE_URL``). ``cache`` is a
     workspace database path (or an open :class:`MetadataCache`) for manifests
     and immutable version facts. ``max_workers`` bounds concurrent manifest
-    downloads. ``timeout`` is the SDK's per-request timeout in seconds.
+    downloads (default 32: they go to storage, not the rate-limited API).
+    ``timeout`` is the SDK's per-request timeout in seconds.
     ``page_size`` is the number of versions per listing page.
     ``listing_max_age`` is how long (seconds) mutable facts from the last
     listing are served without asking W&B again.
@@ -595,7 +676,7 @@ class WandbRepository:
         api_key: str | None = None,
         base_url: str | None = None,
         cache: str | Path | MetadataCache | None = None,
-        max_workers: int = 8,
+        max_workers: int = 32,
         timeout: float = DEFAULT_TIMEOUT,
         page_size: int = 100,
         collections_per_page: int = 20,
@@ -616,7 +697,16 @@ class WandbRepository:
         self._members: dict[CollectionRef, dict[str, None]] = {}
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
         self._inflight: dict[str, threading.Event] = {}
+        self._protected: dict[str, tuple[frozenset[str], float]] = {}
+        self._server_features: frozenset[str] | None = None
+        """What the server reports enabled: read once (a listing carries it, else ServerFeaturesQuery)."""
+        self._features_lock = threading.Lock()
+        """Registry entity -> (its protected aliases, when read): see :meth:`_protect`."""
         self._sessions = threading.local()
+        self.progress: Callable[[str, int], None] | None = None
+        """Told ``("versions", n)`` as a listing grows and ``("manifests", n)`` as downloads finish
+        (running totals; called from worker threads), for a progress display."""
+        self._counts = {"versions": 0, "manifests": 0}
         self.base_url = ""
         self._api = self._connect(api_key, base_url)
         self.base_url = str(self._service.base_url).rstrip("/")
@@ -749,6 +839,16 @@ class WandbRepository:
                 ) from None
         raise AssertionError("unreachable")
 
+    def _tell(self, what: str, more: int) -> None:
+        report = self.progress
+        if report is None:
+            return
+        with self._lock:
+            self._counts[what] += more
+            total = self._counts[what]
+        with contextlib.suppress(Exception):  # a display must never break a plan
+            report(what, total)
+
     def _remember(self, details: Iterable[_Details]) -> None:
         with self._lock:
             for d in details:
@@ -775,9 +875,17 @@ class WandbRepository:
 
         The executor calls this before re-validating a version, so its check
         never rests on a listing up to ``listing_max_age`` seconds old.
-        Immutable facts (manifests) stay cached.
+        Immutable facts (manifests) stay cached. The protected aliases of the
+        registry entities these versions are linked into are forgotten too
+        (re-read with the version: one request, and only for linked versions).
         """
-        self._forget(version_ids)
+        ids = list(version_ids)
+        with self._lock:
+            for vid in ids:
+                d = self._details.get(vid)
+                for link in d.links if d is not None else ():
+                    self._protected.pop(link.portfolio.entity, None)
+        self._forget(ids)
 
     def _complete(self, parsed: list[_Parsed], doing: str) -> list[_Details]:
         """Fetch the remaining pages of consumers for versions used by more runs than one page holds."""
@@ -797,8 +905,88 @@ class WandbRepository:
                 p.details = _Details(
                     d.version, Lineage(d.lineage.producer, tuple(consumers)), d.links, d.fetched_at
                 )
+            cursor = p.more_links
+            links = list(p.details.links)
+            vid = p.details.version.id
+            while cursor:
+                # A version linked into more collections than one page holds: every link counts.
+                data = self._gql(MORE_MEMBERSHIPS, {"id": vid, "cursor": cursor}, doing)
+                page = _get(data, "artifact", "artifactMemberships", what=doing)
+                links.extend(_parse_links(page, vid, doing))
+                cursor = (
+                    _opt(page, "pageInfo", "endCursor") if _opt(page, "pageInfo", "hasNextPage") else None
+                )
+            if p.more_links:
+                d = p.details
+                p.details = _Details(d.version, d.lineage, tuple(links), d.fetched_at)
             out.append(p.details)
+        return self._protect(out, doing)
+
+    def _protect(self, details: list[_Details], doing: str) -> list[_Details]:
+        """Mark each link's protected aliases: those its registry's entity protects.
+
+        W&B protects aliases per entity (``Entity.protectedAliases(adminType:
+        MODEL)``): read once per entity, for every entity the links point
+        into that was not read within ``listing_max_age`` (a plan's listing
+        starts afresh), in one request.
+        """
+        entities = sorted({lk.portfolio.entity for d in details for lk in d.links})
+        if not entities:
+            return details
+        now = time.monotonic()
+        with self._lock:
+            stale = [
+                e
+                for e in entities
+                if e not in self._protected or now - self._protected[e][1] > self._listing_max_age
+            ]
+        if stale:
+            data = self._gql(
+                _protected_aliases_document(len(stale)), {f"e{i}": e for i, e in enumerate(stale)}, doing
+            )
+            with self._lock:
+                for i, e in enumerate(stale):
+                    found = _opt(data, f"e{i}", "protectedAliases")
+                    aliases = frozenset(a for a in found or () if isinstance(a, str))
+                    self._protected[e] = (aliases, now)
+        with self._lock:
+            guarded = {e: self._protected[e][0] for e in entities}
+        out = []
+        for d in details:
+            if not d.links:
+                out.append(d)
+                continue
+            links = tuple(
+                replace(lk, protected_aliases=lk.aliases & guarded[lk.portfolio.entity]) for lk in d.links
+            )
+            out.append(_Details(d.version, d.lineage, links, d.fetched_at))
         return out
+
+    def _learn_features(self, data: Any) -> None:
+        """Keep the features a listing's answer carried (``serverInfo``): no separate request later."""
+        found = _opt(data, "serverInfo", "features")
+        if not isinstance(found, list):
+            return
+        features = frozenset(str(f.get("name")) for f in found if isinstance(f, dict) and f.get("isEnabled"))
+        with self._features_lock:
+            if self._server_features is None:
+                self._server_features = features
+
+    def _features(self) -> frozenset[str]:
+        """The features this server enables: from a listing, else asked once (``ServerFeaturesQuery``)."""
+        # Held while asking: concurrent collection deletes (the executor's threads) ask once, not each.
+        with self._features_lock:
+            known = self._server_features
+            if known is not None:
+                return known
+            data = self._gql(SERVER_FEATURES, {}, "read the server's features")
+            features = frozenset(
+                str(f.get("name"))
+                for f in _opt(data, "serverInfo", "features") or []
+                if isinstance(f, dict) and f.get("isEnabled")
+            )
+            self._server_features = features
+            return features
 
     # ------------------------------------------------------------------ reads
 
@@ -809,6 +997,8 @@ class WandbRepository:
         doing = f"list the artifact versions of {sc}"
         found: list[_Details] = []
         cursor: str | None = None
+        with self._lock:
+            self._protected.clear()  # a listing starts a plan: read every registry's protection afresh
         while True:
             now = time.monotonic()
             data = self._gql(
@@ -822,6 +1012,7 @@ class WandbRepository:
                 },
                 doing,
             )
+            self._learn_features(data)
             project = data.get("project")
             if project is None:
                 raise NotFoundError(
@@ -860,6 +1051,7 @@ class WandbRepository:
                 found.extend(
                     d for d in self._complete(parsed, doing) if d.version.state is not VersionState.DELETED
                 )
+                self._tell("versions", len(parsed))
             if not _opt(conn, "pageInfo", "hasNextPage"):
                 break
             cursor = _opt(conn, "pageInfo", "endCursor")
@@ -892,6 +1084,35 @@ class WandbRepository:
         """
         return self._details_of(version_id, reread=True).version
 
+    @_mapped("re-read artifact versions")
+    def versions_by_id(self, version_ids: Sequence[str]) -> dict[str, Version]:
+        """Re-read many versions (deleted ones included), up to 50 per request; always asks W&B.
+
+        The executor's batch re-validation: one aliased multi-id query per 50
+        versions refreshes each version with its lineage and links, which
+        :meth:`lineage` and :meth:`links` then answer from. Ids W&B does not
+        know are absent from the result.
+        """
+        out: dict[str, Version] = {}
+        ids = list(dict.fromkeys(version_ids))
+        for start in range(0, len(ids), _MANIFEST_BATCH):
+            chunk = ids[start : start + _MANIFEST_BATCH]
+            doing = f"re-read {len(chunk)} artifact version(s)"
+            data = self._gql(
+                _versions_by_id_document(len(chunk)), {f"i{i}": vid for i, vid in enumerate(chunk)}, doing
+            )
+            now = time.monotonic()
+            parsed = [_parse_version(node, now) for i in range(len(chunk)) if (node := data.get(f"a{i}"))]
+            details = self._complete(parsed, doing)
+            self._remember(details)
+            out.update((d.version.id, d.version) for d in details)
+        return out
+
+    @_mapped("read the clock")
+    def now(self) -> datetime:
+        """W&B's clock: the wall clock, in UTC (W&B stamps versions in UTC)."""
+        return datetime.now(UTC)
+
     @_mapped("read an artifact's lineage")
     def lineage(self, version_id: str) -> Lineage:
         """The run that logged the version and the runs that used it."""
@@ -899,7 +1120,7 @@ class WandbRepository:
 
     @_mapped("read an artifact's registry links")
     def links(self, version_id: str) -> tuple[Link, ...]:
-        """The registry links whose source is this version (protected aliases are not visible to clients)."""
+        """The registry links whose source is this version, with the aliases their registry protects."""
         return self._details_of(version_id).links
 
     @_mapped("read an artifact manifest")
@@ -1002,11 +1223,9 @@ class WandbRepository:
 
         def fetch(job: tuple[str, str, str]) -> tuple[str, str, tuple[ManifestEntry, ...]]:
             vid, state, url = job
-            return (
-                vid,
-                state,
-                _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid),
-            )
+            entries = _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid)
+            self._tell("manifests", 1)
+            return vid, state, entries
 
         workers = min(self._max_workers, len(jobs))
         if workers == 1:
@@ -1067,22 +1286,7 @@ class WandbRepository:
         )
 
         doing = f"delete artifact collection {collection}"
-        data = self._gql(
-            COLLECTION_BY_NAME,
-            {
-                "entity": collection.entity,
-                "project": collection.project,
-                "filters": json.dumps({"name": collection.name}),
-            },
-            doing,
-        )
-        if data.get("project") is None:
-            raise NotFoundError(f"project {collection.scope} not found at {self.base_url}")
-        nodes = [
-            _get(e, "node", what=doing)
-            for e in _opt(data, "project", "artifactCollections", "edges") or []
-            if _opt(e, "node", "name") == collection.name
-        ]
+        nodes = self._find_collection(collection, doing)
         if not nodes:
             raise NotFoundError(f"artifact collection {collection} not found at {self.base_url}")
         node = nodes[0]
@@ -1097,6 +1301,37 @@ class WandbRepository:
             with self._lock:
                 gone = list(self._members.get(collection, {}))
             self._forget(gone)
+
+    def _find_collection(self, collection: CollectionRef, doing: str) -> list[Any]:
+        """The collection's node(s) by name: filtered where the server can filter, else paged through."""
+        where = {"entity": collection.entity, "project": collection.project}
+        if FILTERING_SORTING in self._features():
+            data = self._gql(
+                COLLECTION_BY_NAME, {**where, "filters": json.dumps({"name": collection.name})}, doing
+            )
+            pages = [data]
+        else:
+            # As the SDK does for such servers: no ``filters`` (their schema lacks it); page to the name.
+            pages, cursor = [], None
+            while True:
+                data = self._gql(COLLECTIONS_UNFILTERED, {**where, "cursor": cursor}, doing)
+                pages.append(data)
+                conn = _opt(data, "project", "artifactCollections") or {}
+                if any(_opt(e, "node", "name") == collection.name for e in conn.get("edges") or []):
+                    break
+                cursor = (
+                    _opt(conn, "pageInfo", "endCursor") if _opt(conn, "pageInfo", "hasNextPage") else None
+                )
+                if not cursor:
+                    break
+        if pages[0].get("project") is None:
+            raise NotFoundError(f"project {collection.scope} not found at {self.base_url}")
+        return [
+            _get(e, "node", what=doing)
+            for data in pages
+            for e in _opt(data, "project", "artifactCollections", "edges") or []
+            if _opt(e, "node", "name") == collection.name
+        ]
 
     @_mapped("remove aliases")
     def remove_aliases(self, version_id: str, aliases: Iterable[str]) -> None:

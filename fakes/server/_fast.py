@@ -71,7 +71,10 @@ class _Run:
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         # A page of 50 artifacts selects the same fields 50 times: plan each selection once.
-        self._plans: dict[tuple[str, tuple[int, ...]], list[tuple[str, str, list[FieldNode], Any, Any]]] = {}
+        # Keyed by the identity of the selection-set list, which each plan entry holds (so it lives
+        # as long as the plans do, and its id is never reused while the key is).
+        self._plans: dict[tuple[str, int], list[tuple[str, str, list[FieldNode], Any, Any, Any]]] = {}
+        self._concrete: dict[str, GraphQLObjectType | None] = {}
 
     def _included(self, directives: Iterable[DirectiveNode] | None) -> bool:
         for directive in directives or ():
@@ -120,6 +123,9 @@ class _Run:
         return out
 
     def _runtime(self, value: Any, declared: GraphQLNamedType) -> GraphQLObjectType:
+        concrete = self._concrete.get(declared.name)
+        if concrete is not None:
+            return concrete  # an object type seen before: no abstract-type check per value
         if is_abstract_type(declared):
             runtime = self.schema.get_type(getattr(value, "typename", ""))
             if not isinstance(runtime, GraphQLObjectType):
@@ -127,6 +133,7 @@ class _Run:
             return runtime
         if not isinstance(declared, GraphQLObjectType):
             raise Unsupported(f"selection on {declared.name}")
+        self._concrete[declared.name] = declared
         return declared
 
     def _arguments(self, field_def: Any, node: FieldNode) -> dict[str, Any]:
@@ -148,13 +155,13 @@ class _Run:
         self, value: Any, declared: GraphQLNamedType, selection_sets: list[SelectionSetNode]
     ) -> dict[str, Any]:
         runtime = self._runtime(value, declared)
-        plan_key = (runtime.name, tuple(id(ss) for ss in selection_sets))
+        plan_key = (runtime.name, id(selection_sets))
         plan = self._plans.get(plan_key)
         if plan is None:
             plan = self._plans[plan_key] = self._plan(runtime, selection_sets)
         out: dict[str, Any] = {}
         is_dict = isinstance(value, dict)
-        for key, name, field_nodes, field_def, named in plan:
+        for key, name, field_nodes, field_def, named, sub_sets in plan:
             if field_def is None:
                 out[key] = runtime.name  # __typename
                 continue
@@ -164,31 +171,29 @@ class _Run:
                 result = getattr(value, name, None)
                 if callable(result):
                     result = result(**self._arguments(field_def, field_nodes[0]))
-            out[key] = self.complete(result, named, field_nodes)
+            if result is None or not sub_sets:
+                out[key] = result  # a leaf (or null): no selection to complete
+            elif isinstance(result, list | tuple):
+                out[key] = [None if item is None else self.object(item, named, sub_sets) for item in result]
+            else:
+                out[key] = self.object(result, named, sub_sets)
         return out
 
     def _plan(
         self, runtime: GraphQLObjectType, selection_sets: list[SelectionSetNode]
-    ) -> list[tuple[str, str, list[FieldNode], Any, Any]]:
-        plan: list[tuple[str, str, list[FieldNode], Any, Any]] = []
+    ) -> list[tuple[str, str, list[FieldNode], Any, Any, Any]]:
+        plan: list[tuple[str, str, list[FieldNode], Any, Any, Any]] = []
         for key, field_nodes in self._collect(runtime, selection_sets, {}).items():
             name = field_nodes[0].name.value
             if name == "__typename":
-                plan.append((key, name, field_nodes, None, None))
+                plan.append((key, name, field_nodes, None, None, None))
                 continue
             if name.startswith("__"):
                 raise Unsupported("introspection")
             field_def = runtime.fields[name]
-            plan.append((key, name, field_nodes, field_def, get_named_type(field_def.type)))
+            sub_sets = [n.selection_set for n in field_nodes if n.selection_set is not None]
+            plan.append((key, name, field_nodes, field_def, get_named_type(field_def.type), sub_sets))
         return plan
-
-    def complete(self, value: Any, declared: GraphQLNamedType, nodes: list[FieldNode]) -> Any:
-        selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
-        if value is None or not selection_sets:
-            return value
-        if isinstance(value, list | tuple):
-            return [None if item is None else self.object(item, declared, selection_sets) for item in value]
-        return self.object(value, declared, selection_sets)
 
 
 def execute_query(

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -26,11 +25,13 @@ from . import _handlers_storage as _storage
 from ._handlers_common import (
     FIXED_TIME,
     Context,
+    LazyConnection,
     Root,
     connection,
     counter,
     encode_id,
     iso,
+    matches,
     newest_first,
     page_info,
     page_request,
@@ -75,19 +76,52 @@ def _state_matches(state: str, filters: dict[str, Any]) -> bool:
     return True
 
 
-def filter_collections(infos: list[CollectionInfo], filters: str | None) -> list[CollectionInfo]:
-    """Collections passing a ``filters`` argument (only ``name``, exact or ``$regex``, is modelled)."""
-    parsed = parse_filters(filters)
-    for name, wanted in parsed.items():
+def collection_field(info: CollectionInfo) -> Any:
+    """Filter fields of a collection (project listings, registry collections); KeyError for others."""
+
+    def field(name: str) -> Any:
         if name == "name":
-            if isinstance(wanted, dict) and "$regex" in wanted:
-                pattern = re.compile(str(wanted["$regex"]))
-                infos = [c for c in infos if pattern.search(c.ref.name)]
-            else:
-                infos = [c for c in infos if c.ref.name == wanted]
-        else:
-            raise ValueError(f"the fake server does not support the collection filter {name!r}")
-    return infos
+            return info.ref.name
+        if name in ("id", "artifact_collection_id", "collection_id"):
+            return info.id
+        if name in ("tag", "tags"):
+            return list(info.tags)
+        if name == "description":
+            return info.description
+        if name in ("created_at", "createdAt"):
+            return iso(info.created_at)
+        if name in ("updated_at", "updatedAt"):
+            return iso(info.updated_at or info.created_at)
+        if name in ("type", "artifactType"):
+            return info.type
+        raise KeyError(name)
+
+    return field
+
+
+def filter_collections(infos: list[CollectionInfo], filters: str | None) -> list[CollectionInfo]:
+    """Collections passing a ``filters`` argument (fields of :func:`collection_field`; others refused)."""
+    parsed = parse_filters(filters)
+    if not parsed:
+        return infos
+    return [c for c in infos if matches(collection_field(c), parsed, "collection")]
+
+
+def order_collections(
+    infos: list[CollectionInfo], order: str | None, default_newest: bool
+) -> list[CollectionInfo]:
+    """Collections in an ``order`` (``name``, ``createdAt``, ``updatedAt``, ``-`` for descending)."""
+    field = (order or "").lstrip("+-") or "createdAt"
+    descending = order.startswith("-") if order else default_newest
+    if field in ("createdAt", "created_at"):
+        key: Any = lambda c: counter(c.id)  # noqa: E731
+    elif field == "name":
+        key = lambda c: c.ref.name  # noqa: E731
+    elif field in ("updatedAt", "updated_at"):
+        key = lambda c: (c.updated_at or c.created_at, counter(c.id))  # noqa: E731
+    else:
+        raise ValueError(f"the fake server does not support ordering collections by {field!r}")
+    return sorted(infos, key=key, reverse=descending)
 
 
 def collections_connection(
@@ -95,6 +129,10 @@ def collections_connection(
 ) -> dict[str, Any]:
     # ``infos`` come newest first.
     """Collections (given newest first) as a connection in the requested order."""
+    if order and order.lstrip("+-") not in ("createdAt", "created_at"):
+        # Name and update-time orders: positions are the cursors (no index runs in those orders).
+        ranked = order_collections(infos, order, default_newest=True)
+        return connection(ctx, ranked, None, after, first, lambda c: CollectionView(ctx, c))
     newest = newest_first(order, default=True, what="collections")
     ordered = infos if newest else infos[::-1]
     sign = -1 if newest else 1
@@ -117,6 +155,8 @@ def indexed_collections(
     whole listing (stable cursors carry the id number, negated newest first);
     None when the backend declines, and the caller lists everything.
     """
+    if order and order.lstrip("+-") not in ("createdAt", "created_at"):
+        return None  # the index runs in creation order only
     newest = newest_first(order, default=True, what="collections")
     req = page_request(ctx, after, first)
     if req.offset:
@@ -234,10 +274,17 @@ class CollectionView:
         self.name = info.ref.name
         self.description = info.description or None
         self.createdAt = iso(info.created_at)
-        self.updatedAt = iso(info.created_at)
+        self.updatedAt = iso(info.updated_at or info.created_at)
         self.state = state
-        self.digestAlgorithm = "MANIFEST_MD5"
-        self.tags = {"edges": [], "pageInfo": page_info(None, False)}
+        self.digestAlgorithm = "MANIFEST_XXH128" if ctx.xxhash_digests else "MANIFEST_MD5"
+
+    def tags(self) -> dict[str, Any]:
+        cursors = [encode_id("after", i) for i in range(len(self.info.tags))]
+        edges = [
+            {"node": tag_json(self.info.id, t), "cursor": c}
+            for t, c in zip(self.info.tags, cursors, strict=True)
+        ]
+        return {"edges": edges, "pageInfo": page_info(cursors[-1] if cursors else None, False)}
 
     def project(self) -> _projects.ProjectView:
         return _projects.ProjectView(self.ctx, self.info.ref.scope)
@@ -424,9 +471,10 @@ class ArtifactView:
     def aliases(self) -> list[AliasView]:
         return [alias for m in self._memberships() for alias in m.aliases()]
 
-    def artifactMemberships(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def artifactMemberships(self) -> dict[str, Any]:
+        # W&B's Artifact.artifactMemberships takes no paging arguments: every membership, one page.
         members = self._memberships()
-        return connection(self.ctx, members, None, after, first, lambda m: m)
+        return connection(self.ctx, members, None, None, len(members), lambda m: m)
 
     def currentManifest(self) -> dict[str, Any]:
         vid = self.version.id
@@ -442,10 +490,12 @@ class ArtifactView:
                 "displayName": "wandb_manifest.json",
                 "digest": None,
                 "md5": None,
-                "sizeBytes": None,
+                # The size of the manifest file this server sends (W&B's sizeBytes is never null).
+                "sizeBytes": len(json.dumps(_storage.manifest_json(self.ctx.fake, vid)).encode()),
                 "mimetype": "application/json",
                 "url": url,
                 "directUrl": url,
+                "uploadHeaders": [],
             },
         }
 
@@ -454,13 +504,37 @@ class ArtifactView:
     ) -> dict[str, Any]:
         return _storage.files_connection(self.ctx, self.version, names, after, first)
 
-    def usedBy(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def usedBy(self, after: str | None = None, first: int | None = None) -> Any:
+        if self.ctx.pagination == "stable":
+            return used_by(self.ctx, self.version, after, first)
         runs = list(self.ctx.fake.lineage(self.version.id).consumers)
         return connection(self.ctx, runs, None, after, first, lambda r: _runs.RunView(self.ctx, r))
 
-    def createdBy(self) -> _runs.RunView | None:
+    def createdBy(self) -> _runs.RunView | _projects.UserView:
         producer = self.ctx.fake.lineage(self.version.id).producer
-        return _runs.RunView(self.ctx, producer) if producer is not None else None
+        # W&B's createdBy is never null: a version no run logged (or whose run is gone) shows its user.
+        return _runs.RunView(self.ctx, producer) if producer is not None else _projects.UserView(self.ctx)
+
+
+def used_by(ctx: Context, version: Version, after: str | None, first: int | None) -> LazyConnection:
+    """``Artifact.usedBy`` with stable cursors, from the backend's use record: O(page) per page."""
+    req = page_request(ctx, after, first)
+    page, more = ctx.fake.consumers_page(version.id, limit=req.size, after=req.mark)
+    edges: list[dict[str, Any]] = [
+        {"node": _runs.RunView(ctx, run), "cursor": encode_id("after", pos)} for pos, run in page
+    ]
+    end = edges[-1]["cursor"] if edges else after
+    return LazyConnection(edges, page_info(end, more), lambda: len(ctx.fake.lineage(version.id).consumers))
+
+
+def tag_json(collection_id: str, name: str) -> dict[str, Any]:
+    """A collection tag as W&B's ``Tag`` shows it."""
+    return {
+        "id": encode_id("Tag", f"{collection_id}:{name}"),
+        "name": name,
+        "tagCategoryName": "",
+        "attributes": "{}",
+    }
 
 
 # ---------------------------------------------------------------------- root fields
@@ -501,29 +575,42 @@ class ArtifactMutations(Root):
     def deleteArtifactSequence(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         return delete_collection(self.ctx, input["artifactSequenceID"], CollectionKind.SEQUENCE)
 
-    def _alias_names(self, version: Version, aliases: list[dict[str, Any]]) -> list[str]:
-        names = []
+    def _targets(self, version: Version, aliases: list[dict[str, Any]]) -> dict[Link | None, list[str]]:
+        """Aliases by where they go: None for the version's own collection, else the registry link
+        through which the version is reached (W&B accepts alias edits through a linked collection)."""
+        links = {lk.portfolio: lk for lk in self.ctx.fake.links(version.id)}
+        out: dict[Link | None, list[str]] = {}
         for item in aliases:
             where = (item["entityName"], item["projectName"], item["artifactCollectionName"])
-            if where != (version.entity, version.project, version.collection):
-                raise ConflictError(
-                    f"alias {item['alias']!r} targets {'/'.join(where)}, not the artifact's own collection"
-                )
-            names.append(item["alias"])
-        return names
+            if where == (version.entity, version.project, version.collection):
+                out.setdefault(None, []).append(item["alias"])
+                continue
+            link = links.get(CollectionRef(*where, CollectionKind.PORTFOLIO))
+            if link is None:
+                raise NotFoundError(f"artifact {version.qualified_name} is not linked into {'/'.join(where)}")
+            out.setdefault(link, []).append(item["alias"])
+        return out
 
     def addAliases(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         version = require_version(self.ctx.fake, input["artifactID"])
-        names = self._alias_names(version, input["aliases"])
         try:
-            self.ctx.fake.add_aliases(version, names)
+            for link, names in self._targets(version, input["aliases"]).items():
+                if link is None:
+                    self.ctx.fake.add_aliases(version, names)
+                else:
+                    self.ctx.fake.add_link_aliases(link, names)
         except ValueError as e:
             raise ConflictError(str(e)) from None
         return {"success": True, "clientMutationId": None}
 
     def deleteAliases(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         version = require_version(self.ctx.fake, input["artifactID"])
-        self.ctx.fake.remove_aliases(version, self._alias_names(version, input["aliases"]))
+        for link, names in self._targets(version, input["aliases"]).items():
+            if link is None:
+                self.ctx.fake.remove_aliases(version, names)
+            else:
+                admin = self.ctx.fake.is_admin(link.portfolio.entity)
+                self.ctx.fake.remove_link_aliases(link, names, admin=admin)
         return {"success": True, "clientMutationId": None}
 
     def updateArtifact(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002

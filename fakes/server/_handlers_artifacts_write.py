@@ -16,7 +16,7 @@ from urllib.parse import quote
 from artifact_guard._errors import NotFoundError
 
 from . import _handlers_artifacts as _artifacts
-from ._handlers_common import Root, encode_id, iso, require_run_scope, require_version
+from ._handlers_common import Root, decode_id, encode_id, iso, require_run_scope, require_version
 
 __all__ = ["ArtifactWriteMutations", "ArtifactWriteQueries", "tag_names"]
 
@@ -100,7 +100,10 @@ class ArtifactWriteMutations(Root):
         return _manifest_payload(self, vid, manifest_id, bool(input.get("includeUpload", True)))
 
     def updateArtifactManifest(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
-        version = self.ctx.fake.version_of_manifest(input["artifactManifestID"])
+        decoded = decode_id(input["artifactManifestID"])
+        if decoded is None or decoded[0] != "ArtifactManifest":
+            raise NotFoundError(f"artifact manifest {input['artifactManifestID']!r} not found")
+        version = self.ctx.fake.version_of_manifest(decoded[1])
         manifest_id = self.ctx.fake.create_manifest(
             version.id,
             manifest_type=self.ctx.fake.artifact_details(version.id).manifest_type,

@@ -14,6 +14,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from .._backend import FakeWandb
 __all__ = [
     "Context",
     "FIXED_TIME",
+    "LazyConnection",
     "PageRequest",
     "Pagination",
     "Root",
@@ -36,6 +38,7 @@ __all__ = [
     "decode_id",
     "encode_id",
     "iso",
+    "matches",
     "newest_first",
     "page_info",
     "page_request",
@@ -65,6 +68,12 @@ class Context:
     default_entity: str = "fake-user"
     fast: bool = True
     """Answer queries with the lean executor (:mod:`fakes.server._fast`), else graphql-core only."""
+    features: frozenset[str] | None = None
+    """Server features reported as enabled (None: every one the fake models). Without
+    ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` the server behaves as an older W&B Server:
+    ``filters``/``order`` on ``Project.artifactCollections`` are refused as unknown arguments."""
+    xxhash_digests: bool = False
+    """Tell the SDK that XXH128 manifest digests are enabled (W&B's ``xxhashDigestsEnabled``)."""
 
 
 class Root:
@@ -283,7 +292,9 @@ def newest_first(order: str | None, *, default: bool, what: str) -> bool:
     if order is None or order == "":
         return default
     field = order.lstrip("+-")
-    if field not in ("createdAt", "created_at"):
+    # A sequence's versions are numbered in creation order, so the index orders them the same way.
+    by_index = what == "artifacts" and field in ("versionIndex", "version_index")
+    if field not in ("createdAt", "created_at") and not by_index:
         raise ValueError(f"the fake server does not support ordering {what} by {field!r}")
     return order.startswith("-")
 
@@ -299,6 +310,91 @@ def parse_filters(filters: str | None) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ValueError("filters must be a JSON object")
     return parsed
+
+
+class LazyConnection:
+    """A connection whose ``totalCount`` is counted only when a client selects it.
+
+    Paged listings build their page in O(page); counting the whole listing
+    would make every page O(listing) again, and most documents never ask.
+    """
+
+    def __init__(
+        self, edges: list[dict[str, Any]], page_info: dict[str, Any], count: Callable[[], int]
+    ) -> None:
+        self.edges = edges
+        self.pageInfo = page_info
+        self._count = count
+
+    def totalCount(self) -> int:  # noqa: N802 - GraphQL field name
+        return self._count()
+
+
+def _compare(value: Any, op: str, operand: Any, what: str) -> bool:
+    many = value if isinstance(value, list | tuple | frozenset | set) else None
+    if op == "$eq":
+        return operand in many if many is not None else bool(value == operand)
+    if op == "$ne":
+        return operand not in many if many is not None else bool(value != operand)
+    if op in ("$in", "$nin"):
+        if not isinstance(operand, list):
+            raise ValueError(f"{what} filter {op} needs a list")
+        hit = bool(set(many) & set(operand)) if many is not None else value in operand
+        return hit if op == "$in" else not hit
+    if op == "$regex":
+        pattern = re.compile(str(operand))
+        items = many if many is not None else [value]
+        return any(isinstance(v, str) and pattern.search(v) is not None for v in items)
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        if value is None:
+            return False
+        try:
+            if op == "$gt":
+                return bool(value > operand)
+            if op == "$gte":
+                return bool(value >= operand)
+            if op == "$lt":
+                return bool(value < operand)
+            return bool(value <= operand)
+        except TypeError:
+            raise ValueError(f"{what} filter {op} cannot compare {value!r} with {operand!r}") from None
+    raise ValueError(f"the fake server does not support the {what} filter operator {op!r}")
+
+
+def matches(field: Callable[[str], Any], filters: Mapping[str, Any], what: str) -> bool:
+    """Whether a record passes a MongoDB-like filter, as the SDK sends them.
+
+    ``field(name)`` is the record's value of a filter field, raising KeyError
+    for a field the fake does not model: that field, or an unknown operator,
+    is a ValueError naming it (refused, never ignored). Operators: ``$eq``,
+    ``$ne``, ``$in``, ``$nin``, ``$regex``, ``$gt(e)``, ``$lt(e)``, ``$not``,
+    ``$and``, ``$or``, ``$nor``; a list-valued field matches when any item does.
+    """
+    for name, wanted in filters.items():
+        if name in ("$and", "$or", "$nor"):
+            if not isinstance(wanted, list) or not all(isinstance(sub, dict) for sub in wanted):
+                raise ValueError(f"{what} filter {name} needs a list of objects")
+            results = [matches(field, sub, what) for sub in wanted]
+            ok = all(results) if name == "$and" else any(results)
+            if ok == (name == "$nor"):
+                return False
+            continue
+        if name.startswith("$"):
+            raise ValueError(f"the fake server does not support the {what} filter operator {name!r}")
+        try:
+            value = field(name)
+        except KeyError:
+            raise ValueError(f"the fake server does not support the {what} filter {name!r}") from None
+        if isinstance(wanted, dict) and any(k.startswith("$") for k in wanted):
+            for op, operand in wanted.items():
+                if op == "$not" and isinstance(operand, dict):
+                    if all(_compare(value, o, v, what) for o, v in operand.items()):
+                        return False
+                elif not _compare(value, op, operand, what):
+                    return False
+        elif not _compare(value, "$eq", wanted, what):
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------- lookups

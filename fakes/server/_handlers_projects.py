@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from artifact_guard._errors import NotFoundError
-from artifact_guard._model import Run, Scope
+from artifact_guard._model import CollectionKind, Run, Scope
 
 from .._backend import CollectionInfo
 from . import _handlers_artifacts as _artifacts
@@ -20,6 +20,7 @@ from ._handlers_common import (
     connection,
     counter,
     encode_id,
+    iso,
     newest_first,
     page_info,
     parse_filters,
@@ -44,6 +45,7 @@ class UserView:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.typename = "User"
         self.id = encode_id("User", 1)
         self.name = ctx.viewer
         self.username = ctx.viewer
@@ -75,11 +77,22 @@ class EntityView:
         self.name = name
         self.isTeam = name != ctx.default_entity
         self.entityType = "team" if self.isTeam else "user"
+        self.registries_only = False
+        # Team fields the SDK's registry member listings select; the fake models none of them.
+        self.available = True
+        self.photoUrl = None
+        self.readOnly = False
+        self.readOnlyAdmin = False
+        self.privateOnly = False
+        self.storageBytes = 0
+        self.codeSavingEnabled = False
+        self.defaultAccess = "PRIVATE"
+        self.isPaid = False
 
     @property
     def xxhashDigestsEnabled(self) -> bool:
-        # The fake negotiates MD5 digests: the SDK then keys manifests and dedupe by MD5.
-        return False
+        # What the SDK negotiates: MD5 by default; XXH128 manifests when the server enables them.
+        return self.ctx.xxhash_digests
 
     def organization(self) -> _registries.OrganizationView | None:
         return _registries.OrganizationView(self.ctx, self.name) if self.isTeam else None
@@ -87,8 +100,48 @@ class EntityView:
     def user(self) -> UserView | None:
         return None if self.isTeam else UserView(self.ctx)
 
-    def projects(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def projects(
+        self,
+        after: str | None = None,
+        first: int | None = None,
+        filters: str | None = None,
+        order: str | None = None,
+    ) -> dict[str, Any]:
+        if filters or order or self.registries_only:
+            return _registries.entity_projects(
+                self.ctx, self.name, after, first, filters, order, registries_only=self.registries_only
+            )
         return _projects_connection(self.ctx, self.name, after, first)
+
+    def members(self) -> list[dict[str, Any]]:
+        viewer = self.ctx.viewer
+        return [
+            {
+                "id": encode_id("User", 1),
+                "name": viewer,
+                "username": viewer,
+                "email": f"{viewer}@example.invalid",
+                "role": "admin" if self.ctx.fake.is_admin(self.name) else "member",
+                "pending": False,
+                "photoUrl": None,
+                "accountType": "USER",
+                "apiKey": None,
+            }
+        ]
+
+    def project(self, name: str | None = None) -> ProjectView | None:
+        return ProjectQueries(self.ctx).project(name, self.name)
+
+    def protectedAliases(self, adminType: str) -> list[str]:
+        return sorted(self.ctx.fake.protected_aliases(self.name, admin_type=adminType))
+
+    def artifactCollections(self, **args: Any) -> Any:
+        keys = ("projectFilters", "filters", "collectionTypes", "after", "first", "order")
+        return _registries.entity_collections(self.ctx, self.name, **{k: args.get(k) for k in keys})
+
+    def artifactMemberships(self, **args: Any) -> Any:
+        keys = ("projectFilters", "collectionFilters", "filters", "after", "first", "order")
+        return _registries.entity_memberships(self.ctx, self.name, **{k: args.get(k) for k in keys})
 
 
 def _projects_connection(
@@ -113,6 +166,32 @@ class ProjectView:
         self.readOnly = False
         self.isBenchmark = False
         self.user = None
+
+    def _registry(self) -> Any:
+        return _registries.registry_project(self.ctx, self.scope)
+
+    def description(self) -> str | None:
+        info = self._registry()
+        return info.description if info is not None else None
+
+    def updatedAt(self) -> str:
+        info = self._registry()
+        when = info.updated_at or info.created_at if info is not None else None
+        return iso(when) if when is not None else FIXED_TIME
+
+    def access(self) -> str:
+        info = self._registry()
+        return str(info.access) if info is not None else "PRIVATE"
+
+    def allowAllArtifactTypesInRegistry(self) -> bool:
+        info = self._registry()
+        return bool(info.allow_all_types) if info is not None else True
+
+    def members(self) -> list[dict[str, Any]]:
+        return _registries.project_members(self.ctx, self.scope)
+
+    def teamMembers(self) -> list[dict[str, Any]]:
+        return _registries.project_team_members(self.ctx, self.scope)
 
     def _project_runs(self) -> list[Run]:
         return [r for r in self.ctx.fake.runs() if r.scope == self.scope]
@@ -153,11 +232,16 @@ class ProjectView:
             return None
         return _artifacts.ArtifactTypeView(self.ctx, self.scope, name)
 
-    def artifactTypes(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
+    def artifactTypes(
+        self, after: str | None = None, first: int | None = None, includeAll: bool | None = None
+    ) -> dict[str, Any]:
         names: list[str] = []
         for c in sorted(self._collections(), key=lambda c: counter(c.id)):
             if c.type not in names:
                 names.append(c.type)
+        registry = self._registry()
+        if includeAll and registry is not None:
+            names.extend(t for t in registry.types if t not in names)
         return connection(
             self.ctx,
             names,
@@ -175,11 +259,25 @@ class ProjectView:
         order: str | None = None,
         collectionTypes: list[str] | None = None,
     ) -> dict[str, Any]:
-        if not parse_filters(filters):
+        features = self.ctx.features
+        if features is not None and "ARTIFACT_COLLECTIONS_FILTERING_SORTING" not in features:
+            for name, value in (("filters", filters), ("order", order)):
+                if value is not None:
+                    raise ValueError(f"Unknown argument {name!r} on field 'Project.artifactCollections'")
+        kinds = {CollectionKind(t.lower()) for t in collectionTypes} if collectionTypes else None
+        parsed = parse_filters(filters)
+        if list(parsed) == ["name"] and isinstance(parsed["name"], str):
+            # One collection by its exact name (how clients look one up to delete it): no listing.
+            info = self.ctx.fake.find_collection(self.scope, parsed["name"])
+            found = [info] if info is not None and (kinds is None or info.ref.kind in kinds) else []
+            return _artifacts.collections_connection(self.ctx, found, after, first, order)
+        if not parsed and (kinds is None or len(kinds) == 2):
             indexed = _artifacts.indexed_collections(self.ctx, self.scope, None, after, first, order)
             if indexed is not None:
                 return indexed
         infos = _artifacts.filter_collections(self._collections(), filters)
+        if kinds is not None:
+            infos = [c for c in infos if c.ref.kind in kinds]
         return _artifacts.collections_connection(self.ctx, infos, after, first, order)
 
     def artifactCollection(self, name: str) -> _artifacts.CollectionView | None:
@@ -205,7 +303,10 @@ class ProjectQueries(Root):
 
     def serverInfo(self) -> dict[str, Any]:
         return {
-            "features": [{"name": name, "isEnabled": True} for name in _FEATURES],
+            "features": [
+                {"name": name, "isEnabled": self.ctx.features is None or name in self.ctx.features}
+                for name in _FEATURES
+            ],
             "cliVersionInfo": {"max_cli_version": "99.0.0"},
             "latestLocalVersionInfo": None,
             "frontendHost": self.ctx.base_url,

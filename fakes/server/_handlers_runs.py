@@ -57,7 +57,7 @@ class RunView:
         self.id = encode_id("Run", run.path)
         self.name = run.path.rsplit("/", 1)[1]
         self.displayName = self.name
-        self.projectId = project_number(scope)
+        self.projectId = str(project_number(scope))  # an ID: a string on the wire
         self.state = run.state
         details = ctx.fake.run_details(run.path)
         self.tags: list[str] = list(details.tags)
@@ -102,7 +102,7 @@ class RunView:
         return _projects.ProjectView(self.ctx, self.run.scope)
 
     def outputArtifacts(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
-        versions = [v for v in self.ctx.fake.run_outputs(self.run) if v.state is not VersionState.DELETED]
+        versions = [v for v in self.ctx.fake.run_logged(self.run) if v.state is not VersionState.DELETED]
         return connection(
             self.ctx,
             versions,

@@ -38,22 +38,24 @@ def files_connection(
             "url": url,
             "directUrl": url,
             "sizeBytes": entry.size,
-            "storagePath": None,
+            "storagePath": f"wandb_artifacts/{base64.b64decode(entry.digest).hex()}"
+            if _is_b64(entry.digest)
+            else None,
             "mimetype": None,
             "updatedAt": updated,
             "digest": entry.digest,
             "md5": entry.digest,
+            "uploadHeaders": [],
         }
 
     return connection(ctx, entries, None, after, first, file)
 
 
 def download_url(ctx: Context, version: Version, entry: ManifestEntry) -> str:
-    """Where a stored file's bytes are served, in W&B's ``artifactsV2`` layout (digest in hex)."""
+    """Where a stored file's bytes are served (no key needed, like W&B's presigned URLs)."""
+    # Like W&B's presigned storage URLs: the object lives under wandb_artifacts/<hex MD5>.
     hexdigest = base64.b64decode(entry.digest).hex() if _is_b64(entry.digest) else "0"
-    where = "/".join(quote(p, safe="") for p in (version.entity, version.project, version.collection))
-    vid = quote(version.id, safe="")
-    return f"{ctx.base_url}/artifactsV2/default/{where}/{vid}/{hexdigest}/{quote(entry.path)}"
+    return f"{ctx.base_url}/_storage/wandb_artifacts/{hexdigest}/{quote(entry.path)}"
 
 
 def _is_b64(digest: str) -> bool:
@@ -78,7 +80,9 @@ class StorageMutations(Root):
         for spec in input["artifactFiles"]:
             version = require_version(self.ctx.fake, spec["artifactID"])
             parts = [(int(p["partNumber"]), str(p["hexMD5"])) for p in spec.get("uploadPartsInput") or ()]
-            slot = self.ctx.fake.request_upload(version.id, spec["name"], spec["md5"], parts=parts)
+            slot = self.ctx.fake.request_upload(
+                version.id, spec["name"], spec["md5"], digest=spec.get("digest"), parts=parts
+            )
             node: dict[str, Any] = {
                 "id": encode_id("File", f"{version.id}:{spec['name']}"),
                 "name": spec["name"],
@@ -115,17 +119,4 @@ class StorageMutations(Root):
 
 def manifest_json(fake: FakeWandb, version_id: str) -> dict[str, Any]:
     """A version's manifest in W&B's ``wandb_manifest.json`` format (version 1)."""
-    contents: dict[str, dict[str, Any]] = {}
-    for entry in fake.manifest(version_id):
-        item: dict[str, Any] = {"digest": entry.digest, "size": entry.size}
-        if entry.ref is not None:
-            item["ref"] = entry.ref
-        else:
-            item["birthArtifactID"] = version_id
-        contents[entry.path] = item
-    return {
-        "version": 1,
-        "storagePolicy": "wandb-storage-policy-v1",
-        "storagePolicyConfig": {"storageLayout": "V2"},
-        "contents": contents,
-    }
+    return fake.manifest_document(version_id)

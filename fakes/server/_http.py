@@ -30,7 +30,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
@@ -44,6 +44,22 @@ from ._handlers import Context, Pagination, decode_id, manifest_json
 from ._http_write import download, file_stream, is_download, is_file_stream, put
 
 __all__ = ["FakeWandbServer", "RequestRecord"]
+
+_STATUS_OF_CODE = {
+    "GRAPHQL_VALIDATION_FAILED": 400,
+    "BAD_USER_INPUT": 400,
+    "PERMISSION_ERROR": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+}
+
+
+def _error_status(body: dict[str, Any]) -> int:
+    """The HTTP status a server answering GraphQL errors with statuses would send (first error wins)."""
+    errors = body.get("errors") or [{}]
+    code = ((errors[0].get("extensions") or {}).get("code")) if isinstance(errors[0], dict) else None
+    return _STATUS_OF_CODE.get(str(code), 500)
+
 
 _TELEMETRY_PATHS = ("/telemetry", "/analytics", "/api/telemetry", "/sentry")
 _MANIFEST_PREFIX = "/artifactsV2/manifests/"
@@ -111,6 +127,15 @@ def _project_of(fake: FakeWandb, variables: Mapping[str, Any]) -> str | None:
                         return decoded[1].rsplit("/", 1)[0]
                 except NotFoundError:
                     return None
+    # Batched look-ups name their ids as $i0, $i1, ... (one aliased field each): the first says the project.
+    for key, value in variables.items():
+        if key[:1] == "i" and key[1:].isdigit() and isinstance(value, str):
+            decoded = decode_id(value)
+            if decoded is not None and decoded[0] == "Artifact":
+                try:
+                    return str(fake.version(value).scope)
+                except NotFoundError:
+                    continue
     return None
 
 
@@ -322,12 +347,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         outcome = run_graphql(state.ctx, payload)
-        self._send(200, outcome.body, decision.headers)
+        status = 200
+        if outcome.errors and self.server.owner.graphql_errors == "status":
+            status = _error_status(outcome.body)
+        self._send(status, outcome.body, decision.headers)
         self._record(
             RequestRecord(
                 outcome.operation,
                 variables,
-                200,
+                status,
                 self.path,
                 project=project,
                 errors=outcome.errors,
@@ -410,6 +438,8 @@ class FakeWandbServer:
     cursor names the last item seen; default) or ``"offset"`` (a numeric
     offset, so deleting while paginating skips items). ``entity`` and
     ``project`` go into :meth:`env` as ``WANDB_ENTITY``/``WANDB_PROJECT``.
+    ``xxhash_digests`` tells the SDK that XXH128 manifest digests are enabled
+    (default: MD5, what the SDK then uses); dedupe keys follow the digests sent.
     """
 
     def __init__(
@@ -421,6 +451,9 @@ class FakeWandbServer:
         entity: str | None = None,
         project: str | None = None,
         fault_seed: int = 0,
+        features: Iterable[str] | None = None,
+        graphql_errors: str = "200",
+        xxhash_digests: bool = False,
     ) -> None:
         if pagination not in ("stable", "offset"):
             raise ValueError(f"pagination must be 'stable' or 'offset', not {pagination!r}")
@@ -432,6 +465,14 @@ class FakeWandbServer:
         self.entity = entity
         self.project = project
         self.faults = Faults(seed=fault_seed)
+        if graphql_errors not in ("200", "status"):
+            raise ValueError(f"graphql_errors must be '200' or 'status', not {graphql_errors!r}")
+        self.graphql_errors = graphql_errors
+        """How an answer carrying GraphQL errors is sent: ``"200"`` (HTTP 200 with ``errors``, the
+        default) or ``"status"`` (the status of its first error's code: 400, 403, 404, 409 or 500)."""
+        self.features = frozenset(features) if features is not None else None
+        """Server features to report enabled (None: all the fake models); see ``Context.features``."""
+        self.xxhash_digests = xxhash_digests
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: str | None = None
@@ -444,8 +485,11 @@ class FakeWandbServer:
         if self._httpd is not None:
             return self
         ctx = Context(self.fake, base_url="", pagination=self.pagination)
+        if self.features is not None:
+            ctx.features = self.features
         if self.entity:
             ctx.default_entity = self.entity
+        ctx.xxhash_digests = self.xxhash_digests
         self._state = _State(ctx, self.api_key, self.faults)
         self._httpd = _HTTPServer(self._state, self)
         ctx.base_url = self.url

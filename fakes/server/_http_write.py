@@ -7,8 +7,9 @@
   streamed to storage in chunks, never held twice. Upload URLs are presigned in W&B, so no key.
 - ``PUT /_storage/manifests/<artifact id>``: a pending version's ``wandb_manifest.json``.
 - ``PUT /_storage/runs/<entity/project/run>/<name>``: a run file (its size is recorded).
-- ``GET /artifactsV2/...``: a stored file's bytes, found by the hex MD5 in the URL (W&B's
-  layout); a file the fake holds only as ``(digest, size)`` answers 404 saying so.
+- ``GET /_storage/wandb_artifacts/<hex MD5>/<path>`` (the ``directUrl`` of a file) and
+  ``GET /artifactsV2/...`` (the SDK's fallback URL): a stored file's bytes, found by the hex MD5
+  in the URL; a file the fake holds only as ``(digest, size)`` answers 404 saying so.
 
 Each route reads its input, calls one :class:`fakes.FakeWandb` method, and answers.
 """
@@ -22,7 +23,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from artifact_guard._errors import ArtifactGuardError, NotFoundError
@@ -47,18 +48,23 @@ def is_file_stream(path: str) -> bool:
 
 def is_download(path: str) -> bool:
     """Whether ``path`` asks for a stored file's bytes."""
-    return path.startswith("/artifactsV2/") or path.startswith("/artifacts/")
+    return path.startswith(("/artifactsV2/", "/artifacts/", "/_storage/wandb_artifacts/"))
 
 
 def _record(
-    handler: _Handler, operation: str, status: int, started: float, errors: tuple[str, ...] = ()
+    handler: _Handler,
+    operation: str,
+    status: int,
+    started: float,
+    errors: tuple[str, ...] = (),
+    variables: dict[str, Any] | None = None,
 ) -> None:
     from ._http import RequestRecord
 
     handler._record(
         RequestRecord(
             operation,
-            {},
+            variables or {},
             status,
             handler.path,
             handler.command,
@@ -155,7 +161,8 @@ def file_stream(handler: _Handler, path: str, started: float) -> None:
         _fail(handler, "file_stream", 400, f"malformed file_stream request: {e}", started)
         return
     handler._send(200, {"exitcode": None, "limits": {}})
-    _record(handler, "file_stream", 200, started)
+    summary = {"run": run_path, "files": sorted(files), "complete": bool(body.get("complete"))}
+    _record(handler, "file_stream", 200, started, variables={**summary, "exitcode": exit_code})
 
 
 # ---------------------------------------------------------------------- uploads
@@ -251,6 +258,7 @@ def download(handler: _Handler, path: str, started: float) -> None:
     if digest is None:
         _fail(handler, "GET file", 404, f"no file digest in {path}", started)
         return
+    digest = fake.bytes_key(digest)
     size = fake.blobs.size(digest)
     if size is None:
         message = (

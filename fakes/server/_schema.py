@@ -26,12 +26,14 @@ scalar Duration
 enum ArtifactState { PENDING COMMITTED DELETED }
 enum ArtifactCollectionState { READY DELETED }
 enum ArtifactDigestAlgorithm { MANIFEST_MD5 MANIFEST_XXH128 }
+enum ArtifactCollectionType { PORTFOLIO SEQUENCE }
+enum WorkflowsAdminType { MODEL }
 
 type Query {
   viewer: User
   serverInfo: ServerInfo
   entity(name: String): Entity
-  organization(name: String!): Organization
+  organization(id: ID, name: String): Organization
   project(name: String, entityName: String): Project
   models(entityName: String, after: String, first: Int): ProjectConnection
   artifact(id: ID!): Artifact
@@ -48,13 +50,31 @@ type Mutation {
   unlinkArtifact(input: UnlinkArtifactInput!): UnlinkArtifactPayload
   deleteRun(input: DeleteRunInput!): DeleteRunPayload
   linkArtifact(input: LinkArtifactInput!): LinkArtifactPayload
+  addProtectedAliases(input: AddProtectedAliasesInput!): AddProtectedAliasesPayload
+  removeProtectedAliases(input: RemoveProtectedAliasesInput!): RemoveProtectedAliasesPayload
+  updateArtifactSequence(input: UpdateArtifactSequenceInput!): UpdateArtifactCollectionPayload
+  updateArtifactPortfolio(input: UpdateArtifactPortfolioInput!): UpdateArtifactCollectionPayload
+  moveArtifactSequence(input: MoveArtifactSequenceInput!): MoveArtifactSequencePayload
+  createArtifactCollectionTagAssignments(
+    input: CreateArtifactCollectionTagAssignmentsInput!
+  ): CreateArtifactCollectionTagAssignmentsPayload
+  deleteArtifactCollectionTagAssignments(
+    input: DeleteArtifactCollectionTagAssignmentsInput!
+  ): DeleteArtifactCollectionTagAssignmentsPayload
+  upsertModel(input: UpsertModelInput!): UpsertModelPayload
+  deleteModel(input: DeleteModelInput!): DeleteModelPayload
+  renameProject(input: RenameProjectInput!): UpsertModelPayload
+  createProjectMembers(input: CreateProjectMembersInput!): SuccessPayload
+  deleteProjectMembers(input: DeleteProjectMembersInput!): SuccessPayload
+  updateProjectMember(input: UpdateProjectMemberInput!): SuccessPayload
+  updateProjectTeamMember(input: UpdateProjectTeamMemberInput!): SuccessPayload
 }
 
 type ServerInfo {
   features: [ServerFeature]!
-  cliVersionInfo: JSON
+  cliVersionInfo: JSON!
   latestLocalVersionInfo: LocalVersionInfo
-  frontendHost: String
+  frontendHost: String!
 }
 
 type LocalVersionInfo {
@@ -106,13 +126,63 @@ type Entity {
   entityType: String
   organization: Organization
   user: User
-  projects(after: String, first: Int): ProjectConnection
+  available: Boolean
+  photoUrl: String
+  readOnly: Boolean
+  readOnlyAdmin: Boolean!
+  privateOnly: Boolean!
+  storageBytes: Int64!
+  codeSavingEnabled: Boolean!
+  defaultAccess: String!
+  isPaid: Boolean
+  members: [Member!]!
+  projects(after: String, first: Int, filters: JSONString, order: String): ProjectConnection
+  project(name: String): Project
+  protectedAliases(adminType: WorkflowsAdminType!): [String!]!
+  artifactCollections(
+    projectFilters: JSONString, filters: JSONString, collectionTypes: [ArtifactCollectionType!],
+    after: String, first: Int, order: String
+  ): ArtifactCollectionConnection
+  artifactMemberships(
+    projectFilters: JSONString, collectionFilters: JSONString, filters: JSONString,
+    after: String, first: Int, order: String
+  ): ArtifactCollectionMembershipConnection
 }
+
+type Member {
+  id: String
+  name: String!
+  username: String
+  email: String
+  role: String
+  pending: Boolean
+  photoUrl: String
+  accountType: String
+  apiKey: String
+}
+
+type Role { name: String! }
+
+type ProjectMember {
+  id: ID!
+  name: String
+  username: String
+  email: String
+  role: Role!
+}
+
+type ProjectTeamMember {
+  team: Entity!
+  role: Role!
+}
+
+type AdvancedRegistryFeatures { advancedSearch: Boolean! }
 
 type Organization {
   id: ID!
   name: String!
   orgEntity: Entity
+  advancedRegistryFeatures: AdvancedRegistryFeatures
 }
 
 type EntityEdge { node: Entity, cursor: String! }
@@ -128,13 +198,20 @@ type Project {
   readOnly: Boolean
   isBenchmark: Boolean!
   user: User
+  description: String
+  updatedAt: DateTime
+  access: String
+  allowAllArtifactTypesInRegistry: Boolean!
+  members: [ProjectMember!]!
+  teamMembers: [ProjectTeamMember!]!
   runCount(filters: JSONString): Int!
   run(name: String!): Run
   runs(filters: JSONString, after: String, first: Int, order: String): RunConnection
   artifactType(name: String!): ArtifactType
-  artifactTypes(after: String, first: Int): ArtifactTypeConnection!
+  artifactTypes(after: String, first: Int, includeAll: Boolean): ArtifactTypeConnection!
   artifactCollections(
-    after: String, first: Int, filters: JSONString, order: String, collectionTypes: [String!]
+    after: String, first: Int, filters: JSONString, order: String,
+    collectionTypes: [ArtifactCollectionType!]
   ): ArtifactCollectionConnection
   artifactCollection(name: String!): ArtifactCollection
   artifactCollectionMembership(name: String!): ArtifactCollectionMembership
@@ -148,10 +225,10 @@ type Run {
   id: ID!
   name: String!
   displayName: String
-  projectId: Int!
+  projectId: ID!
   project: Project
   state: String
-  tags: [String!]!
+  tags: [String!]
   sweepName: String
   config: JSONString
   group: String
@@ -179,13 +256,13 @@ type ArtifactType {
   name: String!
   description: String
   createdAt: DateTime!
-  project: Project
+  project: Project!
   artifactCollections(
     after: String, first: Int, filters: JSONString, order: String
   ): ArtifactCollectionConnection
-  artifactSequences(after: String, first: Int): ArtifactCollectionConnection
+  artifactSequences(after: String, first: Int): ArtifactSequenceConnection
   artifactCollection(name: String!): ArtifactCollection
-  artifactSequence(name: String!): ArtifactCollection
+  artifactSequence(name: String!): ArtifactSequence
   artifact(name: String!): Artifact
 }
 
@@ -195,8 +272,8 @@ type ArtifactTypeConnection { edges: [ArtifactTypeEdge!]!, pageInfo: PageInfo! }
 type Tag {
   id: ID!
   name: String!
-  tagCategoryName: String
-  attributes: JSONString
+  tagCategoryName: String!
+  attributes: JSONString!
 }
 
 type TagEdge { node: Tag!, cursor: String! }
@@ -209,7 +286,7 @@ interface ArtifactCollection {
   createdAt: DateTime!
   updatedAt: DateTime
   state: ArtifactCollectionState!
-  project: Project
+  project: Project!
   defaultArtifactType: ArtifactType!
   tags: TagConnection!
   aliases(after: String, first: Int): ArtifactAliasConnection!
@@ -225,11 +302,11 @@ type ArtifactSequence implements ArtifactCollection {
   createdAt: DateTime!
   updatedAt: DateTime
   state: ArtifactCollectionState!
-  project: Project
+  project: Project!
   defaultArtifactType: ArtifactType!
   tags: TagConnection!
   aliases(after: String, first: Int): ArtifactAliasConnection!
-  artifacts(after: String, first: Int, order: String, filters: JSONString): VersionedArtifactConnection
+  artifacts(after: String, first: Int, order: String, filters: JSONString): VersionedArtifactConnection!
   artifactMemberships(after: String, first: Int): ArtifactCollectionMembershipConnection!
   artifactMembership(aliasName: String!): ArtifactCollectionMembership
   latestArtifact: Artifact
@@ -242,13 +319,20 @@ type ArtifactPortfolio implements ArtifactCollection {
   createdAt: DateTime!
   updatedAt: DateTime
   state: ArtifactCollectionState!
-  project: Project
+  project: Project!
   defaultArtifactType: ArtifactType!
   tags: TagConnection!
   aliases(after: String, first: Int): ArtifactAliasConnection!
-  artifacts(after: String, first: Int, order: String, filters: JSONString): VersionedArtifactConnection
+  artifacts(after: String, first: Int, order: String, filters: JSONString): VersionedArtifactConnection!
   artifactMemberships(after: String, first: Int): ArtifactCollectionMembershipConnection!
   artifactMembership(aliasName: String!): ArtifactCollectionMembership
+}
+
+type ArtifactSequenceEdge { node: ArtifactSequence, cursor: String! }
+type ArtifactSequenceConnection {
+  totalCount: Int!
+  edges: [ArtifactSequenceEdge!]!
+  pageInfo: PageInfo!
 }
 
 type ArtifactCollectionEdge { node: ArtifactCollection, cursor: String! }
@@ -285,7 +369,7 @@ type ArtifactCollectionMembershipConnection {
   pageInfo: PageInfo!
 }
 
-union ArtifactCreator = Run | User
+union Initiator = Run | User
 
 type Artifact {
   id: ID!
@@ -308,10 +392,10 @@ type Artifact {
   updatedAt: DateTime
   aliases: [ArtifactAlias!]!
   labels: JSONString
-  artifactMemberships(after: String, first: Int): ArtifactCollectionMembershipConnection!
+  artifactMemberships: ArtifactCollectionMembershipConnection!
   currentManifest: ArtifactManifest
   usedBy(after: String, first: Int): RunConnection!
-  createdBy: ArtifactCreator
+  createdBy: Initiator!
   files(names: [String!], after: String, first: Int): FileConnection!
 }
 
@@ -330,7 +414,7 @@ type InputArtifactConnection { totalCount: Int!, edges: [InputArtifactEdge!]!, p
 
 type ArtifactManifest {
   id: ID!
-  type: String!
+  type: ArtifactManifestType!
   createdAt: DateTime!
   digest: String!
   file: File!
@@ -339,10 +423,10 @@ type ArtifactManifest {
 type File {
   id: ID!
   name: String!
-  displayName: String
+  displayName: String!
   digest: String
   md5: String
-  sizeBytes: Int64
+  sizeBytes: Int64!
   mimetype: String
   storagePath: String
   updatedAt: DateTime
@@ -459,6 +543,132 @@ input DeleteRunInput {
 type DeleteRunPayload { clientMutationId: String }
 
 type UnlinkArtifactPayload { artifactID: ID!, success: Boolean!, clientMutationId: String }
+
+input AddProtectedAliasesInput {
+  entityName: String!
+  adminType: WorkflowsAdminType!
+  aliases: [String!]!
+  clientMutationID: String
+}
+
+type AddProtectedAliasesPayload { aliases: [String!]!, clientMutationID: String }
+
+input RemoveProtectedAliasesInput {
+  entityName: String!
+  adminType: WorkflowsAdminType!
+  aliases: [String!]!
+  clientMutationID: String
+}
+
+type RemoveProtectedAliasesPayload { aliases: [String!]! }
+
+input UpdateArtifactSequenceInput {
+  artifactSequenceID: ID!
+  name: String
+  description: String
+  clientMutationId: String
+}
+
+input UpdateArtifactPortfolioInput {
+  artifactPortfolioID: ID!
+  name: String
+  description: String
+  clientMutationId: String
+}
+
+type UpdateArtifactCollectionPayload { artifactCollection: ArtifactCollection!, clientMutationId: String }
+
+input MoveArtifactSequenceInput {
+  artifactSequenceID: ID!
+  destinationArtifactTypeName: String!
+  clientMutationId: String
+}
+
+type MoveArtifactSequencePayload { artifactCollection: ArtifactCollection, clientMutationId: String }
+
+input CreateArtifactCollectionTagAssignmentsInput {
+  entityName: String!
+  projectName: String!
+  artifactCollectionName: String!
+  tags: [TagInput!]!
+  clientMutationID: String
+}
+
+type CreateArtifactCollectionTagAssignmentsPayload { tags: [Tag!]!, clientMutationID: String }
+
+input DeleteArtifactCollectionTagAssignmentsInput {
+  entityName: String!
+  projectName: String!
+  artifactCollectionName: String!
+  tags: [TagInput!]!
+  clientMutationID: String
+}
+
+type DeleteArtifactCollectionTagAssignmentsPayload { success: Boolean!, clientMutationID: String }
+
+input ArtifactTypeInput { name: String!, description: String }
+input ProjectIconInput { name: String!, color: String! }
+input RateLimitsInput {
+  graphql: Int
+  sdkGraphql: Int
+  filestreamCount: Float
+  filestreamSize: Int
+  filestreamPerRunCount: Float
+  runUpdateCount: Float
+  createArtifacts: Int
+  createArtifactsRequestCount: Int
+  createArtifactsTimeWindow: Int
+  sdkGraphqlQuerySeconds: Float
+}
+
+input UpsertModelInput {
+  id: String
+  name: String
+  entityName: String
+  description: String
+  access: String
+  allowAllArtifactTypesInRegistry: Boolean
+  artifactTypes: [ArtifactTypeInput!]
+  dockerImage: String
+  framework: String
+  icon: ProjectIconInput
+  isBenchmark: Boolean
+  isPublished: Boolean
+  owner: ID
+  rateLimits: RateLimitsInput
+  repo: String
+  views: String
+  clientMutationId: String
+}
+
+type UpsertModelPayload { project: Project, inserted: Boolean, clientMutationId: String }
+
+input DeleteModelInput { id: String!, clientMutationId: String }
+type DeleteModelPayload { success: Boolean, clientMutationId: String }
+
+input RenameProjectInput {
+  entityName: String!
+  oldProjectName: String!
+  newProjectName: String!
+  clientMutationId: String
+}
+
+input CreateProjectMembersInput { projectId: ID!, userIds: [ID!], teamIds: [ID!] }
+input DeleteProjectMembersInput { projectId: ID!, userIds: [ID!], teamIds: [ID!] }
+input UpdateProjectMemberInput {
+  projectId: ID!
+  userId: ID!
+  userProjectRole: String!
+  clientMutationId: String
+}
+input UpdateProjectTeamMemberInput {
+  projectId: ID!
+  teamId: ID!
+  teamProjectRole: String!
+  clientMutationId: String
+}
+
+type SuccessPayload { success: Boolean!, clientMutationId: String }
 """
 
 

@@ -57,17 +57,17 @@ extend type ArtifactSequence {
 extend type Run {
   logLineCount: Int
   eventsLineCount: Int
-  historyTail: String
-  eventsTail: String
+  historyTail: JSONString
+  eventsTail: JSONString
   summaryMetricsTail: String
   wandbConfig(keys: [String!]): JSONString
   stopped: Boolean
-  exitcode: Int
+  exitcode: Float
 }
 
 extend type File {
   uploadUrl: String
-  uploadHeaders: [String!]
+  uploadHeaders: [String!]!
 }
 
 input UpsertBucketInput {

@@ -49,10 +49,12 @@ def test_cleanup(wandb_fake):
     result.stdout.fnmatch_lines(
         [
             "*unsafe change to team/proj (2 violation(s), found by wandb_fake.audit(policy))*",
-            "*deleted team/proj/model:v0 (aliases production): protected-alias: holds protected alias "
-            "production",
-            "*deleted team/proj/model:v0 (aliases production): has-aliases: holds aliases production",
+            # the report as the CLI prints it, then per rule the setting that waives it
+            "*FAIL deleted team/proj/model:v0 (aliases production)",
+            "*- protected-alias: holds protected alias production",
+            "*- has-aliases: holds aliases production",
             "*If the test means to allow this*",
+            "*has-aliases: waived by Policy(allow_delete_aliases=True)",
         ]
     )
 

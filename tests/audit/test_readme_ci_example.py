@@ -9,6 +9,7 @@ the project the test seeds.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shlex
 from pathlib import Path
@@ -30,7 +31,16 @@ pytestmark = pytest.mark.server
 
 def _examples() -> dict[str, str]:
     text = README.read_text()
-    section = text.split("## Verify your cleanup script in CI", 1)[1].split("\n## ", 1)[0]
+    body = text.split("## Verify your cleanup script in CI", 1)[1]
+    # The section ends at the next level-2 heading outside a fence (its Markdown example holds "## ").
+    lines, fenced = [], False
+    for line in body.splitlines(keepends=True):
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("## "):
+            break
+        lines.append(line)
+    section = "".join(lines)
     return {m["name"]: m["body"] for m in _BLOCK.finditer(section)}
 
 
@@ -68,7 +78,9 @@ def test_the_readme_ci_job_simulate_step_passes(tmp_path: Path, monkeypatch: pyt
     job = yaml.safe_load(files["cleanup.yml"])
     steps = job["jobs"]["verify-cleanup"]["steps"]
     (command,) = [s["run"] for s in steps if "artifact-guard simulate" in s.get("run", "")]
-    argv = shlex.split(command)
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    argv = [os.path.expandvars(arg) for arg in shlex.split(command)]
     assert argv[:2] == ["artifact-guard", "simulate"]
 
     # The job's working tree: the script, the policy, and a snapshot of the project the test seeds.
@@ -91,4 +103,7 @@ def test_the_readme_ci_job_simulate_step_passes(tmp_path: Path, monkeypatch: pyt
     assert result.exit_code == 0, result.output
     assert result.output.count("ok   deleted team/proj/model:v0") == 2  # stable and offset cursors
     assert "SAFE" in result.output
-    assert "<html>" in (tmp_path / "cleanup-report.html").read_text()
+    assert "<html" in (tmp_path / "cleanup-report.html").read_text()
+    markdown = summary.read_text()
+    assert markdown.startswith("## artifact-guard simulate: SAFE (exit 0)")
+    assert "| `model` | 1 | 1 | 0 | 0 |" in markdown  # as the README shows it

@@ -169,7 +169,8 @@ def test_a_snapshot_file_is_an_offline_copy_of_the_project(tmp_path: Path) -> No
 def test_a_policy_file_decides_what_counts_as_a_violation(tmp_path: Path) -> None:
     policy = tmp_path / "artifact-guard.toml"
     policy.write_text(
-        "keep-last = 1\nprotected-aliases = []\n\n[permissions]\ndelete-aliases = true\n"
+        # No retention key: the script deletes whole runs' output, which keep-last would not conform to.
+        "protected-aliases = []\n\n[permissions]\ndelete-aliases = true\n"
         "delete-consumed = true\ndelete-last-version = true\n"
     )
     result = CliRunner().invoke(
@@ -355,7 +356,7 @@ def test_cli_json_and_html_reports(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     data = json.loads(result.stdout)
-    assert data["format"] == "artifact-guard-simulate/1"
+    assert (data["format"], data["format_version"]) == ("artifact-guard-simulate", 2)
     assert data["verdict"] == "crashed"
     assert data["args"] == ["demo-team/vision/train-000"]
     assert "NameError" in data["runs"][0]["error"]

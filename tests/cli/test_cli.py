@@ -40,7 +40,7 @@ def test_each_command_has_help_with_an_example(cli: Invoke, command: str) -> Non
 
 
 def test_inventory_counts_each_stored_file_once_per_dedupe_scope(cli: Invoke, small_snapshot: Path) -> None:
-    result = cli("inventory", "team/proj", "--fake", str(small_snapshot), "--json", "--dedupe", "project")
+    result = cli("inventory", "team/proj", "--snapshot", str(small_snapshot), "--json", "--dedupe", "project")
     assert result.exit_code == 0, result.stderr
     inv = json.loads(result.stdout)
     assert inv["format"] == "artifact-guard-inventory"
@@ -61,7 +61,7 @@ def test_inventory_counts_each_stored_file_once_per_dedupe_scope(cli: Invoke, sm
 def test_inventory_with_collection_dedupe_holds_a_copy_per_collection(
     cli: Invoke, small_snapshot: Path
 ) -> None:
-    inv = json.loads(cli("inventory", "team/proj", "--fake", str(small_snapshot), "--json").stdout)
+    inv = json.loads(cli("inventory", "team/proj", "--snapshot", str(small_snapshot), "--json").stdout)
     by_name = {c["name"]: c for c in inv["collections"]}
     assert by_name["a"]["exclusive_bytes"] == 180 and by_name["b"]["exclusive_bytes"] == 57
     assert inv["stored_bytes"] == 237
@@ -115,7 +115,7 @@ def test_apply_yes_deletes_the_plan_and_frees_the_predicted_bytes(cli: Invoke, m
     assert result.exit_code == 0, result.stderr
     outcome = json.loads(result.stdout)
     planned = load_plan("plan.json")
-    assert sorted(outcome["done"]) == sorted(d.version.id for d in planned.deletions)
+    assert sorted(d["id"] for d in outcome["done"]) == sorted(d.version.id for d in planned.deletions)
     assert outcome["freed_bytes"] == planned.reclaimable_bytes == outcome["predicted_bytes"]
 
 
@@ -136,7 +136,7 @@ def test_apply_asks_and_a_no_deletes_nothing(cli: Invoke, model_policy: Path, sp
     cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "-o", "plan.json")
     result = cli("apply", "plan.json", "--seed", "demo", input="n\n")
     assert result.exit_code == 1
-    assert "Delete 1" in result.stdout and "not applied: nothing deleted" in result.stdout
+    assert "Delete 1" in result.stderr and "not applied: nothing deleted" in result.stdout
     assert spy_apply == []
 
 
@@ -182,7 +182,9 @@ def test_a_snapshot_from_a_newer_format_is_refused(
     doc = json.loads(small_snapshot.read_text())
     doc["format_version"] = 99
     small_snapshot.write_text(json.dumps(doc))
-    line = one_error_line(cli("plan", "team/proj", "--fake", str(small_snapshot), "-p", str(model_policy)))
+    line = one_error_line(
+        cli("plan", "team/proj", "--snapshot", str(small_snapshot), "-p", str(model_policy))
+    )
     assert "newer" in line
 
 
@@ -191,12 +193,12 @@ def test_a_snapshot_from_a_newer_format_is_refused(
     [
         ["plan", DEMO_PROJECT, "--seed", "demo", "-p", "missing.toml"],
         ["apply", "missing.json", "--seed", "demo"],
-        ["inventory", DEMO_PROJECT, "--fake", "missing.json"],
+        ["inventory", DEMO_PROJECT, "--snapshot", "missing.json"],
         ["status", "--journal", "missing.sqlite3"],
         ["resume", "--journal", "missing.sqlite3", "--seed", "demo"],
         ["inventory", "not-a-scope", "--seed", "demo"],
         ["inventory", DEMO_PROJECT, "--seed", "nope"],
-        ["inventory", DEMO_PROJECT, "--seed", "demo", "--fake", "x.json"],
+        ["inventory", DEMO_PROJECT, "--seed", "demo", "--snapshot", "x.json"],
         ["plan", DEMO_PROJECT, "--seed", "demo", "-p", "p.toml", "--interactive"],
     ],
 )
@@ -224,7 +226,7 @@ def test_snapshot_then_plan_offline_from_it(cli: Invoke, model_policy: Path, tmp
     written = cli("snapshot", DEMO_PROJECT, "--seed", "demo", "-o", "demo.json.gz", "--json")
     assert written.exit_code == 0
     assert json.loads(written.stdout)["versions"] == len(seed_demo().versions(scope=DEMO_PROJECT))
-    from_snapshot = cli("plan", DEMO_PROJECT, "--fake", "demo.json.gz", "-p", str(model_policy), "--json")
+    from_snapshot = cli("plan", DEMO_PROJECT, "--snapshot", "demo.json.gz", "-p", str(model_policy), "--json")
     from_seed = cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "--json")
     a, b = json.loads(from_snapshot.stdout), json.loads(from_seed.stdout)
     assert [d["action"] for d in a["decisions"]] == [d["action"] for d in b["decisions"]]
@@ -261,7 +263,7 @@ def test_status_and_resume_finish_an_interrupted_apply(cli: Invoke, tmp_path: Pa
     assert resumed.exit_code == 0, resumed.stderr
     outcome = json.loads(resumed.stdout)
     assert outcome["ok"] and not outcome["pending"]
-    assert sorted(outcome["done"]) == sorted(d.version.id for d in the_plan.deletions)
+    assert sorted(d["id"] for d in outcome["done"]) == sorted(d.version.id for d in the_plan.deletions)
 
     again = cli("status", "--journal", str(journal))
     assert again.exit_code == 0
@@ -334,14 +336,19 @@ def test_apply_revalidates_a_plan_older_than_the_state(cli: Invoke, tmp_path: Pa
     write_snapshot(capture(fake.repository(), "team/proj", now=fake.now()), tmp_path / "after.json")
     (tmp_path / "p.toml").write_text("keep-last = 1\n")
 
-    assert cli("plan", "team/proj", "--fake", "before.json", "-p", "p.toml", "-o", "plan.json").exit_code == 0
+    assert (
+        cli("plan", "team/proj", "--snapshot", "before.json", "-p", "p.toml", "-o", "plan.json").exit_code
+        == 0
+    )
     assert versions[1].id in {d.version.id for d in load_plan("plan.json").deletions}
-    result = cli("apply", "plan.json", "--fake", "after.json", "--yes", "--json")
+    result = cli("apply", "plan.json", "--snapshot", "after.json", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     assert "the plan is 1d old: every deletion is re-validated" in result.stderr
     outcome = json.loads(result.stdout)
     assert [s["id"] for s in outcome["skipped"]] == [versions[1].id]
-    assert sorted(outcome["done"]) == sorted(v.id for v in versions[:4] if v is not versions[1])
+    assert sorted(d["id"] for d in outcome["done"]) == sorted(
+        v.id for v in versions[:4] if v is not versions[1]
+    )
 
 
 def test_ctrl_c_exits_130_and_says_how_to_finish_an_apply(

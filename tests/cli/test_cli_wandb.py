@@ -65,7 +65,7 @@ def test_inventory_plan_apply_status_against_the_wire(server: FakeWandbServer, t
     applied = _cli(server, tmp_path, "apply", "plan.json", "--yes", "--json", "--rate", "0")
     assert applied.returncode == 0, applied.stderr
     outcome = json.loads(applied.stdout)
-    assert sorted(outcome["done"]) == sorted(d.version.id for d in plan.deletions)
+    assert sorted(d["id"] for d in outcome["done"]) == sorted(d.version.id for d in plan.deletions)
     fake = server.fake
     for d in plan.deletions:
         assert fake.version(d.version.id).state is VersionState.DELETED

@@ -204,3 +204,99 @@ def test_fuzzed_edits_of_a_plan_file_only_ever_raise_plan_error(
         plan_from_json(doc, source="fuzz.json")
     except ag.PlanError as exc:
         assert str(exc).startswith("fuzz.json") and "\n" not in str(exc)
+
+
+# ---------------------------------------------------------------- totals of 2**63 bytes and more
+
+
+def _huge_plan() -> tuple[FakeWandb, ag.Plan]:
+    """Three deletions of almost 2**62 bytes each: a total no SQLite integer holds."""
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run("team/huge", "r")
+    for i in range(4):
+        fake.log_artifact(
+            run,
+            "huge",
+            "model",
+            {"w.bin": ("ABCD"[i] * 22 + "==", 2**62 - 1)},
+            created_at=NOW - timedelta(days=9 - i),
+        )
+    plan = ag.plan(fake.repository(), "team/huge", ag.Policy(keep_last=1), now=NOW)
+    assert plan.reclaimable_bytes >= 2**63
+    return fake, plan
+
+
+def test_a_plan_freeing_2_to_the_63_bytes_or_more_round_trips_through_its_file(tmp_path: Path) -> None:
+    _, plan = _huge_plan()
+    back = load_plan(dump_plan(plan, tmp_path / "plan.json"))
+    assert back.reclaimable_bytes == plan.reclaimable_bytes
+    assert back.id == plan.id and back.decisions == plan.decisions
+
+
+def test_a_journal_holds_totals_of_2_to_the_63_bytes_or_more(tmp_path: Path) -> None:
+    fake, plan = _huge_plan()
+    result = ag.apply(plan, fake.repository(), journal=tmp_path / "ws.sqlite3")
+    assert result.ok and result.predicted_bytes == plan.reclaimable_bytes
+    assert ag.journal_status(tmp_path / "ws.sqlite3").predicted_bytes == plan.reclaimable_bytes
+
+
+# ---------------------------------------------------------------- endless input
+
+
+@pytest.mark.timeout(30)
+def test_dev_zero_as_a_plan_file_is_one_line_in_bounded_memory() -> None:
+    with pytest.raises(ag.PlanError) as info:
+        load_plan("/dev/zero")
+    assert "\n" not in str(info.value) and "/dev/zero" in str(info.value)
+
+
+@pytest.mark.timeout(30)
+def test_a_plan_file_larger_than_the_bound_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from artifact_guard import _plan_io
+
+    path = tmp_path / "big.json"
+    path.write_text(" " * 5000)
+    monkeypatch.setattr(_plan_io, "MAX_PLAN_BYTES", 4096)
+    with pytest.raises(ag.PlanError, match="larger than"):
+        load_plan(path)
+
+
+# ---------------------------------------------------------------- the apply estimate, the rate ceiling
+
+
+def test_plan_says_how_many_calls_apply_will_send_and_about_how_long(cli: Any, model_policy: Path) -> None:
+    result = cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy))
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if "collection deletes: about" in ln)
+    assert line.startswith(f"~{len(_demo_deletions(model_policy))} deletes, 0 collection deletes")
+    assert "at 10 requests/s" in line
+
+
+def _demo_deletions(policy_path: Path) -> list[ag.Decision]:
+    from artifact_guard._policy_file import load_policy
+
+    return list(ag.plan(seed_demo().repository(), DEMO_PROJECT, load_policy(policy_path)).deletions)
+
+
+def test_the_estimate_counts_whole_collections_and_batch_re_reads() -> None:
+    from artifact_guard._executor import estimate_apply
+
+    fake = seed_demo()
+    emptying = ag.Policy(allow_empty=True, allow_empty_collection=True, allow_delete_aliases=True)
+    est = estimate_apply(ag.plan(fake.repository(), DEMO_PROJECT, emptying))
+    assert est.collection_deletes > 0
+    keep = estimate_apply(ag.plan(fake.repository(), DEMO_PROJECT, ag.Policy(keep_last=1)))
+    assert keep.collection_deletes == 0 and keep.version_deletes > 0
+    assert keep.version_deletes < keep.requests <= 1 + keep.version_deletes * 1.1 + 3
+    assert keep.seconds == pytest.approx(keep.requests / 10)
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "nan", "inf"])
+def test_a_bad_rate_ceiling_is_one_line_and_exit_2(cli: Any, tmp_path: Path, bad: str) -> None:
+    plan = ag.plan(seed_demo().repository(), DEMO_PROJECT, ag.Policy(keep_last=1))
+    dump_plan(plan, tmp_path / "p.json")
+    result = cli("apply", str(tmp_path / "p.json"), "--seed", "demo", "--yes", "--max-rate", bad)
+    assert result.exit_code == 2
+    assert "--max-rate" in result.output

@@ -40,9 +40,9 @@ ALIASES = ("best", "prod", "keep")
 REGISTRIES = ("team/wandb-registry-model/reg", "team/wandb-registry-model/other")
 
 
-def _links(links: tuple[Link, ...]) -> list[tuple[str, int, frozenset[str]]]:
-    # Protected aliases are invisible on the wire (see the contract suite).
-    return [(str(lk.portfolio), lk.index, lk.aliases) for lk in links]
+def _links(links: tuple[Link, ...]) -> list[tuple[str, int, frozenset[str], frozenset[str]]]:
+    # Protected aliases are read from the wire too (Entity.protectedAliases), so both must agree on them.
+    return [(str(lk.portfolio), lk.index, lk.aliases, lk.protected_aliases) for lk in links]
 
 
 def _outcome(call: Any) -> tuple[str, Any]:
@@ -133,6 +133,14 @@ class Lockstep(RuleBasedStateMachine):
                 version, registry, aliases=["cand"], protected=["gold"] if protected else []
             )
         )
+
+    @rule(alias=st.sampled_from(("cand", "gold")), protect=st.booleans())
+    def protect(self, alias: str, protect: bool) -> None:
+        # An admin protects (or unprotects) an alias in the registries' entity, after links were made.
+        if protect:
+            self._both(lambda fake: fake.add_protected_aliases("team", [alias]))
+        else:
+            self._both(lambda fake: fake.remove_protected_aliases("team", [alias]))
 
     @rule(version=versions)
     def commit(self, version: str) -> None:

@@ -7,10 +7,12 @@ knows (which registry aliases are protected), the test says so explicitly.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from artifact_guard import (
+    Action,
     AliasedVersionError,
     CollectionKind,
     CollectionRef,
@@ -169,8 +171,34 @@ def test_links_name_portfolio_index_and_aliases(world: World) -> None:
         (str(champion), 1, frozenset({"baseline", "latest"}))
     ]
     assert world.repo.links(ids["model:v0"]) == ()
-    if world.name == "fake":
-        assert world.repo.links(ids["model:v3"])[0].protected_aliases == frozenset({"production"})
+    # W&B shows which registry aliases are protected (Entity.protectedAliases): both repositories report them
+    assert world.repo.links(ids["model:v3"])[0].protected_aliases == frozenset({"production"})
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset()
+
+
+def test_an_alias_the_entity_protects_later_is_protected_on_every_link_holding_it(world: World) -> None:
+    # given a registry link whose alias an admin protects after linking (per entity, not per link)
+    ids = _project(world.fake)
+    world.fake.add_protected_aliases("team", ["baseline"])
+    list(world.repo.versions(SCOPE))
+    (link,) = world.repo.links(ids["model:v1"])
+    assert link.protected_aliases == frozenset({"baseline"})
+    # then the protected-alias rule blocks it in a plan, before any server refusal
+    the_plan = plan(world.repo, SCOPE, Policy(keep_last=1, grace_period=timedelta(0)), now=NOW)
+    decision = next(d for d in the_plan.decisions if d.version.id == ids["model:v1"])
+    assert decision.action is Action.KEEP
+    assert "protected-alias" in {r.rule for r in decision.reasons}
+
+
+def test_a_version_linked_into_more_collections_than_one_page_reports_every_link(world: World) -> None:
+    # given one version linked into 55 registry collections (the fake's page holds 50)
+    ids = _project(world.fake)
+    for i in range(55):
+        world.fake.link(ids["model:v0"], f"team/wandb-registry-model/many-{i:02d}")
+    list(world.repo.versions(SCOPE))
+    # then every link is reported
+    names = sorted(link.portfolio.name for link in world.repo.links(ids["model:v0"]))
+    assert names == [f"many-{i:02d}" for i in range(55)]
 
 
 def test_given_a_listing_when_a_consumer_appears_then_the_next_listing_reports_it(world: World) -> None:
@@ -304,3 +332,160 @@ def test_given_an_emptied_collection_when_planning_it_by_name_then_it_plans_as_e
     assert plan(world.repo, SCOPE, policy, now=NOW).deletions == ()
     with pytest.raises(NotFoundError, match="ckpt-typo"):
         plan(world.repo, SCOPE, Policy(keep_last=1, collections=("ckpt-typo",)), now=NOW)
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_an_older_server_without_collection_filtering_still_deletes_a_collection() -> None:
+    # given a server lacking ARTIFACT_COLLECTIONS_FILTERING_SORTING (it refuses `filters`, as those do)
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    ids = _project(fake)
+    run = fake.create_run(str(SCOPE), "extra")
+    for i in range(5):  # more collections than one page of the adapter's lookup would need
+        fake.log_artifact(run, f"other-{i}", "model", {"w": bytes([i])})
+    with FakeWandbServer(fake, features=()) as server:
+        repo = wandb_repository(server)
+        # when deleting a collection, then the adapter finds it without `filters`, reading features once
+        repo.delete_collection(CollectionRef("team", "proj", "data"))
+        repo.delete_collection(CollectionRef("team", "proj", "other-0"))
+        operations = [r.operation for r in server.requests]
+        errors = [r.errors for r in server.requests if r.errors]
+    assert fake.version(ids["data:v0"]).state is VersionState.DELETED
+    assert fake.collection_versions("team/proj/other-0") == []
+    assert operations.count("ServerFeaturesQuery") <= 1
+    assert "ArtifactGuardCollection" not in operations
+    assert errors == []
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_a_server_that_pages_memberships_gets_asked_for_every_page(fake_server: Any) -> None:
+    # W&B's schema gives Artifact.artifactMemberships no paging arguments (the fake answers all at once),
+    # but a server that truncates them and says hasNextPage must be paged, not silently cut short.
+    from artifact_guard.adapters import wandb as adapter
+
+    from .conftest import wandb_repository
+
+    fake_server.reset()
+    ids = _project(fake_server.fake)
+    for i in range(3):
+        fake_server.fake.link(ids["model:v0"], f"team/wandb-registry-model/paged-{i}")
+    repo = wandb_repository(fake_server)
+    real = repo._gql
+    asked: list[str | None] = []
+
+    def truncating(document: str, variables: Any, doing: str) -> Any:
+        data = real(document, variables, doing)
+        if document == adapter.VERSION_BY_ID:
+            conn = data["artifact"]["artifactMemberships"]
+            rest = conn["edges"][2:]
+            conn["edges"] = conn["edges"][:2]
+            conn["pageInfo"] = {"hasNextPage": bool(rest), "endCursor": "page-2"}
+            truncating.rest = rest  # type: ignore[attr-defined]
+        if document == adapter.MORE_MEMBERSHIPS:
+            raise AssertionError("the fake's schema has no paging arguments here; the stub answers")
+        return data
+
+    def answer(document: str, variables: Any, doing: str) -> Any:
+        if document == adapter.MORE_MEMBERSHIPS:
+            asked.append(variables["cursor"])
+            return {
+                "artifact": {
+                    "artifactMemberships": {
+                        "edges": truncating.rest,  # type: ignore[attr-defined]
+                        "pageInfo": {"hasNextPage": False, "endCursor": None},
+                    }
+                }
+            }
+        return truncating(document, variables, doing)
+
+    repo._gql = answer  # type: ignore[method-assign]
+    repo.version(ids["model:v0"])
+    names = sorted(link.portfolio.name for link in repo.links(ids["model:v0"]))
+    assert names == [f"paged-{i}" for i in range(3)]
+    assert asked == ["page-2"]
+
+
+@pytest.mark.server
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("graphql_errors", ["200", "status"])
+def test_refusals_keep_their_precise_error_whether_sent_as_200_or_as_4xx(graphql_errors: str) -> None:
+    # W&B's way of answering GraphQL errors is unconfirmed (see README): both must map the same.
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    ids = _project(fake)
+    with FakeWandbServer(fake, graphql_errors=graphql_errors) as server:
+        repo = wandb_repository(server)
+        with pytest.raises(AliasedVersionError):
+            repo.delete_version(ids["model:v4"])
+        with pytest.raises(ProtectedAliasError):
+            repo.delete_version(ids["model:v3"], delete_aliases=True)
+        with pytest.raises(NotFoundError):
+            repo.delete_version("QXJ0aWZhY3Q6OTk5OTk=")
+        statuses = {r.status for r in server.requests if r.operation == "DeleteArtifact"}
+    assert statuses == ({200} if graphql_errors == "200" else {404, 403, 409})
+    assert fake.version(ids["model:v4"]).state is VersionState.COMMITTED
+
+
+def test_a_re_validation_sees_an_alias_protected_after_the_listing(world: World) -> None:
+    # given a listing, then an admin protecting an alias the linked version's link holds
+    ids = _project(world.fake)
+    list(world.repo.versions(SCOPE))
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset()
+    world.fake.add_protected_aliases("team", ["baseline"])
+    # when the executor re-validates the version (forget, then re-read), then the protection shows
+    invalidate = getattr(world.repo, "invalidate", None)
+    if callable(invalidate):
+        invalidate([ids["model:v1"]])
+    world.repo.version(ids["model:v1"])
+    assert world.repo.links(ids["model:v1"])[0].protected_aliases == frozenset({"baseline"})
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_concurrent_collection_deletes_read_the_server_features_once() -> None:
+    # given a fresh server and the executor's way of deleting collections from several threads
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run(str(SCOPE), "r")
+    for i in range(4):
+        fake.log_artifact(run, f"c{i}", "model", {"w": bytes([i])})
+    with FakeWandbServer(fake) as server:
+        repo = wandb_repository(server)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: repo.delete_collection(CollectionRef("team", "proj", f"c{i}")), range(4)))
+        asked = [r.operation for r in server.requests].count("ServerFeaturesQuery")
+    assert all(fake.collection_versions(f"team/proj/c{i}") == [] for i in range(4))
+    assert asked == 1
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_a_listing_carries_the_server_features_so_deletes_need_no_extra_request() -> None:
+    from fakes.server import FakeWandbServer
+
+    from .conftest import wandb_repository
+
+    fake = FakeWandb(now=NOW)
+    _project(fake)
+    with FakeWandbServer(fake, features=()) as server:
+        repo = wandb_repository(server)
+        list(repo.versions(SCOPE))
+        repo.delete_collection(CollectionRef("team", "proj", "data"))
+        operations = [r.operation for r in server.requests]
+        errors = [r.errors for r in server.requests if r.errors]
+    # the listing said the server cannot filter: the delete found the collection without `filters`
+    assert "ServerFeaturesQuery" not in operations and "ArtifactGuardCollections" in operations
+    assert errors == []

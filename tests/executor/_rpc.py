@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, Literal
 
@@ -149,6 +150,9 @@ class RpcRepository:
 
     def links(self, version_id: str) -> tuple[Link, ...]:
         return self._call("links", version_id)  # type: ignore[no-any-return]
+
+    def now(self) -> datetime:
+        return self._call("now")  # type: ignore[no-any-return]
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
         self._call("delete_version", version_id, delete_aliases=delete_aliases)

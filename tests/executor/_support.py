@@ -20,7 +20,7 @@ from fakes import FakeWandb
 
 PROJECT = "team/proj"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-"""Later than the wall clock, so the executor judges ages with the plan's clock."""
+"""The fakes' frozen clock, by which apply judges ages."""
 
 
 def seed(
@@ -114,6 +114,9 @@ class FaultyRepository:
     def links(self, version_id: str) -> tuple[Link, ...]:
         self._enter("links", version_id)
         return self.inner.links(version_id)
+
+    def now(self) -> datetime:
+        return self.inner.now()
 
     def delete_version(self, version_id: str, *, delete_aliases: bool = False) -> None:
         self._enter("delete_version", version_id)

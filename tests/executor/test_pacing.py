@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 
 import artifact_guard as ag
 from artifact_guard import Policy, VersionState
-from artifact_guard._pacing import CircuitBreaker, RateLimiter, RetryPolicy, call_with_retries
+from artifact_guard._pacing import AdaptivePacer, CircuitBreaker, RateLimiter, RetryPolicy, call_with_retries
 
 from ._support import NOW, PROJECT, FakeClock, FaultyRepository, seed
 
@@ -216,3 +217,167 @@ def test_without_a_journal_path_a_stopped_apply_saves_its_journal_for_resume() -
     key_ok.set()
     finished = ag.resume(stopped.journal_path, repo)
     assert finished.ok and len(finished.done) == len(plan.deletions)
+
+
+# ---------------------------------------------------------------------- adaptive pacing (rate="auto")
+
+
+def test_auto_climbs_additively_while_writes_succeed_and_never_passes_the_ceiling() -> None:
+    clock = FakeClock()
+    pacer = AdaptivePacer(10.0, ceiling=40.0, clock=clock, sleep=clock.sleep)
+    rates = []
+    for _ in range(10):  # ten successes at 10/s: one second's worth
+        pacer.on_success()
+    rates.append(pacer.rate)
+    assert rates[0] == pytest.approx(10.0 + 30.0, rel=0.35)  # 3 x start per second before any throttling
+    for _ in range(500):
+        pacer.on_success()
+    assert pacer.rate == 40.0
+
+
+def test_auto_halves_on_a_429_once_per_cooldown_then_climbs_more_gently() -> None:
+    clock = FakeClock()
+    pacer = AdaptivePacer(40.0, ceiling=100.0, clock=clock, sleep=clock.sleep)
+    pacer.on_rate_limited()
+    pacer.on_rate_limited()  # the same burst: counted once
+    assert pacer.rate == 20.0
+    clock.sleep(1.5)
+    pacer.on_rate_limited()
+    assert pacer.rate == 10.0
+    for _ in range(10):
+        pacer.on_success()
+    assert pacer.rate == pytest.approx(10.0 + 2.0, rel=0.2)  # a tenth of the rate it was throttled at
+
+
+def test_auto_reads_rising_latency_as_throttling() -> None:
+    # wandb-core retries 429s itself: the executor sees only that calls got slow.
+    clock = FakeClock()
+    pacer = AdaptivePacer(50.0, clock=clock, sleep=clock.sleep)
+    for _ in range(20):
+        pacer.observe(0.03)
+    assert pacer.rate == 50.0
+    for _ in range(3):
+        pacer.observe(2.0)
+    assert pacer.rate is not None and pacer.rate < 50.0
+    assert pacer.latency_cuts == 1
+
+
+def test_auto_concurrency_follows_rate_times_latency() -> None:
+    clock = FakeClock()
+    pacer = AdaptivePacer(20.0, max_concurrency=16, clock=clock, sleep=clock.sleep)
+    for _ in range(10):
+        pacer.observe(0.05)
+    assert pacer.concurrency() == 2  # 20/s x 0.05 s x 2
+    for _ in range(10):
+        pacer.observe(0.5)
+    assert pacer.concurrency() > 2
+
+
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf"), "fast"])
+def test_a_bad_ceiling_is_a_one_line_value_error_before_anything(bad: object) -> None:
+    fake = seed()
+    repo = FaultyRepository(fake.repository())
+    with pytest.raises(ValueError, match="max_rate") as info:
+        ag.apply(_plan(fake), repo, max_rate=bad)  # type: ignore[arg-type]
+    assert "\n" not in str(info.value)
+    assert repo.writes == [] and not repo.calls
+
+
+class _Paced(FaultyRepository):
+    """A repository that asks to be paced (like W&B) and answers 429 to every write."""
+
+    def __init__(self, inner: ag.ArtifactRepository, throttle: bool) -> None:
+        super().__init__(
+            inner,
+            {
+                "delete_version": lambda a, n: (
+                    ag.RateLimitedError("429", retry_after=0.0) if throttle else None
+                )
+            },
+        )
+        self.default_rate = 1000.0  # high, so that waits stay short in real time
+
+
+def test_the_journal_records_the_rate_reached_and_resume_starts_there(tmp_path: Path) -> None:
+    fake = seed(collections={"ckpt": 30})
+    journal = tmp_path / "ws.sqlite3"
+    stopped = ag.apply(
+        _plan(fake),
+        _Paced(fake.repository(), throttle=True),
+        journal=journal,
+        sleep=lambda s: None,
+        retry=FAST,
+    )
+    assert stopped.stopped is not None and "throttles every request" in stopped.stopped
+    assert all(v.state is VersionState.COMMITTED for v in fake.versions(scope=PROJECT))
+    from artifact_guard._journal import Journal
+
+    j = Journal.open(journal, create=False)
+    try:
+        recorded = j.header(stopped.plan_id).options["rate"]
+    finally:
+        j.close()
+    assert 0 < recorded < 1000.0  # throttled below where it started
+
+    seen: list[float | None] = []
+    original = AdaptivePacer.__init__
+
+    def spy(self: AdaptivePacer, start: float, **kw: object) -> None:
+        seen.append(start)
+        original(self, start, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AdaptivePacer, "__init__", spy)
+        finished = ag.resume(journal, _Paced(fake.repository(), throttle=False), sleep=lambda s: None)
+    assert seen == [recorded]
+    assert finished.ok and len(finished.done) == 29
+
+
+# ---------------------------------------------------------------------- batch re-validation
+
+
+class _Batched(FaultyRepository):
+    """Counts batch re-reads; answers them from the fake."""
+
+    def __init__(self, inner: ag.ArtifactRepository) -> None:
+        super().__init__(inner)
+        self.batches = 0
+
+    def versions_by_id(self, version_ids: list[str]) -> dict[str, ag.Version]:
+        self.batches += 1
+        out = {}
+        for vid in version_ids:
+            with contextlib.suppress(ag.NotFoundError):
+                out[vid] = self.inner.version(vid)
+        return out
+
+
+def test_re_validation_reads_in_batches_of_at_most_a_tenth_of_a_request_per_deletion() -> None:
+    fake = seed(collections={"a": 60, "b": 45})
+    plan = ag.plan(fake.repository(), PROJECT, Policy(keep_last=1), now=NOW)
+    repo = _Batched(fake.repository())
+
+    result = ag.apply(plan, repo)
+
+    assert result.ok and len(result.done) == 103
+    assert repo.batches <= 0.1 * len(result.done)
+    assert sum(c for (m, _), c in repo.calls.items() if m == "version") == 0
+
+
+def test_a_change_after_the_batch_read_is_caught_by_a_stale_read_being_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from artifact_guard import _revalidate
+
+    fake = seed(collections={"a": 6})
+    plan = ag.plan(fake.repository(), PROJECT, Policy(keep_last=1), now=NOW)
+    victim = plan.deletions[-1].version
+    repo = _Batched(fake.repository())
+    # Every batch read is stale by the time it is used: each write re-reads its version alone.
+    monkeypatch.setattr(_revalidate, "REVALIDATE_MAX_AGE", -1.0)
+    fake.add_aliases(victim.id, ["promoted"])
+
+    result = ag.apply(plan, repo)
+
+    assert victim.id in {vid for vid, _ in result.skipped}
+    assert sum(c for (m, _), c in repo.calls.items() if m == "version") >= len(plan.deletions)

@@ -164,13 +164,14 @@ def test_a_version_logged_since_planning_is_a_survivor() -> None:
     assert [v.index for v in fake.versions(scope=PROJECT)] == [6]
 
 
-def test_grace_period_is_judged_with_a_clock_never_earlier_than_the_plan() -> None:
+def test_a_clock_earlier_than_the_plan_is_refused_not_silently_replaced() -> None:
     fake = seed(age=timedelta(hours=30))
     plan = ag.plan(fake.repository(), PROJECT, Policy(keep_last=2), now=NOW)
     assert plan.deletions
 
-    early = ag.apply(plan, fake.repository(), now=NOW - timedelta(hours=10))
-    assert {r for rules in _skipped_rules(early).values() for r in rules} == {"grace-period"}
+    with pytest.raises(ag.PlanError, match="later than"):
+        ag.apply(plan, fake.repository(), now=NOW - timedelta(hours=10))
+    assert len(fake.versions(scope=PROJECT)) == 6
 
 
 def test_read_only_repository_is_refused_before_anything() -> None:

@@ -132,3 +132,36 @@ def test_sigkill_mid_apply_through_the_sdk_then_resume(tmp_path: Path) -> None:
         assert _deleted(fake) == valid, (trial, target, killed_after)
         # Each valid version deleted by exactly one successful call; none ran twice.
         assert sorted(deletes) == sorted(valid), (trial, target, killed_after)
+
+
+@pytest.mark.timeout(120)
+def test_the_batch_re_read_sees_what_one_by_one_re_reads_see_in_one_request_per_50(tmp_path: Path) -> None:
+    fake = FakeWandb()
+    _project(fake)
+    live = fake.versions(scope=PROJECT)
+    fake.use_artifact(fake.create_run(PROJECT, "reader"), live[4])
+    fake.link(live[5], "team/wandb-registry-model/reg")
+    fake.delete_version(live[6], delete_aliases=True)
+    ids = [v.id for v in live] + ["QXJ0aWZhY3Q6OTk5OTk5"]  # one W&B does not know
+    (tmp_path / "ids.json").write_text(json.dumps(ids))
+    with FakeWandbServer(fake) as server:
+        out = _finish(_child(server, "reread", str(tmp_path / "ids.json"), "-", "-"))
+        batches = server.operations().count("ArtifactGuardVersions")
+
+    assert out["batch"] == out["single"]
+    assert len(out["batch"]) == len(live) and "QXJ0aWZhY3Q6OTk5OTk5" not in out["batch"]
+    assert out["batch"][live[6].id][1] == "DELETED"
+    assert batches == -(-len(ids) // 50)
+
+
+@pytest.mark.timeout(120)
+def test_planning_through_the_sdk_reports_versions_listed_and_manifests_read(tmp_path: Path) -> None:
+    fake = FakeWandb()
+    _project(fake)
+    with FakeWandbServer(fake) as server:
+        out = _finish(_child(server, "progress", PROJECT, "-", "-"))
+
+    n = len(fake.versions(scope=PROJECT))
+    assert out["seen"]["versions"][-1] == n and out["seen"]["versions"] == sorted(out["seen"]["versions"])
+    assert out["seen"]["manifests"] and out["seen"]["manifests"][-1] <= n
+    assert out["deletions"] > 0

@@ -39,6 +39,9 @@ def _run_sdk(server: FakeWandbServer, script: str, *, timeout: float = SDK_TIMEO
     The script must print one JSON document as its last line of stdout.
     """
     env = {**os.environ, **server.env()}
+    # A test that used the SDK in this process left WANDB_SERVICE set: a child would then share this
+    # process's wandb-core, which outlives it, and a script that dies would never end its run.
+    env.pop("WANDB_SERVICE", None)
     try:
         proc = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(script)],

@@ -247,3 +247,193 @@ def test_run_outputs_index_agrees_with_a_scan_after_logs_deletes_and_restore() -
                 assert scan and all(v.state is VersionState.DELETED for v in scan)
                 continue  # the run is gone: run_outputs refuses it
             assert f.run_outputs(path) == scan
+
+
+# ---------------------------------------------------------------------- usedBy and registry versions
+
+
+def _forbid(monkeypatch: pytest.MonkeyPatch, fake: FakeWandb, *names: str) -> None:
+    """Make whole-listing reads fail: a page must come from the indexes."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a page was built from the whole listing")
+
+    for name in names:
+        monkeypatch.setattr(fake, name, refuse)
+
+
+def test_used_by_pages_from_the_use_record_and_skips_no_consumer_while_runs_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fakes.server._handlers import ArtifactView
+
+    for seed in range(6):
+        rng = random.Random(seed)
+        fake = FakeWandb()
+        producer = fake.create_run("team/proj", "p")
+        v = fake.log_artifact(producer, "model", "model", {"w": b"1"})
+        users = [fake.create_run("team/proj", f"u{i}") for i in range(rng.randint(0, 30))]
+        for u in users:
+            fake.use_artifact(u, v)
+        survivors = {u.path for u in users}
+        view = ArtifactView(Context(fake, ""), v)
+        real_lineage = fake.lineage
+        _forbid(monkeypatch, fake, "lineage")
+        seen: list[str] = []
+        cursor: str | None = None
+        for _ in range(60):
+            conn = view.usedBy(after=cursor, first=rng.choice([1, 2, 5, None]))
+            seen.extend(e["node"].run.path for e in conn.edges)
+            if not conn.pageInfo["hasNextPage"]:
+                break
+            cursor = conn.pageInfo["endCursor"]
+            # delete runs already seen and runs not yet seen, between pages
+            for gone in rng.sample(sorted(survivors), min(len(survivors), rng.randint(0, 2))):
+                fake.delete_run(gone)
+                survivors.discard(gone)
+        monkeypatch.setattr(fake, "lineage", real_lineage)
+        # then every consumer that lived to the end was listed, once, in use order
+        order = [u.path for u in users]
+        assert len(seen) == len(set(seen))
+        assert survivors <= set(seen)
+        assert seen == sorted(seen, key=order.index)
+        assert view.usedBy().totalCount() == len(survivors)
+
+
+def _registry_world(rng: random.Random) -> tuple[FakeWandb, list[Any]]:
+    fake = FakeWandb()
+    run = fake.create_run("team/proj", "r")
+    versions = [fake.log_artifact(run, "model", "model", {"w": bytes([i])}) for i in range(12)]
+    for c in range(rng.randint(1, 5)):
+        registry = rng.choice(["wandb-registry-model", "wandb-registry-data"])
+        for v in rng.sample(versions, rng.randint(0, 8)):
+            fake.link(v, f"team/{registry}/c{c}")
+    fake.link(versions[0], "other/wandb-registry-model/elsewhere")  # another entity: never listed
+    return fake, versions
+
+
+def _registry_listing(fake: FakeWandb) -> list[tuple[str, int]]:
+    """The whole listing, computed independently: collections in creation order, links newest first."""
+    out = []
+    for info in fake.registry_portfolios("team"):
+        out.extend((str(info.ref), link.index) for link in fake.portfolio_links(info.ref))
+    return out
+
+
+@pytest.mark.parametrize("pagination", ["stable", "offset"])
+def test_registry_versions_page_from_the_link_index_per_cursor_style(
+    pagination: Pagination, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes.server._handlers import EntityView
+
+    for seed in range(8):
+        rng = random.Random(seed)
+        fake, versions = _registry_world(rng)
+        entity = EntityView(Context(fake, "", pagination), "team")
+        portfolio_links = fake.portfolio_links
+        # given no change between pages: the pages are the whole listing, in order, exactly
+        _forbid(monkeypatch, fake, "portfolio_links")
+        got: list[tuple[str, int]] = []
+        cursor: str | None = None
+        for _ in range(100):
+            conn = entity.artifactMemberships(after=cursor, first=rng.choice([1, 2, 3, 7, None]))
+            got.extend((str(e["node"].link.portfolio), e["node"].link.index) for e in conn.edges)
+            if not conn.pageInfo["hasNextPage"]:
+                break
+            cursor = conn.pageInfo["endCursor"]
+        monkeypatch.setattr(fake, "portfolio_links", portfolio_links)
+        assert got == _registry_listing(fake)
+        assert entity.artifactMemberships().totalCount() == len(got)
+
+        # when links are removed between pages
+        before = _registry_listing(fake)
+        seen: list[tuple[str, int]] = []
+        cursor = None
+        for _ in range(100):
+            conn = entity.artifactMemberships(after=cursor, first=2)
+            seen.extend((str(e["node"].link.portfolio), e["node"].link.index) for e in conn.edges)
+            if not conn.pageInfo["hasNextPage"]:
+                break
+            cursor = conn.pageInfo["endCursor"]
+            candidates = [lk for v in versions for lk in fake.links(v.id) if lk.portfolio.entity == "team"]
+            if candidates and rng.random() < 0.7:
+                fake.unlink(rng.choice(candidates))
+        after_all = set(_registry_listing(fake))
+        if pagination == "stable":
+            # then stable cursors skip nothing that survived
+            assert after_all <= set(seen)
+        assert len(seen) == len(set(seen)) and set(seen) <= set(before)
+
+
+def test_registry_version_filters_narrow_pages_without_losing_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fakes.server._handlers import EntityView
+
+    rng = random.Random(3)
+    fake, versions = _registry_world(rng)
+    fake.link(versions[5], "team/wandb-registry-model/tagged", aliases=["gold"])
+    entity = EntityView(Context(fake, ""), "team")
+    seen: list[int] = []
+    cursor = None
+    for _ in range(50):
+        conn = entity.artifactMemberships(after=cursor, first=1, filters=json.dumps({"alias": "gold"}))
+        seen.extend(e["node"].link.index for e in conn.edges)
+        if not conn.pageInfo["hasNextPage"]:
+            break
+        cursor = conn.pageInfo["endCursor"]
+    assert len(seen) == sum("gold" in link.aliases for v in versions for link in fake.links(v.id))
+
+
+def test_a_collection_looked_up_by_exact_name_is_found_without_listing_the_project(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeWandb()
+    run = fake.create_run("team/proj", "r1").path
+    for i in range(30):
+        fake.log_artifact(run, f"c{i:02d}", "model", {"w": bytes([i])})
+    view = ProjectView(Context(fake, ""), Scope("team", "proj"))
+    _forbid(monkeypatch, fake, "collection_infos")
+    conn = view.artifactCollections(filters=json.dumps({"name": "c07"}), first=2)
+    assert [e["node"].name for e in conn["edges"]] == ["c07"] and conn["totalCount"] == 1
+    assert view.artifactCollections(filters=json.dumps({"name": "nope"}))["edges"] == []
+
+
+@pytest.mark.parametrize("order", [None, "createdAt", "-createdAt"])
+def test_registry_collection_pages_merge_the_registries_in_creation_order(
+    order: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes.server._handlers import EntityView
+
+    for seed in range(6):
+        rng = random.Random(seed)
+        fake = FakeWandb()
+        run = fake.create_run("team/proj", "r")
+        v = fake.log_artifact(run, "model", "model", {"w": b"1"})
+        for c in range(rng.randint(0, 25)):
+            fake.link(v, f"team/{rng.choice(['wandb-registry-a', 'wandb-registry-b'])}/c{c:02d}")
+        fake.add_collection_tags("team/proj/model", ["x"])  # a source collection: never listed
+        entity = EntityView(Context(fake, ""), "team")
+        # the whole listing, computed independently
+        everything = sorted(
+            (i for r in fake.registries("team") for i in fake.collection_infos(r.scope)),
+            key=lambda i: int(__import__("base64").b64decode(i.id).decode().split(":")[1]),
+            reverse=order != "createdAt",
+        )
+        real_infos = fake.collection_infos
+        _forbid(monkeypatch, fake, "collection_infos")  # pages must not list every collection
+        got: list[str] = []
+        cursor: str | None = None
+        for _ in range(60):
+            conn = entity.artifactCollections(after=cursor, first=rng.choice([1, 2, 5, None]), order=order)
+            got.extend(e["node"].name for e in conn.edges)
+            if not conn.pageInfo["hasNextPage"]:
+                break
+            cursor = conn.pageInfo["endCursor"]
+            fake.link(v, f"team/wandb-registry-b/late-{len(got)}")  # a newer collection appears meanwhile
+        monkeypatch.setattr(fake, "collection_infos", real_infos)
+        names = [i.ref.name for i in everything]
+        # then every collection that existed at the start is listed once, in order
+        assert [n for n in got if not n.startswith("late-")] == names
+        assert len(got) == len(set(got))
+        # and a filter narrows it without losing any
+        tagged = entity.artifactCollections(filters=json.dumps({"name": {"$regex": "^c0"}}), order=order)
+        assert [e["node"].name for e in tagged.edges] == [n for n in names if n.startswith("c0")]
