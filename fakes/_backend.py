@@ -454,6 +454,13 @@ class FakeWandb:
         with self._lock:
             return self._live_referrers(self._version(version).id)
 
+    def referrers_of(self, version_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """For each of ``version_ids`` that live versions reference, their ids (any project)."""
+        with self._lock:
+            wanted = self._referrers.keys() & set(version_ids)
+            found = {vid: self._live_referrers(vid) for vid in wanted}
+            return {vid: refs for vid, refs in found.items() if refs}
+
     def deletions(self, since: int = 0) -> list[Deletion]:
         """Every deletion since position ``since`` (``len(fake.deletions())`` marks a point), in order."""
         with self._lock:
