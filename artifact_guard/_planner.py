@@ -422,7 +422,7 @@ def _block_referenced(
 
     A referrer deleted by the same plan does not block (removed together). The planner sees the
     manifests of the versions in scope only: a reference from another project's version is not
-    seen, unless the repository offers the optional ``referrers_of`` read (the fake does; W&B
+    seen, unless the repository offers the optional ``referenced`` read (the fake does; W&B
     offers no query for an artifact's referrers). Returns the manifests it read (every version's,
     when anything was to be deleted), so the byte count does not read them again.
     """
@@ -446,16 +446,15 @@ def _block_referenced(
                     if target is not None:
                         pointing.append((v, target))
     # Referrers outside the project: seen only through a repository that can say (optional
-    # ``referrers_of`` read, one call for the whole plan; W&B has no such query).
+    # ``referenced`` read, one call for the whole plan; W&B has no such query).
     elsewhere: dict[str, tuple[str, ...]] = {}
-    referrers_of_read = getattr(_innermost(repo), "referrers_of", None)
-    if callable(referrers_of_read):
-        here = set(read)
-        candidates = [d.version.id for ds in per_collection.values() for d in ds if d.action is delete]
-        for tid, rids in referrers_of_read(candidates).items():
-            outside = tuple(r for r in rids if r not in here)
-            if outside:
-                elsewhere[tid] = outside
+    referenced_read = getattr(_innermost(repo), "referenced", None)
+    if callable(referenced_read):
+        for tid, rids in referenced_read().items():
+            if tid in read:
+                outside = tuple(r for r in rids if r not in read)
+                if outside:
+                    elsewhere[tid] = outside
     if not pointing and not elsewhere:
         return read
     where: dict[str, tuple[str, int]] = {}
@@ -475,7 +474,8 @@ def _block_referenced(
         targets_of.setdefault(v.id, []).append(tid)
     for tid, rids in elsewhere.items():
         # Another project's versions: this plan deletes none of them, so each one blocks.
-        referrers_of.setdefault(tid, []).extend(repo.version(r) for r in rids)
+        if tid in where:
+            referrers_of.setdefault(tid, []).extend(repo.version(r) for r in rids)
     if not referrers_of:
         return read
     # Fixpoint: a candidate referenced by a kept version is kept, and then blocks what it references.

@@ -454,11 +454,10 @@ class FakeWandb:
         with self._lock:
             return self._live_referrers(self._version(version).id)
 
-    def referrers_of(self, version_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """For each of ``version_ids`` that live versions reference, their ids (any project)."""
+    def referenced(self) -> dict[str, tuple[str, ...]]:
+        """Every version live versions reference (``wandb-artifact://``), with their ids, any project."""
         with self._lock:
-            wanted = self._referrers.keys() & set(version_ids)
-            found = {vid: self._live_referrers(vid) for vid in wanted}
+            found = {vid: self._live_referrers(vid) for vid in self._referrers}
             return {vid: refs for vid, refs in found.items() if refs}
 
     def deletions(self, since: int = 0) -> list[Deletion]:

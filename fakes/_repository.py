@@ -52,10 +52,10 @@ class FakeRepository:
         """Every project of an entity (an optional read: plans with entity dedupe need it)."""
         return [s for s in self.fake.scopes() if s.entity == entity]
 
-    def referrers_of(self, version_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Which of these versions live versions reference (``wandb-artifact://``), in any project:
-        an optional read that lets a plan see referrers outside its own project."""
-        return self.fake.referrers_of(version_ids)
+    def referenced(self) -> dict[str, tuple[str, ...]]:
+        """Every version live versions reference (``wandb-artifact://``), in any project, with their
+        referrers: an optional read that lets a plan see referrers outside its own project."""
+        return self.fake.referenced()
 
     def collection_exists(self, collection: CollectionRef) -> bool:
         """Whether a source collection exists, emptied ones included (an optional read the planner uses)."""

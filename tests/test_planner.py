@@ -668,7 +668,7 @@ def test_a_referrer_in_another_project_blocks_when_the_repository_can_say() -> N
             self.inner = fake.repository()
 
         def __getattr__(self, name: str) -> object:
-            if name == "referrers_of":
+            if name == "referenced":
                 raise AttributeError(name)
             return getattr(self.inner, name)
 

@@ -137,7 +137,7 @@ def check_survivors(
 def check_no_reference_broken(fake: FakeWandb, deleted: set[str]) -> None:
     """No surviving version, of this project or the other, points (``wandb-artifact://``) at a version
     the plan deleted. (The other project's referrers are seen through the fake's optional
-    ``referrers_of`` read; through the Protocol alone they are not, as documented.)"""
+    ``referenced`` read; through the Protocol alone they are not, as documented.)"""
     clients = {v.client_id: v.id for v in fake.versions(True) if v.client_id}
     for v in fake.versions():
         for e in fake.manifest(v.id):
