@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export HYPOTHESIS_PROFILE ?= dev
 
-.PHONY: install demo test lint typecheck pytest nightly bench clean browser lowest
+.PHONY: install demo test lint typecheck pytest nightly bench clean browser lowest tmux
 
 install: $(VENV)/.installed
 
@@ -52,7 +52,14 @@ lowest: install
 	$(BIN)/uv pip list --python $(LOWEST)/bin/python 2>/dev/null | grep -iE '^(typer|click|rich|wandb|tenacity) '
 	$(LOWEST)/bin/artifact-guard --help >/dev/null
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/cli tests/test_exported_members.py \
-	  tests/audit/test_plugin_audit.py tests/audit/test_plugin_ergonomics.py
+	  tests/audit/test_plugin_audit.py tests/audit/test_plugin_ergonomics.py tests/audit/test_simulate.py
+
+# tmux (Debian's package) for the terminal-session test (tests/cli/test_terminal.py); it skips without.
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends tmux \
+	  || echo "warning: could not install tmux; the terminal-session test will skip"; }
 
 nightly: install
 	HYPOTHESIS_PROFILE=nightly $(BIN)/python -m pytest -m "slow or not slow" --timeout=0

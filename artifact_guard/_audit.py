@@ -33,17 +33,7 @@ from ._model import CollectionRef, Lineage, Link, Scope, Version
 from ._planner import format_bytes
 from ._policy import RULE_IDS, Policy
 from ._repository import ArtifactRepository
-from ._rules import (
-    Facts,
-    Reason,
-    _dur,
-    _reason,
-    describe,
-    evaluate,
-    last_version,
-    outlives,
-    reference_target,
-)
+from ._rules import Facts, Reason, _dur, _reason, describe, evaluate, last_version, outlives, reference_target
 from ._snapshot import Snapshot, capture
 
 __all__ = ["AuditReport", "Change", "ChangeKind", "Violation", "audit"]

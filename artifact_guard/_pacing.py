@@ -172,11 +172,12 @@ class AdaptivePacer(RateLimiter):
     It starts at ``start`` (W&B's guidance, or the rate a previous run of the
     same journal ended at) and climbs while writes succeed at steady latency:
     by ``3 x start`` operations/s per second of successes before the first
-    throttling signal, then by a tenth of the rate it was last throttled at.
-    It halves on a 429 the executor sees (with the server's ``Retry-After``
-    pause) and drops by 30% when call latency rises well above its recent
-    baseline, the only sign left when wandb-core absorbs 429s by retrying
-    them itself. At most one decrease per ``cooldown`` seconds, so one burst
+    throttling signal; then by a tenth of the rate it was last throttled at
+    up to 90% of that rate, and by a fiftieth above it (probing gently where
+    the limit was). It halves on a 429 the executor sees (with the server's
+    ``Retry-After`` pause) and drops by 15% when call latency rises well above
+    its recent baseline, the only sign left when wandb-core absorbs 429s by
+    retrying them itself. At most one decrease per ``cooldown`` seconds, so one burst
     of slow answers counts once. Never above ``ceiling``.
 
     Concurrency: :meth:`slot` lets at most ``rate x latency x 2`` calls be
@@ -232,7 +233,14 @@ class AdaptivePacer(RateLimiter):
         with self._lock:
             if self._rate is None or self.ceiling is None:
                 return
-            step = 3 * self._start if self._throttle_point is None else max(1.0, self._throttle_point * 0.1)
+            tp = self._throttle_point
+            if tp is None:
+                step = 3 * self._start
+            elif self._rate < 0.9 * tp:
+                step = max(1.0, tp * 0.1)  # back up to near where it was throttled, briskly
+            else:
+                step = max(0.5, tp * 0.02)  # then probe above it gently
+
             # ``step`` operations/s more per second's worth of successes at the current rate.
             self._rate = min(self.ceiling, self._rate + step / self._rate)
 
@@ -243,7 +251,7 @@ class AdaptivePacer(RateLimiter):
             baseline = min(self._samples)
             self._ewma = seconds if self._ewma is None else 0.7 * self._ewma + 0.3 * seconds
             rising = len(self._samples) >= 8 and self._ewma > max(3 * baseline, baseline + 0.25)
-            if rising and self._cut(0.7):
+            if rising and self._cut(0.85):
                 self.latency_cuts += 1
                 self._ewma = baseline
 

@@ -55,6 +55,7 @@ from ._policy import DEFAULT_PROTECTED_ALIASES, RULE_IDS, WAIVABLE_RULES, Policy
 __all__ = [
     "PolicyFileError",
     "discover_policy",
+    "duration_words",
     "explain_policy",
     "format_duration",
     "load_policy",
@@ -443,6 +444,11 @@ def load_policy(path: str | Path) -> Policy:
 # ------------------------------------------------------------------ words
 
 
+def duration_words(d: timedelta) -> str:
+    """A duration in words, the style of every report: ``"30 days"``, ``"1 day 12 hours"``."""
+    return _words(d)
+
+
 def _words(d: timedelta) -> str:
     text = format_duration(d)
     units = {"w": "week", "d": "day", "h": "hour", "m": "minute", "s": "second"}
@@ -510,11 +516,19 @@ POLICY_FILE_NAME = "artifact-guard.toml"
 
 
 def _has_tool_table(pyproject: Path) -> bool:
-    """Whether ``pyproject`` holds ``[tool.artifact-guard]`` (an unreadable or invalid file: no)."""
+    """Whether ``pyproject`` holds ``[tool.artifact-guard]``.
+
+    A file that does not parse but mentions the table counts: loading it then
+    says what is wrong, rather than a policy further up being used in silence.
+    """
     try:
-        document = tomllib.loads(pyproject.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        raw = pyproject.read_bytes()
+    except OSError:
         return False
+    try:
+        document = tomllib.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return b"tool.artifact-guard" in raw
     tool = document.get("tool")
     return isinstance(tool, Mapping) and PYPROJECT_TABLE[1] in tool
 

@@ -23,6 +23,11 @@ own latency) is not seen by the executor. W&B itself refuses two of them
 protected registry alias); a new consumer or registry link in that second
 is not refused. The per-version re-read that preceded this also left a
 window, one request's latency wide, plus up to 1 s for the survivor check.
+
+References: W&B has no query for an artifact's referrers, so each apply run
+lists the scope once, on its first judgment, and reads the manifests of the
+versions the plan never saw (:meth:`Revalidator.new_referrers`). A reference
+made after that listing, while the apply runs, is not seen.
 """
 
 from __future__ import annotations
@@ -37,9 +42,18 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ._errors import NotFoundError
 from ._journal import JournalHeader, OpRecord
-from ._model import CollectionRef, Link, Version, VersionState
+from ._model import CollectionRef, Link, Scope, Version, VersionState
 from ._repository import ArtifactRepository
-from ._rules import Facts, Reason, _reason, evaluate, last_version
+from ._rules import (
+    Facts,
+    Reason,
+    _reason,
+    evaluate,
+    last_version,
+    outlives,
+    reference_target,
+    referenced_reason,
+)
 
 __all__ = [
     "BATCH_MAX",
@@ -153,6 +167,10 @@ class Revalidator:
         self._listing: tuple[float, list[Version] | None] = (0.0, None)
         self.batch_reads = 0
         """Batch re-reads made (for the summary and the benchmarks)."""
+        self._scope = header.scope
+        self._horizon = timedelta(0) if self.policy.waived("grace-period") else self.policy.grace_period
+        self._refs_lock = threading.Lock()
+        self._new_referrers: dict[str, tuple[str, ...]] | None = None
 
     # ------------------------------------------------------------------ reads
 
@@ -225,6 +243,39 @@ class Revalidator:
                 self._listing = (started, listing)
         return [v for v in listing if v.collection == ref.name]
 
+    def new_referrers(self) -> dict[str, tuple[str, ...]]:
+        """Target id -> qualified names of versions the plan never saw that reference it.
+
+        The planner judged ``referenced`` on the manifests of the versions it
+        listed; a version logged since may reference a planned deletion, and W&B
+        has no query for an artifact's referrers. So, once per apply run, the
+        scope is listed and the manifests of the versions absent from the plan
+        are read (committed manifests never change: only new versions matter).
+        """
+        with self._refs_lock:
+            if self._new_referrers is not None:
+                return self._new_referrers
+            planned: set[str] = {vid for ids in self.kept.values() for vid in ids}
+            for ids in self._targets.values():
+                planned.update(ids)
+            scope = Scope.parse(self._scope)
+            listing: list[Version] = self._read(lambda: list(self.repo.versions(scope)))
+            by_client = {v.client_id: v.id for v in listing if v.client_id}
+            found: dict[str, set[str]] = {}
+            for v in listing:
+                if v.id in planned or v.state is VersionState.DELETED:
+                    continue
+                entries = self._read(functools.partial(self.repo.manifest, v.id))
+                for entry in entries:
+                    target = reference_target(entry.ref)
+                    if target is None:
+                        continue
+                    tid = target[1] if target[0] == "id" else by_client.get(target[1])
+                    if tid is not None and tid != v.id:
+                        found.setdefault(tid, set()).add(v.qualified_name)
+            self._new_referrers = {t: tuple(sorted(names)) for t, names in found.items()}
+            return self._new_referrers
+
     # ------------------------------------------------------------------ judging
 
     def judge(
@@ -237,6 +288,10 @@ class Revalidator:
         lineage = self._read(lambda: self.repo.lineage(v.id))
         links = self._read(lambda: self.repo.links(v.id))
         reasons.extend(evaluate(Facts(v, lineage, links, self.now(), self.removed_runs), self.policy))
+        if not self.policy.waived("referenced"):
+            referrers = self.new_referrers().get(v.id)
+            if referrers:
+                reasons.append(referenced_reason(referrers))
         before = frozenset(planned.get("aliases", ()))
         delete_aliases = False
         if v.aliases and self.policy.waived("has-aliases"):
@@ -264,13 +319,19 @@ class Revalidator:
             else:
                 self._forget([kid])
                 kv = self._read_one(kid)
-            if kv is not None and kv.state is not VersionState.DELETED:
+            # A survivor is committed and outlives the grace period (a TTL set since the plan
+            # may end sooner): the planner's own test (``outlives``), judged now.
+            if kv is not None and outlives(kv, self.now(), self._horizon):
                 found = True
                 break
         if not found:
-            # Every version the plan kept is gone: a version logged since planning still counts.
+            # Every version the plan kept is gone: a version logged since planning still counts,
+            # if it would survive (a PENDING upload may never commit).
             ours = self._targets.get(collection, set())
-            found = any(v.id not in ours for v in self.list_collection(collection))
+            now = self.now()
+            found = any(
+                v.id not in ours and outlives(v, now, self._horizon) for v in self.list_collection(collection)
+            )
         if found:
             with self._survivor_lock:
                 self._survivor_seen[collection] = time.monotonic()

@@ -210,17 +210,19 @@ def _progress() -> bool:
 class _Traced:
     """--verbose: the repository, saying each operation on stderr as it is sent."""
 
-    _OPERATIONS = frozenset(
-        {"versions", "version", "manifest", "lineage", "links", "delete_version", "delete_collection",
-         "remove_aliases"}
-    )  # fmt: skip
+    _QUIET = frozenset({"now"})
+    """Public methods that send nothing (the clock): not traced."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        object.__setattr__(self, "_inner", inner)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._inner, name, value)  # e.g. plan's progress hook belongs to the repository
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
-        if name not in self._OPERATIONS or not callable(attr):
+        # Every public method of a repository is a read or write it sends (batch re-reads included).
+        if name.startswith("_") or name in self._QUIET or not callable(attr):
             return attr
 
         def traced(*args: Any, **kwargs: Any) -> Any:
@@ -299,11 +301,18 @@ class _Source:
 
 
 def _open_source(
-    fake: Path | None, seed: str | None, workspace: Path | None = None, *, both: bool = False
+    fake: Path | None,
+    seed: str | None,
+    workspace: Path | None = None,
+    *,
+    both: bool = False,
+    legacy: bool = False,
 ) -> _Source:
     """The repository a command works on: a snapshot, a built-in seed, or real W&B."""
     if both:
         _fail("--fake is the old spelling of --snapshot: give one of them")
+    if legacy and _verbosity >= 0:
+        typer.echo("note: --fake FILE is now --snapshot FILE; --fake goes in the next release", err=True)
     if fake is not None and seed is not None:
         _fail("give either --snapshot FILE or --seed NAME, not both")
     if seed is not None:
@@ -439,7 +448,9 @@ def inventory(
     if dedupe not in ("collection", "project"):
         raise typer.BadParameter("expected collection or project", param_hint="--dedupe")
     sc = _scope(scope)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     inv = take_inventory(source.repository, sc, dedupe=dedupe)  # type: ignore[arg-type]
     if as_json:
         _print_json(inv.to_json())
@@ -519,8 +530,10 @@ def plan(
         _fail("--interactive and --json do not mix: the review talks to a person")
     sc = _scope(scope)
     the_policy = load_policy(_policy_path(policy))
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
-    with _planning_status(source.repository, quiet=as_json):
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
+    with _planning_status(source.repository, quiet=as_json or _verbosity < 0):
         the_plan = make_plan(source.repository, sc, the_policy, now=source.now, dedupe=dedupe)  # type: ignore[arg-type]
     if interactive:
         from ._interactive import review
@@ -666,16 +679,18 @@ def apply(
             f"expected a ceiling in operations per second > 0, got {max_rate}", param_hint="--max-rate"
         )
     the_plan = load_plan(plan_file)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     err = _console(stderr=as_json)
     err.print(the_plan.summary())
     err.print(f"target: {source.label}")
     age = source.now - the_plan.created_at
     if age > timedelta(0):
-        from ._policy_file import format_duration
+        from ._policy_file import duration_words
 
         err.print(
-            f"the plan is {format_duration(timedelta(seconds=int(age.total_seconds())))} old: "
+            f"the plan is {duration_words(timedelta(seconds=int(age.total_seconds())))} old: "
             "every deletion is re-validated against the current state before its write call"
         )
     if not the_plan.deletions:
@@ -847,7 +862,9 @@ def resume(
     ):
         err.print("not resumed: nothing deleted")
         raise typer.Exit(1)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     result = run_resume(
         path,
         source.repository,
@@ -890,7 +907,9 @@ def snapshot(
     from ._snapshot_file import write_snapshot
 
     sc = _scope(scope)
-    source = _open_source(snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake))
+    source = _open_source(
+        snapshot_file or fake, seed, workspace, both=bool(snapshot_file and fake), legacy=fake is not None
+    )
     snap = capture(source.repository, sc, now=source.now)
     with _writing(output):
         write_snapshot(snap, output)

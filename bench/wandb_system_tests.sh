@@ -20,11 +20,12 @@ PY=${PY:-$ROOT/.venv/bin/python}
 }
 rm -rf "$OUT" && mkdir -p "$OUT"
 cd "$OUT"
-paths="tests/__init__.py tests/conftest.py tests/fixtures tests/system_tests/__init__.py
+paths="tests/__init__.py tests/conftest.py tests/fixtures tests/assets tests/system_tests/__init__.py
        tests/system_tests/backend_fixtures.py tests/system_tests/test_artifacts"
 for f in $(git --git-dir="$GIT_DIR" ls-tree -r --name-only HEAD $paths); do
   mkdir -p "$(dirname "$f")"
-  git --git-dir="$GIT_DIR" show "HEAD:$f" > "$f"
+  # A partial mirror may lack some blobs (large assets): skip those files.
+  git --git-dir="$GIT_DIR" show "HEAD:$f" > "$f" 2>/dev/null || rm -f "$f"
 done
 cat > tests/system_tests/conftest.py <<'EOF'
 """Thin mapping of W&B's system-test fixtures onto artifact-guard's wandb_fake."""
@@ -38,7 +39,10 @@ def user(wandb_fake, monkeypatch):
     monkeypatch.setenv("WANDB_USERNAME", "fake-user")
     monkeypatch.delenv("WANDB_SILENT", raising=False)
     monkeypatch.delenv("WANDB_ARTIFACT_DIR", raising=False)  # W&B's tests expect the default
+    # The storage regions of W&B's test container (onprem/local/scripts/env.txt there).
+    wandb_fake.server.set_storage_regions(["default", "minio-local"])
     yield "fake-user"
+    wandb_fake.server.set_storage_regions(None)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import bisect
 import fnmatch
 import hashlib
 import heapq
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -53,7 +54,6 @@ from artifact_guard._rules import reference_target
 
 from ._backend_write import (
     ArtifactDetails,
-    DigestMismatchError,
     RunDetails,
     UploadSlot,
     _json_object,
@@ -1655,16 +1655,19 @@ class FakeWandb:
 
     def _init_write_path(self) -> None:
         # Write-path state (see fakes._backend_write): made here so reset() rebuilds it too.
+        previous = getattr(self, "blobs", None)
+        if isinstance(previous, BlobStore):
+            previous.close()  # a reset removes the stored bytes (and their folder) at once
         self.blobs = BlobStore()
         """File bytes by digest (uploads, and builder files given as bytes)."""
         self._run_details: dict[str, RunDetails] = {}
         self._artifact_details: dict[str, ArtifactDetails] = {}
         self._client_ids: dict[str, str] = {}
         """Client id (the SDK's, before the server's id is known) -> version id."""
-        self._sequence_client_ids: dict[str, str] = {}
         self._uploads: dict[str, UploadSlot] = {}
         """Storage path -> the upload it expects (until the bytes arrive)."""
-        self._parts: dict[tuple[str, int], bytes] = {}
+        self._parts: dict[tuple[str, int], str] = {}
+        """(storage path, part number) -> the digest its bytes are kept under in :attr:`blobs`."""
         self._md5_of: dict[str, str] = {}
         """Manifest digest (XXH128) -> the MD5 the bytes are stored under, for SDKs not using MD5."""
         self._relogged: dict[str, list[str]] = {}
@@ -1684,11 +1687,14 @@ class FakeWandb:
         config: str | None = None,
         summary: str | None = None,
         state: str | None = None,
+        reopen: bool = True,
     ) -> tuple[Run, bool]:
         """Create (``running``) or update the run ``entity/project/run_id``; returns it and if it is new.
 
         ``config`` and ``summary`` are JSON text as the SDK sends them; config
         values arrive wrapped (``{"lr": {"value": 0.1}}``) and are kept unwrapped.
+        ``reopen``: an ended run runs again (``wandb.init(resume=...)``); False
+        for an edit of a run's details (the public API's ``run.update()``).
         """
         parsed_config = _json_object(config, "config")
         parsed_summary = _json_object(summary, "summaryMetrics")
@@ -1718,7 +1724,7 @@ class FakeWandb:
             details.heartbeat_at = self.now()
             if state is not None and state != run.state:
                 run = self.finish_run(run, state)
-            elif not inserted and not run.running:
+            elif reopen and not inserted and not run.running:
                 # A resumed run runs again.
                 run = self.finish_run(run, "running")
             return run, inserted
@@ -1821,6 +1827,7 @@ class FakeWandb:
         tags: Iterable[str] = (),
         ttl: timedelta | None = None,
         history_step: int | None = None,
+        digest_algorithm: str = "MANIFEST_MD5",
     ) -> Version:
         """Start a version of ``collection`` logged by ``run``: ``PENDING``, files to come.
 
@@ -1850,7 +1857,9 @@ class FakeWandb:
                             self._relogged.setdefault(r.path, []).append(same.id)
                         self.add_aliases(same, wanted)
                         return self._versions[same.id]
-            v = self.log_artifact(r, collection, type, {}, state=VersionState.PENDING, ttl=ttl)
+            v = self.log_artifact(
+                r, collection, type, {}, state=VersionState.PENDING, ttl=ttl, client_id=client_id or ""
+            )
             v = self._set(replace(v, digest=digest))
             self._artifact_details[v.id] = ArtifactDetails(
                 description=description,
@@ -1859,12 +1868,11 @@ class FakeWandb:
                 client_id=client_id,
                 sequence_client_id=sequence_client_id,
                 history_step=history_step,
+                digest_algorithm=digest_algorithm,
                 aliases=tuple(wanted),
             )
             if client_id:
                 self._client_ids[client_id] = v.id
-            if sequence_client_id:
-                self._sequence_client_ids[sequence_client_id] = coll.id if coll is not None else ""
             return v
 
     def version_by_client_id(self, client_id: str) -> Version | None:
@@ -1931,25 +1939,32 @@ class FakeWandb:
             raise NotFoundError(f"no upload expected at {storage_path!r}")
         return slot
 
-    def store_part(self, storage_path: str, part: int, data: bytes) -> None:
-        """Keep one part of a multipart upload (checked against its announced MD5)."""
-        import hashlib
+    def store_part(
+        self, storage_path: str, part: int, read: Callable[[int], bytes], length: int | None
+    ) -> str:
+        """Keep one part of a multipart upload, streamed to :attr:`blobs`; returns its hex MD5.
 
+        The part must have the MD5 announced for it in ``createArtifactFiles``.
+        """
         slot = self.upload_slot(storage_path)
         expected = dict(slot.parts).get(part)
         if expected is None:
             raise ValueError(f"upload {storage_path!r} has no part {part}")
-        got = hashlib.md5(data).hexdigest()  # noqa: S324 - W&B's digest
-        if got != expected:
-            raise DigestMismatchError(f"part {part} has MD5 {got}, not the announced {expected}")
+        try:
+            announced = base64.b64encode(bytes.fromhex(expected)).decode()
+        except ValueError:
+            raise ValueError(f"part {part} was announced with MD5 {expected!r}, not hex") from None
+        digest, _ = self.blobs.put_stream(read, length, expect=announced)
         with self._lock:
-            self._parts[(storage_path, part)] = data
+            self._parts[(storage_path, part)] = digest
+        return expected
 
     def complete_multipart(self, storage_path: str, parts: Iterable[tuple[int, str]]) -> str:
         """Join the uploaded parts (in part order) into the file; returns its digest.
 
         A part missing, or parts that do not join into the announced digest,
-        is refused and nothing is stored.
+        is refused and nothing is stored. The parts' own bytes go at the next
+        :meth:`gc`.
         """
         slot = self.upload_slot(storage_path)
         numbers = sorted(n for n, _ in parts)
@@ -1960,8 +1975,22 @@ class FakeWandb:
             missing = [n for n in numbers if (storage_path, n) not in self._parts]
             if missing:
                 raise ValueError(f"upload {storage_path!r} is missing parts {missing}")
-            data = b"".join(self._parts[(storage_path, n)] for n in numbers)
-        digest = self.blobs.put(data, expect=slot.digest)
+            keys = [self._parts[(storage_path, n)] for n in numbers]
+        chunks = itertools.chain.from_iterable(self.blobs.chunks(k) for k in keys)
+        pending = bytearray()
+
+        def read(n: int) -> bytes:
+            # Streams the parts one chunk at a time: the joined file is never in memory whole.
+            while len(pending) < n:
+                chunk = next(chunks, b"")
+                if not chunk:
+                    break
+                pending.extend(chunk)
+            out = bytes(pending[:n])
+            del pending[:n]
+            return out
+
+        digest, _ = self.blobs.put_stream(read, None, expect=slot.digest)
         with self._lock:
             for n in numbers:
                 self._parts.pop((storage_path, n), None)

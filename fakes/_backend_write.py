@@ -74,6 +74,8 @@ class ArtifactDetails:
     client_id: str | None = None
     sequence_client_id: str | None = None
     history_step: int | None = None
+    digest_algorithm: str = "MANIFEST_MD5"
+    """How the manifest's digests were computed (``MANIFEST_XXH128`` when the SDK negotiated it)."""
     # The write in progress (cleared at commit):
     aliases: tuple[str, ...] = ()
     manifest_id: str | None = None

@@ -74,30 +74,34 @@ class BlobStore:
         return digest
 
     def put_stream(
-        self, read: Callable[[int], bytes], length: int, *, expect: str | None = None
+        self, read: Callable[[int], bytes], length: int | None, *, expect: str | None = None
     ) -> tuple[str, int]:
-        """Store ``length`` bytes read in chunks (never the whole body in memory when it is large).
+        """Store ``length`` bytes (None: until ``read`` returns ``b""``) read in chunks.
 
+        Never holds a large body in memory: past one chunk it goes to a file.
         Returns ``(digest, size)``. A body shorter than ``length`` or with
         another digest than ``expect`` is refused and nothing is kept.
         """
-        if length <= min(_CHUNK, self.memory_limit):
+        if length is not None and length <= min(_CHUNK, self.memory_limit):
             data = read(length) if length else b""
             if len(data) != length:
                 raise DigestMismatchError(f"body ended after {len(data)} of {length} bytes")
             return self.put(data, expect=expect), length
         md5 = hashlib.md5()  # noqa: S324 - W&B's digest
         fd, tmp = tempfile.mkstemp(dir=self._dir(), suffix=".part")
+        size = 0
         try:
             with os.fdopen(fd, "wb") as f:
-                left = length
-                while left:
-                    chunk = read(min(_CHUNK, left))
+                while length is None or size < length:
+                    chunk = read(_CHUNK if length is None else min(_CHUNK, length - size))
                     if not chunk:
-                        raise DigestMismatchError(f"body ended after {length - left} of {length} bytes")
+                        if length is None:
+                            break
+                        raise DigestMismatchError(f"body ended after {size} of {length} bytes")
                     md5.update(chunk)
                     f.write(chunk)
-                    left -= len(chunk)
+                    size += len(chunk)
+            length = size
             digest = base64.b64encode(md5.digest()).decode()
             if expect is not None and expect != digest:
                 raise DigestMismatchError(f"content has MD5 {digest}, not the announced {expect}")

@@ -645,8 +645,10 @@ PLANTED_BUGS = {
     # name: (attribute of artifact_guard._planner, replacement, what the failure says)
     "ignores references": ("_block_referenced", lambda repo, per_collection: None, "references deleted"),
     "counts PENDING towards keep_last": ("_holds_slot", lambda v: True, "newest"),
-    "counts PENDING as a survivor": ("outlives", _pending_survives, "without a survivor"),
-    "ignores TTL": ("outlives", _ignores_ttl, "without a survivor"),
+    # The executor re-checks survivors with the real rules, so apply may refuse what the buggy plan
+    # deleted: then the plan's predicted bytes are what fails first. Either failure is the bug's.
+    "counts PENDING as a survivor": ("outlives", _pending_survives, "without a survivor|reclaimable_bytes"),
+    "ignores TTL": ("outlives", _ignores_ttl, "without a survivor|reclaimable_bytes"),
 }
 
 

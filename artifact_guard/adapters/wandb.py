@@ -1205,21 +1205,6 @@ class WandbRepository:
             wanted = [vid for vid in wanted if vid not in cached]
         if not wanted:
             return out
-        jobs: list[tuple[str, str, str]] = []
-        for start in range(0, len(wanted), _MANIFEST_BATCH):
-            chunk = wanted[start : start + _MANIFEST_BATCH]
-            doing = f"find the manifests of {len(chunk)} artifact version(s)"
-            data = self._gql(
-                _manifest_urls_document(len(chunk)), {f"i{i}": vid for i, vid in enumerate(chunk)}, doing
-            )
-            for i, vid in enumerate(chunk):
-                node = data.get(f"a{i}")
-                url = _opt(node, "currentManifest", "file", "directUrl")
-                if node is None or not isinstance(url, str):
-                    continue  # unknown here; manifest() names the one that was asked for
-                jobs.append((vid, str(node.get("state") or ""), url))
-        if not jobs:
-            return out
 
         def fetch(job: tuple[str, str, str]) -> tuple[str, str, tuple[ManifestEntry, ...]]:
             vid, state, url = job
@@ -1227,12 +1212,28 @@ class WandbRepository:
             self._tell("manifests", 1)
             return vid, state, entries
 
-        workers = min(self._max_workers, len(jobs))
-        if workers == 1:
-            results = [fetch(job) for job in jobs]
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ag-manifest") as pool:
-                results = list(pool.map(fetch, jobs))
+        # The downloads of one batch of URLs start while the next batch is looked up: storage and
+        # the API are different servers, and only the API is rate-limited.
+        pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="ag-manifest")
+        futures = []
+        try:
+            for start in range(0, len(wanted), _MANIFEST_BATCH):
+                chunk = wanted[start : start + _MANIFEST_BATCH]
+                doing = f"find the manifests of {len(chunk)} artifact version(s)"
+                data = self._gql(
+                    _manifest_urls_document(len(chunk)), {f"i{i}": vid for i, vid in enumerate(chunk)}, doing
+                )
+                for i, vid in enumerate(chunk):
+                    node = data.get(f"a{i}")
+                    url = _opt(node, "currentManifest", "file", "directUrl")
+                    if node is None or not isinstance(url, str):
+                        continue  # unknown here; manifest() names the one that was asked for
+                    futures.append(pool.submit(fetch, (vid, str(node.get("state") or ""), url)))
+            results = [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if not results:
+            return out
         final = {vid: entries for vid, state, entries in results if state == VersionState.COMMITTED.value}
         with self._lock:
             self._manifests.update(final)

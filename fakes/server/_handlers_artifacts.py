@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from artifact_guard._model import (
 )
 
 from .._backend import CollectionInfo
+from .._backend_write import ArtifactDetails
 from . import _handlers_projects as _projects
 from . import _handlers_runs as _runs
 from . import _handlers_storage as _storage
@@ -431,26 +433,41 @@ class ArtifactView:
         v = version
         self.id = v.id
         self.versionIndex = v.index
-        details = ctx.fake.artifact_details(v.id)
-        self.description = details.description
-        self.metadata = json.dumps(details.metadata)
         self.ttlDurationSeconds = int(v.ttl.total_seconds()) if v.ttl is not None else -2
         self.ttlIsInherited = False
-        self.tags: list[Any] = [
-            {"id": encode_id("Tag", t), "name": t, "tagCategoryName": "", "attributes": "{}"}
-            for t in details.tags
-        ]
-        self.historyStep = details.history_step
         self.state = v.state.value
         self.size = v.size
         self.digest = v.digest
-        self.digestAlgorithm = "MANIFEST_MD5"
         self.commitHash = (
             hex(counter(v.id))[2:].rjust(12, "0") if v.state is not VersionState.PENDING else None
         )
         self.createdAt = iso(v.created_at)
         self.updatedAt = iso(v.created_at)
         self.labels = None
+
+    # What the SDK wrote (description, metadata, tags) is read only when a query asks for it.
+
+    @functools.cached_property
+    def _details(self) -> ArtifactDetails:
+        return self.ctx.fake.artifact_details(self.version.id)
+
+    def description(self) -> str | None:
+        return self._details.description
+
+    def metadata(self) -> str:
+        return json.dumps(self._details.metadata)
+
+    def tags(self) -> list[dict[str, Any]]:
+        return [
+            {"id": encode_id("Tag", t), "name": t, "tagCategoryName": "", "attributes": "{}"}
+            for t in self._details.tags
+        ]
+
+    def historyStep(self) -> int | None:
+        return self._details.history_step
+
+    def digestAlgorithm(self) -> str:
+        return self._details.digest_algorithm
 
     def artifactSequence(self) -> CollectionView:
         return CollectionView(self.ctx, self.ctx.fake.collection_info(self.version.collection_ref))

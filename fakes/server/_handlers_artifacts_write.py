@@ -72,6 +72,10 @@ class ArtifactWriteMutations(Root):
         if not run:
             raise ValueError("createArtifact needs runName (artifacts are logged by a run)")
         path = require_run_scope({**input, "runName": run})
+        region = input.get("storageRegion")
+        regions = self.ctx.storage_regions
+        if region and regions is not None and region not in regions:
+            raise ValueError(f"CreateArtifact invalid storageRegion: {region}")
         ttl = input.get("ttlDurationSeconds")
         aliases = [
             a["alias"] for a in input.get("aliases") or () if a["artifactCollectionName"] == collection
@@ -89,6 +93,7 @@ class ArtifactWriteMutations(Root):
             tags=tag_names(input.get("tags")),
             ttl=timedelta(seconds=int(ttl)) if ttl is not None and int(ttl) > 0 else None,
             history_step=input.get("historyStep"),
+            digest_algorithm=input.get("digestAlgorithm") or "MANIFEST_MD5",
         )
         return {"artifact": _artifacts.ArtifactView(self.ctx, version), "clientMutationId": None}
 

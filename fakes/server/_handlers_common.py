@@ -2,10 +2,13 @@
 
 The fake server's GraphQL resolvers are split by W&B area, the way moto
 splits a service: :mod:`._handlers_projects` (viewer, entities, projects),
-:mod:`._handlers_runs` (runs), :mod:`._handlers_artifacts` (versions,
-collections, aliases), :mod:`._handlers_registries` (organizations, links,
-portfolios) and :mod:`._handlers_storage` (files, manifests). Each area holds
-its views and its root fields; :mod:`._handlers` assembles the roots.
+:mod:`._handlers_runs` (runs, ``wandb.init``'s upsert), :mod:`._handlers_artifacts`
+(versions, collections, aliases), :mod:`._handlers_artifacts_write` (artifacts
+logged through the SDK), :mod:`._handlers_registries` (organizations, links,
+portfolios) and :mod:`._handlers_storage` (files, manifests, upload slots). Each
+area holds its views and its root fields; :mod:`._handlers` assembles the roots.
+The write path's HTTP routes (file stream, uploads, downloads) are in
+:mod:`._http_write`, its schema extensions in :mod:`._schema_write`.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ class Context:
     """Server features reported as enabled (None: every one the fake models). Without
     ``ARTIFACT_COLLECTIONS_FILTERING_SORTING`` the server behaves as an older W&B Server:
     ``filters``/``order`` on ``Project.artifactCollections`` are refused as unknown arguments."""
+    storage_regions: frozenset[str] | None = None
+    """Storage regions an artifact may name (``Artifact(storage_region=...)``); None: any."""
     xxhash_digests: bool = False
     """Tell the SDK that XXH128 manifest digests are enabled (W&B's ``xxhashDigestsEnabled``)."""
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +12,7 @@ from urllib.parse import quote
 from artifact_guard._errors import NotFoundError
 from artifact_guard._model import Run, VersionState
 
+from .._backend_write import RunDetails
 from . import _handlers_artifacts as _artifacts
 from . import _handlers_projects as _projects
 from ._handlers_common import (
@@ -56,37 +58,73 @@ class RunView:
         self.typename = "Run"
         self.id = encode_id("Run", run.path)
         self.name = run.path.rsplit("/", 1)[1]
-        self.displayName = self.name
         self.projectId = str(project_number(scope))  # an ID: a string on the wire
         self.state = run.state
-        details = ctx.fake.run_details(run.path)
-        self.tags: list[str] = list(details.tags)
         self.sweepName = None
-        self.config = json.dumps({k: {"value": v, "desc": None} for k, v in details.config.items()})
-        self.group = details.group
-        self.jobType = details.job_type
-        if details.display_name:
-            self.displayName = details.display_name
         self.commit = None
         self.readOnly = False
         self.createdAt = FIXED_TIME
-        self.heartbeatAt = iso(details.heartbeat_at) if details.heartbeat_at else self.createdAt
         self.description = None
-        self.notes = details.notes
         self.systemMetrics = "{}"
-        self.summaryMetrics = json.dumps(details.summary)
-        self.historyLineCount = len(details.history)
-        self.logLineCount = len(details.console)
-        self.eventsLineCount = len(details.events)
-        self.historyTail = json.dumps([json.dumps(h) for h in details.history[-10:]])
-        self.eventsTail = json.dumps([json.dumps(e) for e in details.events[-10:]])
-        self.summaryMetricsTail = self.summaryMetrics
         self.stopped = False
-        self.exitcode = details.exit_code
-        last_step = max((int(h.get("_step", i)) for i, h in enumerate(details.history)), default=-1)
-        keys = sorted({k for h in details.history for k in h})
-        self.historyKeys = {"lastStep": last_step, "keys": {k: {} for k in keys}}
-        self._details = details
+
+    # What the SDK wrote (config, history, ...) is read only when a query asks for it:
+    # listings of artifacts make a RunView per producer and rarely select these.
+
+    @functools.cached_property
+    def _details(self) -> RunDetails:
+        return self.ctx.fake.run_details(self.run.path)
+
+    def displayName(self) -> str:
+        return self._details.display_name or self.name
+
+    def tags(self) -> list[str]:
+        return list(self._details.tags)
+
+    def config(self) -> str:
+        return json.dumps({k: {"value": v, "desc": None} for k, v in self._details.config.items()})
+
+    def group(self) -> str | None:
+        return self._details.group
+
+    def jobType(self) -> str | None:
+        return self._details.job_type
+
+    def notes(self) -> str | None:
+        return self._details.notes
+
+    def heartbeatAt(self) -> str:
+        beat = self._details.heartbeat_at
+        return iso(beat) if beat is not None else self.createdAt
+
+    def summaryMetrics(self) -> str:
+        return json.dumps(self._details.summary)
+
+    def summaryMetricsTail(self) -> str:
+        return self.summaryMetrics()
+
+    def historyLineCount(self) -> int:
+        return len(self._details.history)
+
+    def logLineCount(self) -> int:
+        return len(self._details.console)
+
+    def eventsLineCount(self) -> int:
+        return len(self._details.events)
+
+    def historyTail(self) -> str:
+        return json.dumps([json.dumps(h) for h in self._details.history[-10:]])
+
+    def eventsTail(self) -> str:
+        return json.dumps([json.dumps(e) for e in self._details.events[-10:]])
+
+    def exitcode(self) -> int | None:
+        return self._details.exit_code
+
+    def historyKeys(self) -> dict[str, Any]:
+        history = self._details.history
+        last_step = max((int(h.get("_step", i)) for i, h in enumerate(history)), default=-1)
+        return {"lastStep": last_step, "keys": {k: {} for k in sorted({k for h in history for k in h})}}
 
     def wandbConfig(self, keys: list[str] | None = None) -> str:
         """The run's ``_wandb`` config entries (``t``: telemetry, whose presence says the run started)."""
@@ -139,13 +177,21 @@ class RunMutations(Root):
         return {"clientMutationId": None}
 
     def upsertBucket(self, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
-        entity = input.get("entityName") or self.ctx.default_entity
-        project = input.get("modelName") or "uncategorized"
         name = input.get("name")
-        if not name:
-            raise ValueError("upsertBucket needs the run's name (its id)")
+        if name:
+            # wandb.init: a new run, or a resumed one.
+            entity = input.get("entityName") or self.ctx.default_entity
+            project = input.get("modelName") or "uncategorized"
+            path = f"{entity}/{project}/{name}"
+        else:
+            # The public API's run.update(): the run by its id, edited, not reopened.
+            decoded = decode_id(input.get("id") or "")
+            if decoded is None or decoded[0] != "Run":
+                raise ValueError("upsertBucket needs the run's name, or the id of an existing run")
+            path = self.ctx.fake.run(decoded[1]).path
         run, inserted = self.ctx.fake.upsert_run(
-            f"{entity}/{project}/{name}",
+            path,
+            reopen=bool(name),
             job_type=input.get("jobType"),
             display_name=input.get("displayName"),
             group=input.get("groupName"),

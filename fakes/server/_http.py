@@ -440,6 +440,8 @@ class FakeWandbServer:
     ``project`` go into :meth:`env` as ``WANDB_ENTITY``/``WANDB_PROJECT``.
     ``xxhash_digests`` tells the SDK that XXH128 manifest digests are enabled
     (default: MD5, what the SDK then uses); dedupe keys follow the digests sent.
+    ``storage_regions``: the regions an artifact may name (default: any); another
+    one is refused at ``CreateArtifact``, as W&B refuses a region it does not have.
     """
 
     def __init__(
@@ -454,6 +456,7 @@ class FakeWandbServer:
         features: Iterable[str] | None = None,
         graphql_errors: str = "200",
         xxhash_digests: bool = False,
+        storage_regions: Iterable[str] | None = None,
     ) -> None:
         if pagination not in ("stable", "offset"):
             raise ValueError(f"pagination must be 'stable' or 'offset', not {pagination!r}")
@@ -473,6 +476,7 @@ class FakeWandbServer:
         self.features = frozenset(features) if features is not None else None
         """Server features to report enabled (None: all the fake models); see ``Context.features``."""
         self.xxhash_digests = xxhash_digests
+        self.storage_regions = frozenset(storage_regions) if storage_regions is not None else None
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: str | None = None
@@ -490,6 +494,7 @@ class FakeWandbServer:
         if self.entity:
             ctx.default_entity = self.entity
         ctx.xxhash_digests = self.xxhash_digests
+        ctx.storage_regions = self.storage_regions
         self._state = _State(ctx, self.api_key, self.faults)
         self._httpd = _HTTPServer(self._state, self)
         ctx.base_url = self.url
@@ -631,6 +636,12 @@ class FakeWandbServer:
                 self.faults.rate_limit(None)
             else:
                 self.faults.rate_limit(float(limit["rate"]), int(limit.get("burst") or 0) or None)
+
+    def set_storage_regions(self, regions: Iterable[str] | None) -> None:
+        """Set the storage regions artifacts may name (None: any), as ``storage_regions=`` does."""
+        self.storage_regions = frozenset(regions) if regions is not None else None
+        if self._state is not None:
+            self._state.ctx.storage_regions = self.storage_regions
 
     def set_pagination(self, pagination: Pagination) -> None:
         """Switch the cursor style of every listing (``"stable"`` or ``"offset"``)."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import json
 import re
 import time
@@ -179,21 +178,14 @@ def put(handler: _Handler, path: str, started: float) -> None:
             storage_path = unquote(rest)
             slot = fake.upload_slot(storage_path)
             read, length = _reader(handler)
+            if length is not None and length < 0:
+                raise ValueError("Content-Length is not a number")
             if "part" in query:
-                part = int(query["part"][0])
-                data = _read_all(handler, 5 * 1024 * 1024 * 1024)
-                fake.store_part(storage_path, part, data)
-                etag = '"' + hashlib.md5(data).hexdigest() + '"'  # noqa: S324 - S3's ETag
-                handler._send(200, b"", {"ETag": etag})
+                hexmd5 = fake.store_part(storage_path, int(query["part"][0]), read, length)
+                handler._send(200, b"", {"ETag": f'"{hexmd5}"'})  # S3 answers a part's MD5 as its ETag
                 _record(handler, "PUT artifact part", 200, started)
                 return
-            if length is None:
-                data = _read_all(handler, 1 << 62)
-                fake.blobs.put(data, expect=slot.digest)
-            else:
-                if length < 0:
-                    raise ValueError("Content-Length is not a number")
-                fake.blobs.put_stream(read, length, expect=slot.digest)
+            fake.blobs.put_stream(read, length, expect=slot.digest)
             etag = '"' + base64.b64decode(slot.digest).hex() + '"'
             handler._send(200, b"", {"ETag": etag})
         elif kind == "manifests":

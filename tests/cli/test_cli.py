@@ -343,7 +343,7 @@ def test_apply_revalidates_a_plan_older_than_the_state(cli: Invoke, tmp_path: Pa
     assert versions[1].id in {d.version.id for d in load_plan("plan.json").deletions}
     result = cli("apply", "plan.json", "--snapshot", "after.json", "--yes", "--json")
     assert result.exit_code == 0, result.stderr
-    assert "the plan is 1d old: every deletion is re-validated" in result.stderr
+    assert "the plan is 1 day old: every deletion is re-validated" in result.stderr
     outcome = json.loads(result.stdout)
     assert [s["id"] for s in outcome["skipped"]] == [versions[1].id]
     assert sorted(d["id"] for d in outcome["done"]) == sorted(

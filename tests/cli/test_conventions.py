@@ -131,6 +131,7 @@ def test_old_fake_spelling_still_reads_a_snapshot(cli: Invoke, small_snapshot: P
     new = cli("inventory", "team/proj", "--snapshot", str(small_snapshot), "--json")
     old = cli("inventory", "team/proj", "--fake", str(small_snapshot), "--json")
     assert old.exit_code == 0 and json.loads(old.stdout) == json.loads(new.stdout)
+    assert "--fake FILE is now --snapshot FILE" in old.stderr and new.stderr == ""
     both = cli("inventory", "team/proj", "--fake", str(small_snapshot), "--snapshot", str(small_snapshot))
     assert "old spelling of --snapshot" in one_error_line(both)
 

@@ -71,7 +71,7 @@ def test_plain_progress_prints_a_heartbeat_while_nothing_settles() -> None:
     stream = io.StringIO()
     progress = PlainProgress(stream, every=0.2)
     progress.start(10)
-    time.sleep(1.1)  # one slow operation (a rate-limit wait): no advance at all
+    time.sleep(1.6)  # one slow operation (a rate-limit wait): no advance at all
     progress.advance("done")
     progress.finish()
     lines = stream.getvalue().splitlines()

@@ -56,3 +56,17 @@ def test_plan_without_any_policy_file_says_to_pass_one(cli: Invoke, tmp_path: Pa
         pytest.skip("a policy file lies above the temporary folder on this machine")
     line = one_error_line(cli("plan", DEMO_PROJECT, "--seed", "demo"))
     assert "no policy file" in line and "pass --policy FILE" in line
+
+
+def test_a_broken_pyproject_with_the_table_is_reported_not_passed_over(cli: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "artifact-guard.toml").write_text("keep-last = 9\n")  # must not be used in silence
+    (tmp_path / "repo" / "pyproject.toml").write_text("[tool.artifact-guard]\nkeep-last = = 3\n")
+    assert discover_policy(tmp_path / "repo") == tmp_path / "repo" / "pyproject.toml"
+
+
+def test_an_unwritable_markdown_file_is_one_line(cli: Invoke, model_policy: Path) -> None:
+    line = one_error_line(
+        cli("plan", DEMO_PROJECT, "--seed", "demo", "-p", str(model_policy), "--markdown", "no/such/dir/p.md")
+    )
+    assert "cannot write" in line and "p.md" in line

@@ -169,3 +169,20 @@ def test_simulate_html_shows_violations_then_the_rest_folded(
     md = tmp_path / "sim.md.html"
     dom_md, console_md = _chromium(_markdown_page(simulation_markdown(simulation), md), tmp_path)
     assert console_md == [] and dom_md.count("<table>") >= 2 and "<a " not in dom_md
+
+
+@pytest.mark.timeout(120)
+def test_simulate_strict_fails_a_script_that_leaves_what_the_policy_deletes(
+    cli: Invoke, tmp_path: Path
+) -> None:
+    (tmp_path / "noop.py").write_text("print('deletes nothing')\n")
+    (tmp_path / "keep5.toml").write_text("keep-last = 5\n")
+    lenient = cli("simulate", "noop.py", "--seed", "demo", "--policy", "keep5.toml")
+    assert lenient.exit_code == 0, lenient.output
+    assert "warn left demo-team/vision/resnet50-000:" in lenient.stdout
+    strict = cli("simulate", "noop.py", "--seed", "demo", "--policy", "keep5.toml", "--strict", "--json")
+    assert strict.exit_code == 1
+    import json
+
+    conformance = json.loads(strict.stdout)["runs"][0]["audit"]["conformance"]
+    assert conformance["strict"] is True and conformance["left"] and conformance["ok"] is False

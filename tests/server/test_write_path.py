@@ -8,7 +8,8 @@ the bytes the SDK downloaded. Given / when / then.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,16 @@ from fakes.server import FakeWandbServer
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
 RunSdk = Callable[..., Any]
+
+
+@pytest.fixture(autouse=True)
+def _every_request_answered(server: FakeWandbServer) -> Iterator[None]:
+    """Strict: whatever the SDK sent during a test, the fake answered (no error, no unknown route)."""
+    yield
+    unanswered = [
+        (r.operation, r.status, r.errors[:1]) for r in server.requests if r.status >= 400 or r.errors
+    ]
+    assert unanswered == [], f"the fake did not answer everything the SDK sent: {unanswered}"
 
 
 def _md5(data: bytes) -> str:
@@ -80,8 +91,6 @@ def test_init_log_artifact_finish_makes_a_finished_run_and_a_committed_version(
     }
     assert fake.blobs.get(_md5(b"w" * 1000)) == b"w" * 1000
     assert fake.lineage(v.id).producer == fake.run(path)
-    unanswered = [r for r in fresh.requests if r.status >= 400 or r.errors]
-    assert unanswered == []
 
 
 def test_a_script_that_raises_leaves_a_failed_run(fresh: FakeWandbServer, run_sdk: RunSdk) -> None:
@@ -114,12 +123,16 @@ def test_resume_continues_the_same_run(fresh: FakeWandbServer, run_sdk: RunSdk) 
             run.log({"x": 1})
         with wandb.init(project="proj", entity="team", id="r1", resume="must") as run:
             run.log({"x": 2})
+        edited = wandb.Api().run("team/proj/r1")
+        edited.tags = ["reviewed"]
+        edited.update()
         print(json.dumps({}))
         """,
     )
     (run,) = fresh.fake.runs()
-    assert run.path == "team/proj/r1" and run.state == "finished"
-    assert [h["x"] for h in fresh.fake.run_details(run.path).history] == [1, 2]
+    assert run.path == "team/proj/r1" and run.state == "finished"  # the public API's edit reopens nothing
+    details = fresh.fake.run_details(run.path)
+    assert [h["x"] for h in details.history] == [1, 2] and details.tags == ("reviewed",)
 
 
 def test_a_stored_digest_is_not_uploaded_again_and_same_contents_reuse_the_version(
@@ -140,6 +153,10 @@ def test_a_stored_digest_is_not_uploaded_again_and_same_contents_reuse_the_versi
             log(run, {"a.txt": "aaa", "b.txt": "bbb"}, ["first"])
             log(run, {"a.txt": "aaa", "c.txt": "ccc"}, [])
             log(run, {"a.txt": "aaa", "c.txt": "ccc"}, ["again"])
+        from datetime import timedelta
+        first = wandb.Api().artifact("team/proj/data:v0")
+        first.ttl = timedelta(days=30)
+        first.save()
         print(json.dumps({}))
         """,
     )
@@ -150,6 +167,7 @@ def test_a_stored_digest_is_not_uploaded_again_and_same_contents_reuse_the_versi
     assert fake.stored_bytes() == 9
     # the third log had v1's contents: W&B answers with v1 (no v2), which takes the new alias
     assert (v0.aliases, v1.aliases) == ({"first"}, {"again", "latest"})
+    assert (v0.ttl, v1.ttl) == (timedelta(days=30), None)  # artifact.ttl = ...; save()
     assert [p for p, *_ in fake.manifest(v1.id)] == ["a.txt", "c.txt"]
 
 
@@ -258,6 +276,7 @@ def test_references_are_recorded_and_not_stored(
     assert entries["data.csv"].ref == "https://example.invalid/data.csv"
     assert entries["from-base.txt"].ref == f"wandb-artifact://{_b64_to_hex(out['base'])}/x.txt"
     assert fresh.fake.stored_bytes() == 1  # only base's x.txt: references are not stored
+    assert fresh.fake.referrers(out["base"]) == (refs.id,)  # the referenced-rule sees the dependency
 
 
 def _b64_to_hex(artifact_id: str) -> str:
@@ -325,6 +344,7 @@ def test_xxh128_digests_when_the_server_enables_them_dedupe_and_download_by_them
         # the manifest, and so the dedupe key, carries the XXH128 digest, not the MD5
         a = next(e for e in fake.manifest(v1.id) if e.path == "a.txt")
         assert a.digest == out["digest"] != _md5(b"aaa")
+        assert fake.artifact_details(v1.id).digest_algorithm == "MANIFEST_XXH128"
         assert ("team/proj/x", out["digest"]) in fake.stored_objects()
         assert [r.operation for r in server.requests].count("PUT artifacts") == 2  # a.txt once, then b.txt
         assert out["a"] == "aaa"

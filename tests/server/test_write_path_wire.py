@@ -234,7 +234,8 @@ def test_sdk_and_builders_make_the_same_snapshot(fresh: FakeWandbServer, run_sdk
                 run.log_artifact(art, aliases=[alias] if alias else [])
                 art.wait()
         with wandb.init(project="proj", entity="team", id="eval") as run:
-            run.use_artifact("model:best")
+            best = run.use_artifact("model:best")
+            run.link_artifact(best, "team/wandb-registry-model/prod", aliases=["staging"])
         print(json.dumps({}))
         """,
     )
@@ -250,7 +251,9 @@ def test_sdk_and_builders_make_the_same_snapshot(fresh: FakeWandbServer, run_sdk
             [alias] if alias else [],
         )
     evaluation = built.create_run("team/proj", "eval")
-    built.use_artifact(evaluation, built.resolve("team/proj/model:best"))
+    best = built.resolve("team/proj/model:best")
+    built.use_artifact(evaluation, best)
+    built.link(best, "team/wandb-registry-model/prod", aliases=["staging"])
     built.finish_run(train)
 
     def normalised(fake: FakeWandb) -> Any:
@@ -263,7 +266,12 @@ def test_sdk_and_builders_make_the_same_snapshot(fresh: FakeWandbServer, run_sdk
             ],
             {ids[k]: sorted(m) for k, m in snap.manifests.items()},
             {ids[k]: (lin.producer, lin.consumers) for k, lin in snap.lineage.items()},
-            {ids[k]: links for k, links in snap.links.items()},
+            {
+                ids[k]: [
+                    (str(lk.portfolio), lk.index, sorted(lk.aliases), ids[lk.version_id]) for lk in links
+                ]
+                for k, links in snap.links.items()
+            },
         )
 
     # Then capture() sees the same project both ways, ids aside
@@ -341,3 +349,80 @@ def test_a_run_whose_stream_falls_silent_is_crashed() -> None:
         "team/proj/alive": "crashed",
         "team/proj/done": "finished",
     }
+
+
+def test_a_part_with_the_wrong_bytes_and_a_chunked_upload(fresh: FakeWandbServer) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    files = {"big.bin": b"x" * 10, "c.bin": b"chunked body"}
+    vid, _ = _start(fresh, files)
+    part = [{"partNumber": 1, "hexMD5": hashlib.md5(b"x" * 10).hexdigest()}]
+    big, chunked = _slots(fresh, vid, files, **{"big.bin": {"uploadPartsInput": part}})
+    url = big["uploadMultipartUrls"]["uploadUrlParts"][0]["uploadUrl"]
+    status, body = _request(fresh, url, b"y" * 10, "PUT", key=False)
+    assert status == 400 and b"BadDigest" in body
+    # Transfer-Encoding: chunked (no Content-Length), as some HTTP clients send file bodies
+    where = urlsplit(chunked["uploadUrl"])
+    conn = http.client.HTTPConnection(where.netloc, timeout=10)
+    conn.putrequest("PUT", f"{where.path}?{where.query}" if where.query else where.path)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    for piece in (b"chunked", b" body"):
+        conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+    conn.send(b"0\r\n\r\n")
+    assert conn.getresponse().status == 200
+    conn.close()
+    assert fresh.fake.blobs.get(md5_b64(b"chunked body")) == b"chunked body"
+
+
+def test_create_artifact_refuses_another_type_and_invalid_tags_like_w_and_b(fresh: FakeWandbServer) -> None:
+    vid, _ = _start(fresh, {"a": b"a"})
+    base = {
+        "entityName": "team",
+        "projectName": "proj",
+        "runName": "r1",
+        "artifactCollectionName": "data",
+        "digest": "other",
+    }
+    wrong_type = _gql(fresh, CREATE, {"input": {**base, "artifactTypeName": "model"}})
+    assert "already exists with type 'dataset'" in wrong_type["errors"][0]["message"]
+    bad_tag = {**base, "artifactTypeName": "dataset", "tags": [{"tagName": "no/slash"}]}
+    refused = _gql(fresh, CREATE, {"input": bad_tag})
+    assert "Invalid tag" in refused["errors"][0]["message"]
+    assert [v.id for v in fresh.fake.versions()] == [vid]  # neither made a version
+
+
+def test_a_storage_region_the_server_does_not_have_is_refused(fresh: FakeWandbServer) -> None:
+    fresh.fake.upsert_run("team/proj/r1")
+    base = {
+        "entityName": "team",
+        "projectName": "proj",
+        "runName": "r1",
+        "artifactTypeName": "dataset",
+        "artifactCollectionName": "data",
+        "digest": "d",
+    }
+    fresh.set_storage_regions(["default"])
+    try:
+        refused = _gql(fresh, CREATE, {"input": {**base, "storageRegion": "coreweave-us"}})
+        assert "invalid storageRegion: coreweave-us" in refused["errors"][0]["message"]
+        accepted = _gql(fresh, CREATE, {"input": {**base, "storageRegion": "default"}})
+        assert "errors" not in accepted
+    finally:
+        fresh.set_storage_regions(None)
+    anywhere = _gql(fresh, CREATE, {"input": {**base, "digest": "e", "storageRegion": "coreweave-us"}})
+    assert "errors" not in anywhere  # by default any region is accepted
+
+
+def test_reset_drops_stored_bytes_and_their_folder() -> None:
+    import os
+
+    fake = FakeWandb()
+    fake.blobs.memory_limit = 0  # everything to disk
+    run = fake.create_run("team/proj", "r1")
+    fake.log_artifact(run, "data", "dataset", {"a": b"alpha"})
+    folder = fake.blobs._folder
+    assert folder is not None and os.listdir(folder)
+    fake.reset()
+    assert not os.path.exists(folder) and fake.blobs.digests() == frozenset()
