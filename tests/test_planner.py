@@ -674,3 +674,14 @@ def test_a_referrer_in_another_project_blocks_when_the_repository_can_say() -> N
 
     blind = ag.plan(Narrow(), P, Policy(keep_last=1), now=NOW)  # type: ignore[arg-type]
     assert blind.decision(target.id).action is Action.DELETE
+
+
+def test_a_collection_whose_every_version_expires_loses_nothing_to_the_plan() -> None:
+    # Nothing survives there anyway (the TTLs run out): a plan deletes nothing, an apply would refuse.
+    fake = project({"a": 3})
+    for v in fake.versions(scope=P):
+        fake.set_ttl(v, NOW - v.created_at)
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=0, allow_empty=True, grace_period=timedelta(0)),
+                   now=NOW)  # fmt: skip
+    assert plan.deletions == ()
+    assert all("last-version" in d.rules for d in plan.decisions)
