@@ -41,16 +41,20 @@ def simulate_command(
         list[str] | None, typer.Argument(help="Arguments passed to the script.", show_default=False)
     ] = None,
     seed: Annotated[
-        str | None, typer.Option(help="Start from a named state: demo or many-checkpoints.")
+        str | None,
+        typer.Option(metavar="NAME", help="Start from a named state: demo or many-checkpoints."),
     ] = None,
     snapshot: Annotated[
-        Path | None, typer.Option(help="Start from a snapshot file of a real project.")
+        Path | None, typer.Option(metavar="FILE", help="Start from a snapshot file of a real project.")
     ] = None,
     policy: Annotated[
         Path | None,
         typer.Option(
+            "-p",
+            "--policy",
+            metavar="FILE",
             help="Policy file that judges the script (default: found from the working directory up, "
-            "else the default safety rules)."
+            "else the default safety rules).",
         ),
     ] = None,
     pagination: Annotated[
@@ -71,11 +75,13 @@ def simulate_command(
     ] = False,
     setup: Annotated[
         Path | None,
-        typer.Option(help="A seeding script (any wandb code) run against the fake before SCRIPT."),
+        typer.Option(
+            metavar="FILE", help="A seeding script (any wandb code) run against the fake before SCRIPT."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     html_file: Annotated[
-        Path | None, typer.Option("--html", help="Also write the report as an HTML page.")
+        Path | None, typer.Option("--html", metavar="FILE", help="Also write the report as an HTML page.")
     ] = None,
     markdown_file: Annotated[
         Path | None,

@@ -76,6 +76,8 @@ even when the policy waived the grace period: a fresh collection may be about to
 receive a version."""
 SURVIVOR_CACHE_S = 1.0
 """How long a re-read survivor of a collection is trusted for the last-version check."""
+_KEPT_READS = 3
+"""Kept versions re-read one by one for the survivor check before listing the collection."""
 LISTING_REUSE_S = 1.0
 """How long one project listing serves the collection checks (repositories without
 ``collection_versions``); the clock starts when the listing was requested."""
@@ -265,7 +267,10 @@ class Revalidator:
             for v in listing:
                 if v.id in planned or v.state is VersionState.DELETED:
                     continue
-                entries = self._read(functools.partial(self.repo.manifest, v.id))
+                try:
+                    entries = self._read(functools.partial(self.repo.manifest, v.id))
+                except NotFoundError:
+                    continue  # deleted since the listing: it references nothing any more
                 for entry in entries:
                     target = reference_target(entry.ref)
                     if target is None:
@@ -308,34 +313,51 @@ class Revalidator:
             seen = self._survivor_seen.get(collection)
         return seen is not None and time.monotonic() - seen < SURVIVOR_CACHE_S
 
-    def has_survivor(self, collection: str, reading: Reading | None = None) -> bool:
-        """Whether the collection keeps a surviving version this apply will not delete."""
+    def has_survivor(
+        self, collection: str, reading: Reading | None = None, target: Version | None = None
+    ) -> bool:
+        """Whether deleting ``target`` leaves the collection a survivor, as the planner means it.
+
+        A survivor is a version this apply will not delete that is committed and outlives the
+        grace period (``outlives``, judged now: a TTL set or a PENDING upload since the plan
+        counts for nothing). When no such version stays, deleting a target that would survive
+        is refused (the planner keeps one); a target that would not survive either may go as
+        long as some version stays (the planner's rule when nothing outlives).
+        """
         if self._survivor_recent(collection):
             return True
-        found = False
-        for kid in self.kept.get(collection, ()):
+        now = self.now()
+        found = stays = False
+        # The newest kept versions first (free riders on the batch read): most often one outlives.
+        for kid in self.kept.get(collection, ())[:_KEPT_READS]:
             if reading is not None and reading.fresh(kid):
                 kv = reading.versions[kid]
             else:
                 self._forget([kid])
                 kv = self._read_one(kid)
-            # A survivor is committed and outlives the grace period (a TTL set since the plan
-            # may end sooner): the planner's own test (``outlives``), judged now.
-            if kv is not None and outlives(kv, self.now(), self._horizon):
-                found = True
-                break
+            if kv is not None and kv.state is not VersionState.DELETED:
+                stays = True
+                if outlives(kv, now, self._horizon):
+                    found = True
+                    break
         if not found:
-            # Every version the plan kept is gone: a version logged since planning still counts,
-            # if it would survive (a PENDING upload may never commit).
+            # Then every version that stays, as W&B lists it now: the other kept ones, and the
+            # versions logged since planning.
             ours = self._targets.get(collection, set())
-            now = self.now()
-            found = any(
-                v.id not in ours and outlives(v, now, self._horizon) for v in self.list_collection(collection)
-            )
+            for v in self.list_collection(collection):
+                if v.id in ours or v.state is VersionState.DELETED:
+                    continue
+                stays = True
+                if outlives(v, now, self._horizon):
+                    found = True
+                    break
         if found:
             with self._survivor_lock:
                 self._survivor_seen[collection] = time.monotonic()
-        return found
+            return True
+        if target is not None and outlives(target, now, self._horizon):
+            return False
+        return stays
 
     def verdict(self, op: OpRecord, reading: Reading | None = None) -> Verdict:
         """Judge one planned version deletion on ``reading`` (read again if stale), else on a new read."""
@@ -352,7 +374,7 @@ class Revalidator:
             return Verdict(gone=True)
         try:
             reasons, delete_aliases, _ = self.judge(v, op.planned)
-            if not self.policy.waived("last-version") and not self.has_survivor(op.collection, reading):
+            if not self.policy.waived("last-version") and not self.has_survivor(op.collection, reading, v):
                 reasons = (*reasons, last_version(op.collection))
         except NotFoundError:
             # Deleted by someone else while we read it? Only W&B's word on the version itself says so.

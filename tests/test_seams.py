@@ -191,3 +191,67 @@ def test_cli_plan_reports_and_plan_file_carry_the_referenced_reason_into_apply(
     assert applied.exit_code == 0, applied.output
     result = json.loads(applied.stdout)
     assert result["done"] and target.id not in result["done"]
+
+
+@pytest.mark.parametrize(
+    "command", ["inventory", "plan", "apply", "resume", "snapshot", "serve-fake", "simulate"]
+)
+def test_every_command_names_the_values_of_snapshot_seed_and_setup_alike(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from artifact_guard.cli import app
+
+    text = " ".join(CliRunner().invoke(app, [command, "--help"], terminal_width=200).stdout.split())
+    assert "--snapshot FILE" in text and "--seed NAME" in text, text
+    if command == "simulate":
+        assert "--setup FILE" in text and "-p, --policy FILE" in text, text
+
+
+def test_a_new_version_deleted_between_the_listing_and_its_manifest_read_references_nothing() -> None:
+    # Given a plan, then a version logged since, which is gone by the time apply reads its manifest
+    fake = seed()
+    p = _plan(fake, keep_last=2)
+    late = fake.log_artifact(fake.create_run(PROJECT, "late"), "other", "dataset", {"o.bin": b"o"})
+    repo = fake.repository()
+    manifest = repo.manifest
+
+    def vanishing(version_id: str) -> tuple[ag.ManifestEntry, ...]:
+        if version_id == late.id:
+            raise ag.NotFoundError(f"{version_id} was deleted")
+        return manifest(version_id)
+
+    repo.manifest = vanishing  # type: ignore[method-assign]
+    # Then the apply goes ahead as planned
+    result = ag.apply(p, repo)
+    assert result.ok and len(result.done) == len(p.deletions), result.summary()
+
+
+def test_a_whole_collection_delete_keeps_a_member_referenced_since_the_plan() -> None:
+    # Given a plan emptying ckpt (one delete_collection call at apply) ..
+    fake = seed()
+    p = _plan(fake, keep_last=0, allow_empty_collection=True, allow_empty=True, allow_delete_aliases=True)
+    assert len(p.deletions) == 6
+    # .. when a version logged since references ckpt:v3
+    target = version_of(fake, "ckpt", 3)
+    run = fake.create_run(PROJECT, "late")
+    fake.log_artifact(run, "derived", "dataset", {}, references=[("w3.bin", _ref_to(target, "w3.bin"))])
+    result = ag.apply(p, fake.repository())
+    # Then ckpt:v3 survives (the collection is not deleted whole) and the others go
+    assert fake.version(target.id).state is VersionState.COMMITTED
+    assert {r.rule for vid, rs in result.skipped if vid == target.id for r in rs} == {"referenced"}
+    assert len(result.done) == 5
+
+
+def test_apply_deletes_what_the_plan_may_when_no_version_of_the_collection_outlives() -> None:
+    # Given ckpt: an expiring committed version between two PENDING uploads (nothing outlives)
+    fake = FakeWandb(now=NOW)
+    run = fake.create_run(PROJECT, "r")
+    fake.log_artifact(run, "ckpt", "model", {"a": b"a"}, state=VersionState.PENDING, created_at=NOW)
+    expiring = fake.log_artifact(run, "ckpt", "model", {"b": b"b"}, created_at=NOW, ttl=timedelta(0))
+    fake.log_artifact(run, "ckpt", "model", {"c": b"c"}, state=VersionState.PENDING, created_at=NOW)
+    fake.finish_run(run)
+    p = _plan(fake, keep_last=0, allow_empty=True, allow_delete_aliases=True, grace_period=timedelta(0))
+    assert [d.version.id for d in p.deletions] == [expiring.id]
+    # Then apply deletes it, as the planner's last-version rule allows (a version stays)
+    result = ag.apply(p, fake.repository())
+    assert result.done == [expiring.id], result.summary()

@@ -207,3 +207,35 @@ def test_audit_of_an_sdk_cleanup_flags_what_it_broke_and_sees_the_sdk_ttl(
         ttl.ttl,
         {r.rule for r in ttl.reasons},
     )
+
+
+INFLIGHT = """
+import json, os, wandb
+from datetime import timedelta
+from artifact_guard import Policy, plan
+from artifact_guard.adapters.wandb import WandbRepository
+with wandb.init(project="live", entity="team", id="trainer") as run:
+    for i in range(3):
+        art = wandb.Artifact("ckpt", type="model")
+        with art.new_file("w.bin", mode="w") as f:
+            f.write(f"w{i}")
+        run.log_artifact(art)
+        art.wait()
+    repo = WandbRepository(api_key=os.environ["WANDB_API_KEY"], base_url=os.environ["WANDB_BASE_URL"])
+    p = plan(repo, "team/live", Policy(keep_last=1, grace_period=timedelta(0)))
+    during = {d.version.name: [r.rule for r in d.reasons if r.blocks] for d in p.decisions}
+print(json.dumps({"during": during}))
+"""
+
+
+def test_versions_of_a_run_still_running_through_the_sdk_are_in_flight(
+    built: tuple[FakeWandbServer, dict[str, Any]],
+) -> None:
+    srv, _ = built
+    out = _run_sdk(srv, INFLIGHT)
+    # While the run that logged them runs, no version is deleted, each for in-flight
+    assert out["during"]["ckpt:v0"] and "in-flight" in out["during"]["ckpt:v0"]
+    assert "in-flight" in out["during"]["ckpt:v1"]
+    # Once it finished, the same plan deletes the old ones
+    p = plan(srv.fake.repository(), "team/live", Policy(keep_last=1, grace_period=timedelta(0)))
+    assert sorted(d.version.name for d in p.deletions) == ["ckpt:v0", "ckpt:v1"]
