@@ -393,8 +393,8 @@ class _Context:
 
     def _keep_a_survivor(self, name: str, out: list[Decision]) -> None:
         """last-version: unless a version kept for its own sake survives (committed, and its TTL
-        outlasts the grace period), keep the newest candidate that would; if none would, delete
-        nothing in the collection.
+        outlasts the grace period), keep the newest candidate that would; if none would, keep
+        at least one version.
 
         Decided before ``referenced`` (which depends on other collections), on the policy and the
         per-version rules alone: the choice is then the same when the plan is made again after
@@ -408,12 +408,12 @@ class _Context:
             if d.action is Action.DELETE and outlives(d.version, now, horizon):
                 out[i] = Decision(d.version, Action.KEEP, (*d.reasons, last_version(name)))
                 return
-        # Nothing in the collection survives (every committed version's TTL runs out; the rest is
-        # PENDING): the plan deletes nothing here. If the collection empties, that is the TTL's doing,
-        # never the plan's; and an apply, finding no survivor, would refuse these deletions anyway.
-        for i, d in enumerate(out):
-            if d.action is Action.DELETE:
-                out[i] = Decision(d.version, Action.KEEP, (*d.reasons, last_version(name)))
+        # No candidate outlives either (every one's TTL runs out): a plan still never empties the
+        # collection itself (some version stays); letting the TTL do so is W&B's doing, not ours.
+        # The apply's survivor check follows the same rule.
+        if all(d.action is Action.DELETE for d in out):
+            newest = out[0]
+            out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
 
 
 def _block_referenced(

@@ -676,12 +676,15 @@ def test_a_referrer_in_another_project_blocks_when_the_repository_can_say() -> N
     assert blind.decision(target.id).action is Action.DELETE
 
 
-def test_a_collection_whose_every_version_expires_loses_nothing_to_the_plan() -> None:
-    # Nothing survives there anyway (the TTLs run out): a plan deletes nothing, an apply would refuse.
+def test_a_collection_whose_every_version_expires_is_never_emptied_by_the_plan() -> None:
+    # Nothing survives there anyway (the TTLs run out): the plan may delete the expiring candidates,
+    # but some version stays (emptying it is the TTL's doing, never the plan's).
     fake = project({"a": 3})
     for v in fake.versions(scope=P):
         fake.set_ttl(v, NOW - v.created_at)
+    fake.remove_aliases(fake.resolve(f"{P}/a:v2"), ["latest"])
     plan = ag.plan(fake.repository(), P, Policy(keep_last=0, allow_empty=True, grace_period=timedelta(0)),
                    now=NOW)  # fmt: skip
-    assert plan.deletions == ()
-    assert all("last-version" in d.rules for d in plan.decisions if not d.version.aliases)
+    assert decisions_by_name(plan) == {"a:v2": Action.KEEP, "a:v1": Action.DELETE, "a:v0": Action.DELETE}
+    assert rules_of(plan, "a:v2") == ["policy:selected", "last-version"]
+    assert ag.apply(plan, fake.repository()).ok
