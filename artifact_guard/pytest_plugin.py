@@ -271,7 +271,10 @@ def wandb_fake(
 
     recorder = AuditRecorder(server.fake)
     recorder.install(monkeypatch)
-    yield WandbFake(server, dict(os.environ), recorder)
+    # WANDB_SERVICE names the wandb-core of a test that used the SDK in this process: a script run with
+    # it would share that wandb-core, which outlives the script, so a crashing script's run never ends.
+    child_env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    yield WandbFake(server, child_env, recorder)
 
     server.set_pagination("stable")
     strict = request.node.get_closest_marker(STRICT_MARKER)

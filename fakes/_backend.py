@@ -1814,7 +1814,7 @@ class FakeWandb:
 
     def create_artifact(
         self,
-        run: str,
+        run: str | None,
         collection: str,
         type: str,  # noqa: A002 - W&B's own name
         *,
@@ -1828,20 +1828,28 @@ class FakeWandb:
         ttl: timedelta | None = None,
         history_step: int | None = None,
         digest_algorithm: str = "MANIFEST_MD5",
+        scope: str | None = None,
     ) -> Version:
         """Start a version of ``collection`` logged by ``run``: ``PENDING``, files to come.
 
-        When a committed version of the collection already has ``digest`` (the
-        same contents), W&B answers with that version instead and the SDK skips
-        the upload; the aliases asked for move to it.
+        ``run`` None: a version no run logged (``run.use_artifact`` of an
+        artifact never logged creates it so), in project ``scope``. When a
+        committed version of the collection already has ``digest`` (the same
+        contents), W&B answers with that version instead and the SDK skips the
+        upload; the aliases asked for move to it.
         """
         meta = _json_object(metadata, "metadata")
         wanted = [a for a in aliases if a != "latest"]
         for alias in wanted:
             self._check_alias_name(alias)
         with self._lock:
-            r = self._run(run)
-            entity, project, _ = r.path.split("/", 2)
+            r = self._run(run) if run is not None else None
+            if r is not None:
+                entity, project, _ = r.path.split("/", 2)
+            elif scope is not None:
+                entity, project = Scope.parse(scope).entity, Scope.parse(scope).project
+            else:
+                raise ValueError("create_artifact needs a run or a scope")
             coll = self._collections.get((entity, project, collection))
             if coll is not None and coll.ref.kind is CollectionKind.SEQUENCE and coll.type != type:
                 raise ConflictError(
@@ -1853,13 +1861,20 @@ class FakeWandb:
                     if same.state is VersionState.COMMITTED and same.digest == digest:
                         if client_id:
                             self._client_ids[client_id] = same.id
-                        if same.producer != r.path and same.id not in self._relogged.get(r.path, ()):
+                        if (
+                            r is not None
+                            and same.producer != r.path
+                            and same.id not in self._relogged.get(r.path, ())
+                        ):
                             self._relogged.setdefault(r.path, []).append(same.id)
                         self.add_aliases(same, wanted)
                         return self._versions[same.id]
-            v = self.log_artifact(
-                r, collection, type, {}, state=VersionState.PENDING, ttl=ttl, client_id=client_id or ""
-            )
+            if r is not None:
+                v = self.log_artifact(
+                    r, collection, type, {}, state=VersionState.PENDING, ttl=ttl, client_id=client_id or ""
+                )
+            else:
+                v = self._pending_without_run(entity, project, collection, type, ttl, client_id or "")
             v = self._set(replace(v, digest=digest))
             self._artifact_details[v.id] = ArtifactDetails(
                 description=description,
@@ -1874,6 +1889,45 @@ class FakeWandb:
             if client_id:
                 self._client_ids[client_id] = v.id
             return v
+
+    def _pending_without_run(
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        type: str,  # noqa: A002 - W&B's own name
+        ttl: timedelta | None,
+        client_id: str,
+    ) -> Version:
+        # What log_artifact makes for an empty PENDING version, with no producer.
+        if ":" in name or "/" in name or not name:
+            raise ValueError(f"invalid artifact name {name!r}")
+        now = self.now()
+        coll = self._collections.get((entity, project, name))
+        if coll is None:
+            coll = _Collection(
+                CollectionRef(entity, project, name), type, now, id=self._next("ArtifactSequence")
+            )
+            self._add_collection(coll)
+        elif coll.ref.kind is not CollectionKind.SEQUENCE:
+            raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
+        v = Version(
+            id=self._next("Artifact"),
+            entity=entity,
+            project=project,
+            collection=name,
+            type=type,
+            index=coll.next_index,
+            created_at=now,
+            state=VersionState.PENDING,
+            ttl=ttl,
+            client_id=client_id,
+        )
+        coll.next_index += 1
+        coll.version_ids.append(v.id)
+        self._set(v)
+        self._manifests[v.id] = ()
+        return v
 
     def version_by_client_id(self, client_id: str) -> Version | None:
         """The version the SDK created under ``client_id``, None if none."""

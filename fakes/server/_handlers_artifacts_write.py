@@ -68,10 +68,11 @@ class ArtifactWriteMutations(Root):
         collection = input.get("artifactCollectionName") or (input.get("artifactCollectionNames") or [""])[0]
         if not collection:
             raise ValueError("createArtifact needs artifactCollectionName")
-        run = input.get("runName")
-        if not run:
-            raise ValueError("createArtifact needs runName (artifacts are logged by a run)")
-        path = require_run_scope({**input, "runName": run})
+        entity, project = input.get("entityName"), input.get("projectName")
+        if not (entity and project):
+            raise ValueError("createArtifact needs entityName and projectName")
+        # No runName: an artifact a run uses without having logged it (created by the user).
+        path = require_run_scope(input) if input.get("runName") else None
         region = input.get("storageRegion")
         regions = self.ctx.storage_regions
         if region and regions is not None and region not in regions:
@@ -94,6 +95,7 @@ class ArtifactWriteMutations(Root):
             ttl=timedelta(seconds=int(ttl)) if ttl is not None and int(ttl) > 0 else None,
             history_step=input.get("historyStep"),
             digest_algorithm=input.get("digestAlgorithm") or "MANIFEST_MD5",
+            scope=f"{entity}/{project}",
         )
         return {"artifact": _artifacts.ArtifactView(self.ctx, version), "clientMutationId": None}
 

@@ -160,3 +160,24 @@ def test_in_process_sdk_sees_each_tests_own_state(pytester: pytest.Pytester) -> 
     )
     # when they run in this very process, then each sees its own state
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_subprocess_env_never_points_at_this_process_wandb_core(pytester: pytest.Pytester) -> None:
+    # A test that used the SDK in-process leaves WANDB_SERVICE set; children must start their own.
+    pytester.makeconftest(
+        """
+        import os, pytest
+
+        @pytest.fixture(autouse=True)
+        def _sdk_used_in_process(monkeypatch):
+            monkeypatch.setenv("WANDB_SERVICE", "2-12345-tcp-localhost-1")
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_env(_sdk_used_in_process, wandb_fake):
+            assert "WANDB_SERVICE" not in wandb_fake.env
+            assert wandb_fake.env["WANDB_BASE_URL"] == wandb_fake.url
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

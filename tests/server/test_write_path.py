@@ -197,15 +197,21 @@ def test_use_artifact_and_every_download_path_return_the_logged_bytes(
                 "eval": run.id,
             }
             used.verify(root)
+            given = wandb.Artifact("given", type="dataset")  # never logged: created by the use
+            with given.new_file("x.txt", mode="w") as f:
+                f.write("x")
+            run.use_artifact(given)
         print(json.dumps(got))
         """,
     )
     assert out["a"] == "alpha" and out["b"] == list(range(256))
     assert out["entry"] == "alpha" and out["path"] == bytes(range(256)).hex()
     assert out["files"] == ["a.txt", "sub/b.bin"]
-    (v,) = fresh.fake.versions(scope="team/proj")
-    consumers = fresh.fake.lineage(v.id).consumers
-    assert [r.path for r in consumers] == [f"team/proj/{out['eval']}"]
+    data, given = sorted(fresh.fake.versions(scope="team/proj"), key=lambda v: v.collection)
+    assert [r.path for r in fresh.fake.lineage(data.id).consumers] == [f"team/proj/{out['eval']}"]
+    lineage = fresh.fake.lineage(given.id)
+    assert given.state is VersionState.COMMITTED and lineage.producer is None
+    assert [r.path for r in lineage.consumers] == [f"team/proj/{out['eval']}"]
 
 
 def test_new_draft_and_incremental_artifacts_keep_the_base_files(
