@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from operator import itemgetter
 from typing import Literal
 
 from ._errors import EmptyPolicyError, NotFoundError, PlanError
@@ -392,7 +393,8 @@ class _Context:
 
     def _keep_a_survivor(self, name: str, out: list[Decision]) -> None:
         """last-version: unless a version kept for its own sake survives (committed, and its TTL
-        outlasts the grace period), keep the newest candidate that would.
+        outlasts the grace period), keep the newest candidate that would; if none would, keep
+        at least one version.
 
         Decided before ``referenced`` (which depends on other collections), on the policy and the
         per-version rules alone: the choice is then the same when the plan is made again after
@@ -407,7 +409,8 @@ class _Context:
                 out[i] = Decision(d.version, Action.KEEP, (*d.reasons, last_version(name)))
                 return
         # No candidate outlives either (every one's TTL runs out): a plan still never empties the
-        # collection itself; letting the TTL do so is W&B's doing, not ours.
+        # collection itself (some version stays); letting the TTL do so is W&B's doing, not ours.
+        # The apply's survivor check follows the same rule.
         if all(d.action is Action.DELETE for d in out):
             newest = out[0]
             out[0] = Decision(newest.version, Action.KEEP, (*newest.reasons, last_version(name)))
@@ -421,37 +424,60 @@ def _block_referenced(
 
     A referrer deleted by the same plan does not block (removed together). The planner sees the
     manifests of the versions in scope only: a reference from another project's version is not
-    seen (W&B offers no query for an artifact's referrers). Returns the manifests it read (every
-    version's, when anything was to be deleted), so the byte count does not read them again.
+    seen, unless the repository offers the optional ``referenced`` read (the fake does; W&B
+    offers no query for an artifact's referrers). Returns the manifests it read (every version's,
+    when anything was to be deleted), so the byte count does not read them again.
     """
-    where: dict[str, tuple[str, int]] = {}
-    for name, ds in per_collection.items():
-        for i, d in enumerate(ds):
-            if d.action is Action.DELETE:
-                where[d.version.id] = (name, i)
-    if not where:
+    delete = Action.DELETE
+    if not any(d.action is delete for ds in per_collection.values() for d in ds):
         return None
-    by_client = {d.version.client_id: d.version.id for ds in per_collection.values() for d in ds
-                 if d.version.client_id}  # fmt: skip
+    # One pass reads every manifest (kept for the byte count) and notes the few reference entries;
+    # the maps the rule needs are built only when there are any.
     manifest = repo.manifest
     read: dict[str, tuple[ManifestEntry, ...]] = {}
-    referrers_of: dict[str, list[Version]] = {}
-    targets_of: dict[str, list[str]] = {}
+    pointing: list[tuple[Version, tuple[str, str]]] = []
     for ds in per_collection.values():
         for d in ds:
             v = d.version
             read[v.id] = entries = manifest(v.id)
+            if not any(map(_REF, entries)):
+                continue  # no reference entry at all (most manifests): checked at C speed
             for _path, _digest, _size, ref in entries:
-                if ref is None or not ref.startswith("wandb-"):
-                    continue
-                target = reference_target(ref)
-                if target is None:
-                    continue
-                tid = target[1] if target[0] == "id" else by_client.get(target[1])
-                if tid is None or tid == v.id or tid not in where:
-                    continue
-                referrers_of.setdefault(tid, []).append(v)
-                targets_of.setdefault(v.id, []).append(tid)
+                if ref is not None and ref.startswith("wandb-"):
+                    target = reference_target(ref)
+                    if target is not None:
+                        pointing.append((v, target))
+    # Referrers outside the project: seen only through a repository that can say (optional
+    # ``referenced`` read, one call for the whole plan; W&B has no such query).
+    elsewhere: dict[str, tuple[str, ...]] = {}
+    referenced_read = getattr(_innermost(repo), "referenced", None)
+    if callable(referenced_read):
+        for tid, rids in referenced_read().items():
+            if tid in read:
+                outside = tuple(r for r in rids if r not in read)
+                if outside:
+                    elsewhere[tid] = outside
+    if not pointing and not elsewhere:
+        return read
+    where: dict[str, tuple[str, int]] = {}
+    for name, ds in per_collection.items():
+        for i, d in enumerate(ds):
+            if d.action is delete:
+                where[d.version.id] = (name, i)
+    by_client = {d.version.client_id: d.version.id for ds in per_collection.values() for d in ds
+                 if d.version.client_id}  # fmt: skip
+    referrers_of: dict[str, list[Version]] = {}
+    targets_of: dict[str, list[str]] = {}
+    for v, (kind, key) in pointing:
+        tid = key if kind == "id" else by_client.get(key)
+        if tid is None or tid == v.id or tid not in where:
+            continue
+        referrers_of.setdefault(tid, []).append(v)
+        targets_of.setdefault(v.id, []).append(tid)
+    for tid, rids in elsewhere.items():
+        # Another project's versions: this plan deletes none of them, so each one blocks.
+        if tid in where:
+            referrers_of.setdefault(tid, []).extend(repo.version(r) for r in rids)
     if not referrers_of:
         return read
     # Fixpoint: a candidate referenced by a kept version is kept, and then blocks what it references.
@@ -470,6 +496,10 @@ def _block_referenced(
         by = tuple(sorted({r.qualified_name for r in referrers_of[tid] if r.id not in deleted}))
         per_collection[name][i] = Decision(d.version, Action.KEEP, (*d.reasons, referenced_reason(by)))
     return read
+
+
+_REF = itemgetter(3)
+"""A manifest entry's ``ref``."""
 
 
 def _reclaimable(

@@ -454,6 +454,12 @@ class FakeWandb:
         with self._lock:
             return self._live_referrers(self._version(version).id)
 
+    def referenced(self) -> dict[str, tuple[str, ...]]:
+        """Every version live versions reference (``wandb-artifact://``), with their ids, any project."""
+        with self._lock:
+            found = {vid: self._live_referrers(vid) for vid in self._referrers}
+            return {vid: refs for vid, refs in found.items() if refs}
+
     def deletions(self, since: int = 0) -> list[Deletion]:
         """Every deletion since position ``since`` (``len(fake.deletions())`` marks a point), in order."""
         with self._lock:

@@ -52,6 +52,11 @@ class FakeRepository:
         """Every project of an entity (an optional read: plans with entity dedupe need it)."""
         return [s for s in self.fake.scopes() if s.entity == entity]
 
+    def referenced(self) -> dict[str, tuple[str, ...]]:
+        """Every version live versions reference (``wandb-artifact://``), in any project, with their
+        referrers: an optional read that lets a plan see referrers outside its own project."""
+        return self.fake.referenced()
+
     def collection_exists(self, collection: CollectionRef) -> bool:
         """Whether a source collection exists, emptied ones included (an optional read the planner uses)."""
         info = self.fake.find_collection(collection.scope, collection.name)

@@ -648,3 +648,43 @@ def test_plan_fake_snapshot_on_the_command_line_uses_the_snapshots_scope(tmp_pat
         app, ["plan", P, "--fake", str(path), "-p", str(policy), "--json", "--dedupe", "collection"]
     )
     assert json.loads(told.stdout)["reclaimable_bytes"] == 2000  # said explicitly: as told
+
+
+def test_a_referrer_in_another_project_blocks_when_the_repository_can_say() -> None:
+    fake = project({"a": 3})
+    target = fake.resolve(f"{P}/a:v0")
+    elsewhere = fake.create_run("team/other", "r")
+    referrer = fake.log_artifact(
+        elsewhere, "eval", "predictions", {}, references=[("w", artifact_ref(target))]
+    )
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=1), now=NOW)
+    reason = next(r for r in plan.decision(target.id).reasons if r.rule == "referenced")
+    assert reason.args["by"] == (referrer.qualified_name,)
+
+    class Narrow:
+        """The Protocol and nothing more: the other project's referrer is not seen (the documented limit)."""
+
+        def __init__(self) -> None:
+            self.inner = fake.repository()
+
+        def __getattr__(self, name: str) -> object:
+            if name == "referenced":
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+    blind = ag.plan(Narrow(), P, Policy(keep_last=1), now=NOW)  # type: ignore[arg-type]
+    assert blind.decision(target.id).action is Action.DELETE
+
+
+def test_a_collection_whose_every_version_expires_is_never_emptied_by_the_plan() -> None:
+    # Nothing survives there anyway (the TTLs run out): the plan may delete the expiring candidates,
+    # but some version stays (emptying it is the TTL's doing, never the plan's).
+    fake = project({"a": 3})
+    for v in fake.versions(scope=P):
+        fake.set_ttl(v, NOW - v.created_at)
+    fake.remove_aliases(fake.resolve(f"{P}/a:v2"), ["latest"])
+    plan = ag.plan(fake.repository(), P, Policy(keep_last=0, allow_empty=True, grace_period=timedelta(0)),
+                   now=NOW)  # fmt: skip
+    assert decisions_by_name(plan) == {"a:v2": Action.KEEP, "a:v1": Action.DELETE, "a:v0": Action.DELETE}
+    assert rules_of(plan, "a:v2") == ["policy:selected", "last-version"]
+    assert ag.apply(plan, fake.repository()).ok

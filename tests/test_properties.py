@@ -135,11 +135,11 @@ def check_survivors(
 
 
 def check_no_reference_broken(fake: FakeWandb, deleted: set[str]) -> None:
-    """No surviving version of the project points (``wandb-artifact://``) at a version the plan deleted.
-
-    Referrers in other projects are outside what the planner reads (documented): not checked here."""
+    """No surviving version, of this project or the other, points (``wandb-artifact://``) at a version
+    the plan deleted. (The other project's referrers are seen through the fake's optional
+    ``referenced`` read; through the Protocol alone they are not, as documented.)"""
     clients = {v.client_id: v.id for v in fake.versions(True) if v.client_id}
-    for v in fake.versions(scope=PROJECT):
+    for v in fake.versions():
         for e in fake.manifest(v.id):
             target = reference_target(e.ref)
             if target is None:
