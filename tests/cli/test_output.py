@@ -10,8 +10,8 @@ import sys
 import threading
 import time
 from datetime import timedelta
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
