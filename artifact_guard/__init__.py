@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._apply import ApplyResult, apply, journal_status, resume
 from ._audit import AuditReport, Change, ChangeKind, Violation, audit
+from ._conformance import Conformance, KeptByPolicy
 from ._errors import (
     AliasedVersionError,
     ArtifactGuardError,
@@ -63,9 +64,11 @@ __all__ = [
     "CollectionRef",
     "CollectionSummary",
     "ConflictError",
+    "Conformance",
     "Decision",
     "EmptyPolicyError",
     "JournalError",
+    "KeptByPolicy",
     "Lineage",
     "Link",
     "ManifestEntry",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -548,24 +549,48 @@ def plan(
 
 @contextmanager
 def _planning_status(repository: object, *, quiet: bool) -> Iterator[None]:
-    """On a terminal, a live line while a repository that reports progress is read."""
-    if quiet or not hasattr(repository, "progress") or not sys.stderr.isatty():
+    """While a repository that reports progress is read: a live line on a terminal, else a plain
+    line on stderr at most every ``PLAIN_PROGRESS_EVERY`` seconds (a CI log never looks hung)."""
+    if quiet or _verbosity < 0 or not hasattr(repository, "progress"):
         yield
         return
     counts = {"versions": 0, "manifests": 0}
+
+    def line() -> str:
+        return f"planning: {counts['versions']:,} versions listed, {counts['manifests']:,} manifests read"
+
+    if not sys.stderr.isatty():
+        last = [_monotonic()]
+
+        def plain(what: str, total: int) -> None:
+            counts[what] = total
+            now = _monotonic()
+            if now - last[0] >= PLAIN_PROGRESS_EVERY:
+                last[0] = now
+                print(line(), file=sys.stderr, flush=True)
+
+        repository.progress = plain
+        try:
+            yield
+        finally:
+            repository.progress = None
+        return
     with Console(stderr=True).status("planning: listing versions") as status:
 
         def report(what: str, total: int) -> None:
             counts[what] = total
-            status.update(
-                f"planning: {counts['versions']:,} versions listed, {counts['manifests']:,} manifests read"
-            )
+            status.update(line())
 
         repository.progress = report
         try:
             yield
         finally:
             repository.progress = None
+
+
+PLAIN_PROGRESS_EVERY = 5.0
+"""Seconds between plain progress lines off a terminal."""
+_monotonic = time.monotonic
 
 
 def _emit_plan(

@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,29 @@ def test_verbose_shows_each_operation(cli: Invoke, model_policy: Path) -> None:
 def test_quiet_and_verbose_together_is_a_usage_error(cli: Invoke) -> None:
     result = cli("-q", "-v", "status")
     assert result.exit_code == 2 and "either --quiet or --verbose" in result.stderr
+
+
+def test_planning_off_a_terminal_prints_a_plain_progress_line_at_most_every_5_s(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A plan of millions of versions reads for minutes: a CI log must show it is alive.
+    from artifact_guard import cli
+
+    clock = [100.0]
+    monkeypatch.setattr(cli, "_monotonic", lambda: clock[0])
+
+    class Reporting:
+        progress: Any = None
+
+    repo = Reporting()
+    with cli._planning_status(repo, quiet=False):
+        for step in range(1, 13):  # one report a second for 12 s
+            clock[0] += 1.0
+            repo.progress("versions", step * 100)
+        repo.progress("manifests", 7)
+    assert repo.progress is None
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "planning: 500 versions listed, 0 manifests read",
+        "planning: 1,000 versions listed, 0 manifests read",
+    ]
