@@ -25,7 +25,10 @@ import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ._model import Version
 
 __all__ = ["LineReader", "read_bounded", "write_lines"]
 
@@ -213,3 +216,19 @@ class LineReader:
         if not isinstance(tail, dict) or self._stream.read(1).strip():
             raise self._error(f"{self._source}: unexpected text after the items")
         self.tail = tail
+
+
+def version_fields(v: Version) -> dict[str, Any]:
+    """A version's own fields, after its ``id``, as plan and snapshot files both write them."""
+    return {
+        "collection": v.collection,
+        "type": v.type,
+        "index": v.index,
+        "created_at": v.created_at.isoformat(),
+        "state": v.state.value,
+        "aliases": sorted(v.aliases),
+        "size": v.size,
+        "ttl_seconds": v.ttl.total_seconds() if v.ttl is not None else None,
+        "producer": v.producer,
+        "digest": v.digest,
+    }

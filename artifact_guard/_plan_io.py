@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import NotFoundError, PlanError, PolicyError
-from ._json_file import LineReader, read_bounded, write_lines
+from ._json_file import LineReader, read_bounded, version_fields, write_lines
 from ._model import CollectionRef, Scope, Version, VersionState
 from ._planner import Action, CollectionSummary, Decision, Plan, PlanDedupe
 from ._policy import Policy
@@ -137,16 +137,7 @@ def _decision_json(d: Decision) -> dict[str, Any]:
     return {
         "id": v.id,
         "name": v.name,
-        "collection": v.collection,
-        "type": v.type,
-        "index": v.index,
-        "created_at": v.created_at.isoformat(),
-        "state": v.state.value,
-        "aliases": sorted(v.aliases),
-        "size": v.size,
-        "ttl_seconds": v.ttl.total_seconds() if v.ttl is not None else None,
-        "producer": v.producer,
-        "digest": v.digest,
+        **version_fields(v),
         "action": d.action.value,
         "blocked": d.blocked,
         "reasons": [_reason_json(r) for r in d.reasons],
@@ -154,8 +145,7 @@ def _decision_json(d: Decision) -> dict[str, Any]:
 
 
 def _checksum(body: Mapping[str, Any]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(_canonical(body).encode("utf-8")).hexdigest()
 
 
 def _canonical(value: Any) -> str:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ArtifactGuardError, SnapshotError
-from ._json_file import LineReader, Source, read_bounded, write_lines
+from ._json_file import LineReader, Source, read_bounded, version_fields, write_lines
 from ._model import (
     CollectionKind,
     CollectionRef,
@@ -142,16 +142,7 @@ def _version_json(snapshot: Snapshot, v: Version) -> dict[str, Any]:
     lineage = snapshot.lineage.get(v.id, Lineage())
     return {
         "id": v.id,
-        "collection": v.collection,
-        "type": v.type,
-        "index": v.index,
-        "created_at": v.created_at.isoformat(),
-        "state": v.state.value,
-        "aliases": sorted(v.aliases),
-        "size": v.size,
-        "ttl_seconds": v.ttl.total_seconds() if v.ttl is not None else None,
-        "producer": v.producer,
-        "digest": v.digest,
+        **version_fields(v),
         "consumers": [run.path for run in lineage.consumers],
         "manifest": [
             {"path": e.path, "digest": e.digest, "size": e.size, "ref": e.ref}

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
 from artifact_guard._errors import NotFoundError
-from artifact_guard._model import Run, VersionState
+from artifact_guard._model import Run, Version, VersionState
 
 from .._backend_write import RunDetails
 from . import _handlers_artifacts as _artifacts
@@ -140,26 +141,23 @@ class RunView:
         return _projects.ProjectView(self.ctx, self.run.scope)
 
     def outputArtifacts(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
-        versions = [v for v in self.ctx.fake.run_logged(self.run) if v.state is not VersionState.DELETED]
-        return connection(
-            self.ctx,
-            versions,
-            lambda v: counter(v.id),
-            after,
-            first,
-            lambda v: _artifacts.ArtifactView(self.ctx, v),
-        )
+        return self._live(self.ctx.fake.run_logged(self.run), after, first)
 
     def inputArtifacts(self, after: str | None = None, first: int | None = None) -> dict[str, Any]:
-        versions = [v for v in self.ctx.fake.run_inputs(self.run) if v.state is not VersionState.DELETED]
+        return self._live(self.ctx.fake.run_inputs(self.run), after, first, usedAs=lambda v: [])
+
+    def _live(
+        self, versions: Iterable[Version], after: str | None, first: int | None, **extra: Any
+    ) -> dict[str, Any]:
+        """One page of a run's surviving versions."""
         return connection(
             self.ctx,
-            versions,
+            [v for v in versions if v.state is not VersionState.DELETED],
             lambda v: counter(v.id),
             after,
             first,
             lambda v: _artifacts.ArtifactView(self.ctx, v),
-            usedAs=lambda v: [],
+            **extra,
         )
 
 
