@@ -29,6 +29,8 @@ def test_first_plan_and_replan_stay_within_the_request_budget(fake_server: Any, 
         wandb_repository(fake_server, cache=cache, page_size=100), DEMO_PROJECT, POLICY, now=DEMO_NOW
     )
     first_requests = len(fake_server.requests)
+    first_lookups = sum(r.operation == "ArtifactGuardManifestUrls" for r in fake_server.requests)
+    first_downloads = sum(r.operation == "GET manifest" for r in fake_server.requests)
 
     fake_server.clear_requests()
     again = plan(
@@ -37,12 +39,18 @@ def test_first_plan_and_replan_stay_within_the_request_budget(fake_server: Any, 
     replan_requests = len(fake_server.requests)
 
     assert first_requests / count <= 3
+    # Every version's manifest is read (the plan deletes some), each downloaded once, PENDING ones
+    # included; the look-ups are full batches of 50 across collections, not one batch per collection.
+    assert first_downloads == count
+    assert first_lookups == -(-count // 50)
     assert replan_requests / count <= 0.05
     # A re-plan reads from W&B only what can change: the listing, and the manifests of PENDING
     # versions (still uploading, so never cached; the referenced rule reads every kept manifest).
     pending = sum(v.state.value == "PENDING" for v in fake_server.fake.versions(scope=DEMO_PROJECT))
     manifest_reads = [r for r in fake_server.requests if r.operation == "GET manifest"]
-    assert len(manifest_reads) <= pending
+    assert len(manifest_reads) == pending
+    lookups = sum(r.operation == "ArtifactGuardManifestUrls" for r in fake_server.requests)
+    assert lookups == -(-pending // 50)
     assert {r.operation for r in fake_server.requests} <= {
         "Viewer",
         "ArtifactGuardProjectVersions",
