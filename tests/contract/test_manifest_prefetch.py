@@ -17,7 +17,7 @@ from artifact_guard import NotFoundError, Policy, Scope, TransientError, plan
 from artifact_guard.adapters.wandb import WandbRepository
 from fakes.demo import DEMO_NOW, DEMO_PROJECT, seed_demo
 
-from .conftest import wandb_repository
+from .conftest import settled, wandb_repository
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
@@ -28,12 +28,13 @@ def _listed(fake_server: Any, **options: Any) -> tuple[Any, list[str]]:
     seed_demo(fake_server.fake)
     repo = wandb_repository(fake_server, page_size=100, **options)
     ids = [v.id for v in repo.versions(Scope.parse(DEMO_PROJECT))]
+    settled(fake_server)
     fake_server.clear_requests()
     return repo, ids
 
 
 def _ops(fake_server: Any, name: str) -> list[Any]:
-    return [r for r in fake_server.requests if r.operation == name]
+    return [r for r in settled(fake_server) if r.operation == name]
 
 
 def test_a_prefetch_looks_up_full_batches_of_50_across_collections_then_reads_answer_from_memory(
@@ -49,12 +50,12 @@ def test_a_prefetch_looks_up_full_batches_of_50_across_collections_then_reads_an
     # then the look-ups are full batches across collections, and each manifest is downloaded once
     assert len(_ops(fake_server, "ArtifactGuardManifestUrls")) == -(-len(ids) // 50)
     assert sorted(r.variables["id"] for r in _ops(fake_server, "GET manifest")) == sorted(ids)
-    assert {r.operation for r in fake_server.requests} == {"ArtifactGuardManifestUrls", "GET manifest"}
+    assert {r.operation for r in settled(fake_server)} == {"ArtifactGuardManifestUrls", "GET manifest"}
 
     # and reading them afterwards sends nothing, and says what the server holds
     fake_server.clear_requests()
     assert [repo.manifest(v) for v in ids] == [fake_server.fake.manifest(v) for v in ids]
-    assert fake_server.requests == []
+    assert settled(fake_server) == []
 
 
 def test_a_pending_manifest_fetched_ahead_is_handed_to_its_next_read_once(fake_server: Any) -> None:
@@ -62,15 +63,16 @@ def test_a_pending_manifest_fetched_ahead_is_handed_to_its_next_read_once(fake_s
     repo, ids = _listed(fake_server)
     pending = next(v for v in ids if fake_server.fake.version(v).state.value == "PENDING")
     repo.prefetch_manifests(ids)
+    settled(fake_server)
 
     # when it is read: no second download (a prefetch that dropped it would double its cost)
     fake_server.clear_requests()
     assert repo.manifest(pending) == fake_server.fake.manifest(pending)
-    assert fake_server.requests == []
+    assert settled(fake_server) == []
 
     # then a later read asks W&B again, as for any PENDING manifest
     assert repo.manifest(pending) == fake_server.fake.manifest(pending)
-    assert [r.operation for r in fake_server.requests] == ["ArtifactGuardManifestUrls", "GET manifest"]
+    assert [r.operation for r in settled(fake_server)] == ["ArtifactGuardManifestUrls", "GET manifest"]
 
 
 def test_a_version_unknown_to_the_server_is_named_by_manifest_not_by_the_prefetch(fake_server: Any) -> None:
@@ -78,16 +80,17 @@ def test_a_version_unknown_to_the_server_is_named_by_manifest_not_by_the_prefetc
     repo, ids = _listed(fake_server)
     gone = "QXJ0aWZhY3Q6OTk5OTk5"
     repo.prefetch_manifests([*ids[:10], gone, *ids[10:]])
+    settled(fake_server)
 
     # then the others were fetched, and reading the gone one names it
     fake_server.clear_requests()
     assert all(repo.manifest(v) == fake_server.fake.manifest(v) for v in ids)
     with pytest.raises(NotFoundError, match=gone):
         repo.manifest(gone)
-    assert fake_server.requests == []  # the look-up already said so
+    assert settled(fake_server) == []  # the look-up already said so
 
 
-def test_a_version_deleted_between_the_listing_and_the_prefetch_plans_as_a_plain_read_does(
+def test_a_version_deleted_between_the_listing_and_the_prefetch_is_read_once_and_planned(
     fake_server: Any,
 ) -> None:
     # given a version soft-deleted after the plan's listing (W&B still serves a deleted version's manifest)

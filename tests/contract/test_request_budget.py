@@ -11,7 +11,7 @@ import pytest
 from artifact_guard import Action, Policy, Scope, plan
 from fakes.demo import DEMO_NOW, DEMO_PROJECT, seed_demo
 
-from .conftest import wandb_repository
+from .conftest import settled, wandb_repository
 
 POLICY = Policy(keep_last=5, grace_period=timedelta(hours=1))
 
@@ -28,15 +28,16 @@ def test_first_plan_and_replan_stay_within_the_request_budget(fake_server: Any, 
     first = plan(
         wandb_repository(fake_server, cache=cache, page_size=100), DEMO_PROJECT, POLICY, now=DEMO_NOW
     )
-    first_requests = len(fake_server.requests)
-    first_lookups = sum(r.operation == "ArtifactGuardManifestUrls" for r in fake_server.requests)
-    first_downloads = sum(r.operation == "GET manifest" for r in fake_server.requests)
+    logged = settled(fake_server)
+    first_requests = len(logged)
+    first_lookups = sum(r.operation == "ArtifactGuardManifestUrls" for r in logged)
+    first_downloads = sum(r.operation == "GET manifest" for r in logged)
 
     fake_server.clear_requests()
     again = plan(
         wandb_repository(fake_server, cache=cache, page_size=100), DEMO_PROJECT, POLICY, now=DEMO_NOW
     )
-    replan_requests = len(fake_server.requests)
+    replan_requests = len(settled(fake_server))
 
     assert first_requests / count <= 3
     # Every version's manifest is read (the plan deletes some), each downloaded once, PENDING ones
