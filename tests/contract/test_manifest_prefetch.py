@@ -45,9 +45,14 @@ def test_a_prefetch_looks_up_full_batches_of_50_across_collections_then_reads_an
     assert len({fake_server.fake.version(v).collection for v in ids}) > 1
 
     # when every manifest is fetched ahead
+    told: list[int] = []
+    repo.progress = lambda what, total: told.append(total) if what == "manifests" else None
     repo.prefetch_manifests(ids)
 
-    # then the look-ups are full batches across collections, and each manifest is downloaded once
+    # then progress advanced while it ran, one running total per download (threads report in any order)
+    assert sorted(told) == list(range(1, len(ids) + 1))
+
+    # and the look-ups are full batches across collections, and each manifest is downloaded once
     assert len(_ops(fake_server, "ArtifactGuardManifestUrls")) == -(-len(ids) // 50)
     assert sorted(r.variables["id"] for r in _ops(fake_server, "GET manifest")) == sorted(ids)
     assert {r.operation for r in settled(fake_server)} == {"ArtifactGuardManifestUrls", "GET manifest"}
