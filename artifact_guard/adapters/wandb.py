@@ -30,7 +30,10 @@ that one paginated listing answers everything a plan needs:
 - Manifests are fetched through ``ArtifactGuardManifestUrls`` (up to 50
   versions per request, each as an aliased ``artifact(id:)`` field) and a
   plain GET of each manifest's URL, concurrently on a bounded pool. A GET
-  never carries the API key (the URLs are pre-signed).
+  never carries the API key (the URLs are pre-signed). A caller that names
+  many versions up front (:meth:`WandbRepository.prefetch_manifests`: the
+  planner, the executor) gets one pipeline across collections: the look-ups
+  go one after another while the downloads of earlier ones run.
 
 Writes use the SDK's own generated mutation documents.
 
