@@ -49,7 +49,7 @@ lowest: install
 	rm -rf $(LOWEST)
 	$(BIN)/uv venv --quiet --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[test]'
-	$(BIN)/uv pip list --python $(LOWEST)/bin/python 2>/dev/null | grep -iE '^(typer|click|rich|wandb|tenacity) '
+	$(BIN)/uv pip list --python $(LOWEST)/bin/python 2>/dev/null | grep -iE '^(typer|click|rich|wandb|tenacity|orjson) '
 	$(LOWEST)/bin/artifact-guard --help >/dev/null
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/cli tests/test_exported_members.py \
 	  tests/audit/test_plugin_audit.py tests/audit/test_plugin_ergonomics.py tests/audit/test_simulate.py

@@ -26,7 +26,8 @@ the planner's ``referenced`` rule lets T go because R goes too). Apply reads
 the manifests of the planned deletions once (cached by
 :class:`~artifact_guard.adapters.wandb.WandbRepository`; otherwise one URL
 look-up per 50 versions and one storage download each), records the graph in
-the journal (a resume uses the same graph), and runs in rounds: a version is
+the journal (a resume uses the same graph), and runs in rounds
+(:mod:`artifact_guard._ordering` decides each one): a version is
 written only after every planned referrer of it is done (deleted, confirmed).
 A referrer skipped, failed or of unknown outcome keeps its targets, and theirs
 (skipped, reason ``referenced``). Versions referencing each other (a cycle)
@@ -82,7 +83,8 @@ from ._errors import (
     TransientError,
 )
 from ._journal import Journal, NewOp, OpRecord, OpState, PlanJournal
-from ._model import CollectionRef, Scope, Version
+from ._model import CollectionRef, ManifestEntry, Scope, Version
+from ._ordering import References, next_round, reference_edges
 from ._pacing import (
     AUTO_CEILING,
     DEFAULT_RATE,
@@ -98,7 +100,7 @@ from ._planner import Action, Plan, format_bytes
 from ._progress import ProgressReporter, make_progress
 from ._repository import ArtifactRepository, ReadOnlyRepository
 from ._revalidate import BATCH_MAX, REVALIDATE_MAX_AGE, CollectionLister, Reading, Revalidator, Verdict
-from ._rules import Reason, _reason, describe, reference_target, referenced_reason
+from ._rules import Reason, _reason, describe, referenced_reason
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -350,78 +352,6 @@ def _unknown(attempt: int, exc: BaseException) -> str:
     return f"attempt {attempt}: outcome unknown ({type(exc).__name__}: {exc})"
 
 
-class _References:
-    """Which planned deletions reference which (version ids), and the cycles among them."""
-
-    def __init__(self, edges: Mapping[str, Sequence[str]], versions: Sequence[OpRecord]) -> None:
-        self._referrers: dict[str, set[str]] = {}
-        for r, targets in edges.items():
-            for t in targets:
-                if t != r:
-                    self._referrers.setdefault(t, set()).add(r)
-        self._cycle = _cycles({r: [t for t in ts if t != r] for r, ts in edges.items()})
-
-    def referrers(self, target: str) -> frozenset[str]:
-        """Planned deletions whose manifests reference ``target``."""
-        return frozenset(self._referrers.get(target, ()))
-
-    def referrers_of(self, targets: Iterable[str]) -> set[str]:
-        return {r for t in targets for r in self._referrers.get(t, ())}
-
-    def cycle(self, target: str) -> frozenset[str]:
-        """The versions referencing each other with ``target`` (itself alone when none)."""
-        return self._cycle.get(target, frozenset((target,)))
-
-    def outside_referrers(self, target: str) -> frozenset[str]:
-        """Referrers that must be deleted before ``target`` (its cycle goes together)."""
-        return self.referrers(target) - self.cycle(target)
-
-
-def _cycles(edges: Mapping[str, Sequence[str]]) -> dict[str, frozenset[str]]:
-    """Strongly connected components of more than one version (Tarjan's, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    out: dict[str, frozenset[str]] = {}
-    counter = 0
-    for root in edges:
-        if root in index:
-            continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            succ = edges.get(node, ())
-            if i < len(succ):
-                work.append((node, i + 1))
-                nxt = succ[i]
-                if nxt not in index:
-                    work.append((nxt, 0))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-                continue
-            if low[node] == index[node]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    comp.append(w)
-                    if w == node:
-                        break
-                if len(comp) > 1:
-                    members = frozenset(comp)
-                    out.update((m, members) for m in comp)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return out
-
-
 class _Executor:
     """Runs one plan's journal: collections first, then versions in batches (read, judge, write, record)."""
 
@@ -447,7 +377,7 @@ class _Executor:
         self.progress = progress
         self._sleep = sleep
         self._rng = random.Random()  # noqa: S311 - jitter, not secrets
-        self.refs = _References({}, ())
+        self.refs = References({})
         ops = journal.ops()
         targets: dict[str, set[str]] = {}
         for op in ops:
@@ -466,9 +396,10 @@ class _Executor:
         """Compile-time operations are in the journal; settle each one.
 
         Deletions run in rounds ordered by the plan's references
-        (:class:`_References`): an operation runs once every planned deletion
-        referencing it is done; one whose planned referrer was skipped or failed
-        is skipped (``referenced``), and so are its own targets in later rounds.
+        (:mod:`artifact_guard._ordering`): an operation runs once every planned
+        deletion referencing it is done; one whose planned referrer was skipped
+        or failed is skipped (``referenced``), and so are its own targets in
+        later rounds.
         """
         ops = self.journal.ops()
         versions = [o for o in ops if o.kind == "delete_version"]
@@ -485,115 +416,59 @@ class _Executor:
         finally:
             self.progress.finish()
 
-    def _references(self, versions: Sequence[OpRecord]) -> _References:
+    def _references(self, versions: Sequence[OpRecord]) -> References:
         """The reference graph between planned deletions: recorded in the journal on the first run,
         so a resume judges by the same graph even after referrers are gone."""
         if self.check.policy.waived("referenced"):
-            return _References({}, versions)
+            return References({})
         header = self.journal.header()
         stored = header.options.get("references")
         if isinstance(stored, dict):
             edges = {str(k): [str(t) for t in v] for k, v in stored.items()}
         else:
             # Every referrer not yet gone: a skipped or failed one (an older journal's) still holds on.
-            edges = self._read_references([o for o in versions if o.state != "done"], versions)
+            todo = [o for o in versions if o.state != "done"]
+            ids = [o.target for o in todo]
+            prefetch = getattr(self.repo, "prefetch_manifests", None)
+            if callable(prefetch) and ids:
+                self._read(lambda: prefetch(ids))  # batched where the repository can (W&B: 50 per request)
+            edges = reference_edges(todo, versions, self._manifest_or_none)
             self.journal.set_option("references", edges)
-        return _References(edges, versions)
+        return References(edges)
 
-    def _read_references(
-        self, todo: Sequence[OpRecord], versions: Sequence[OpRecord]
-    ) -> dict[str, list[str]]:
-        """Referrer id -> ids of the planned deletions its manifest references (``wandb-artifact://``)."""
-        planned = {o.target for o in versions}
-        by_client = {str(o.planned["client_id"]): o.target for o in versions if o.planned.get("client_id")}
-        ids = [o.target for o in todo]
-        prefetch = getattr(self.repo, "prefetch_manifests", None)
-        if callable(prefetch) and ids:
-            self._read(lambda: prefetch(ids))  # batched where the repository can (W&B: 50 per request)
-        edges: dict[str, list[str]] = {}
-        for vid in ids:
-            try:
-                entries = self._read(functools.partial(self.repo.manifest, vid))
-            except NotFoundError:
-                continue  # gone: it references nothing any more
-            found: set[str] = set()
-            for entry in entries:
-                target = reference_target(entry.ref)
-                if target is None:
-                    continue
-                tid = target[1] if target[0] == "id" else by_client.get(target[1])
-                if tid is not None and tid != vid and tid in planned:
-                    found.add(tid)
-            if found:
-                edges[vid] = sorted(found)
-        return edges
+    def _manifest_or_none(self, version_id: str) -> tuple[ManifestEntry, ...] | None:
+        try:
+            return self._read(functools.partial(self.repo.manifest, version_id))
+        except NotFoundError:
+            return None
 
     def _round(self) -> bool:
-        """One round: skip what a settled referrer blocks, then run what is ready; whether anything moved."""
-        ops = self.journal.ops()
-        state = {o.target: o.state for o in ops if o.kind == "delete_version"}
-        labels = {o.target: o.label for o in ops if o.kind == "delete_version"}
-        moved = False
-        # Collections: whole only once every planned referrer of a member outside them is done.
-        colls = [o for o in ops if o.kind == "delete_collection" and o.state == "pending"]
-        children: dict[int, list[OpRecord]] = {c.op_id: [] for c in colls}
-        for o in ops:
-            if o.parent in children:
-                children[o.parent].append(o)
-        waiting: dict[int, set[str]] = {}
-        ready_colls = []
-        for c in colls:
-            members = {o.target for o in children[c.op_id]}
-            outside = self.refs.referrers_of(members) - members
-            waiting[c.op_id] = outside
-            if all(state.get(r) == "done" for r in outside):
-                ready_colls.append(c)
-            elif any(state.get(r) in ("skipped", "failed") for r in outside):
-                why = referenced_reason(tuple(sorted(labels[r] for r in outside if state.get(r) != "done")))
-                self.journal.finish([c.op_id], "skipped", reasons=(why,), outcome="fell back to per-version")
-                moved = True
-        if ready_colls:
-            self._parallel(lambda o: self._run_collection(o, children[o.op_id]), ready_colls)
+        """Carry out one round (:func:`~artifact_guard._ordering.next_round`); whether anything moved."""
+        step = next_round(self.journal.ops(), self.refs)
+        for c, why in step.fall_back:
+            self.journal.finish([c.op_id], "skipped", reasons=(why,), outcome="fell back to per-version")
+        if step.collections:
+            members = {c.op_id: ms for c, ms in step.collections}
+            self._parallel(
+                lambda c: self._run_collection(c, members[c.op_id]), [c for c, _ in step.collections]
+            )
             return True
-        todo = self._versions_to_run(ops)
-        # Blocked: a planned referrer (outside its cycle) skipped or failed, or a cycle member blocked.
-        blocked: dict[int, tuple[str, ...]] = {}
-        for o in todo:
-            bad = [r for r in self.refs.referrers(o.target) if state.get(r) in ("skipped", "failed")]
-            if bad:
-                blocked[o.op_id] = tuple(labels[r] for r in bad)
-        for op_id, by in blocked.items():
-            self._settle([op_id], "skipped", 1, reasons=(referenced_reason(by),), outcome="referrer kept")
-        if blocked:
+        for op, why in step.blocked:
+            self._settle([op.op_id], "skipped", 1, reasons=(why,), outcome="referrer kept")
+        if step.blocked:
             return True
-        ready = [
-            o for o in todo if all(state.get(r) == "done" for r in self.refs.outside_referrers(o.target))
-        ]
-        singles = [o for o in ready if len(self.refs.cycle(o.target)) == 1]
-        cycles: dict[frozenset[str], list[OpRecord]] = {}
-        for o in ready:
-            if len(self.refs.cycle(o.target)) > 1:
-                cycles.setdefault(self.refs.cycle(o.target), []).append(o)
-        for batch in self._batches(singles):
+        for batch in self._batches(step.singles):
             if self.breaker.open:
                 return False
             reading = self._read_batch(batch)
             if reading is not None:
                 self._parallel(functools.partial(self._run_version, reading=reading), batch)
-            moved = True
-        for cycle, group in cycles.items():
+        labels = {o.target: o.label for group in step.cycles for o in group}
+        for group in step.cycles:
             if self.breaker.open:
                 return False
-            if len(group) == len([t for t in cycle if state.get(t) == "pending"]):
-                self._run_cycle(group, labels)
-                moved = True
-        if not moved and colls:
-            # Collections waiting on each other's members (a cycle across collections): per-version.
-            for c in colls:
-                why = referenced_reason(tuple(sorted(labels[r] for r in waiting[c.op_id])))
-                self.journal.finish([c.op_id], "skipped", reasons=(why,), outcome="fell back to per-version")
-            return True
-        return moved
+            self._run_cycle(group, labels)
+        return not step.empty
 
     def _run_cycle(self, group: Sequence[OpRecord], labels: Mapping[str, str]) -> None:
         """Versions referencing each other: all judged first; deleted only if every one passes."""
@@ -637,17 +512,6 @@ class _Executor:
         rest = [o.op_id for o in group if o.op_id in pending]
         why = referenced_reason((labels[failed.target],))
         self._settle(rest, "skipped", len(rest), reasons=(why,), outcome="referrer kept")
-
-    def _versions_to_run(self, ops: Sequence[OpRecord] | None = None) -> list[OpRecord]:
-        ops = self.journal.ops() if ops is None else ops
-        parents = {o.op_id: o.state for o in ops if o.kind == "delete_collection"}
-        return [
-            o
-            for o in ops
-            if o.kind == "delete_version"
-            and o.state == "pending"
-            and (o.parent is None or parents.get(o.parent) in ("skipped", "failed"))
-        ]
 
     def _batch_size(self) -> int:
         """As many versions as the current rate writes within the re-read's age bound (8/10 of it)."""

@@ -25,7 +25,8 @@ is not refused. The per-version re-read that preceded this also left a
 window, one request's latency wide, plus up to 1 s for the survivor check.
 
 References: W&B has no query for an artifact's referrers, so each apply run
-lists the scope once, on its first judgment, and reads the manifests of the
+lists the scope once, on its first judgment (or reuses the listing a
+collection check made in the same run), and reads the manifests of the
 versions the plan never saw (:meth:`Revalidator.new_referrers`). A reference
 made after that listing, while the apply runs, is not seen.
 """
@@ -166,7 +167,7 @@ class Revalidator:
         self._survivor_lock = threading.Lock()
         self._survivor_seen: dict[str, float] = {}
         self._listing_lock = threading.Lock()
-        self._listing: tuple[float, list[Version] | None] = (0.0, None)
+        self._listing: tuple[float, Scope | None, list[Version] | None] = (0.0, None, None)
         self.batch_reads = 0
         """Batch re-reads made (for the summary and the benchmarks)."""
         self._scope = header.scope
@@ -236,14 +237,25 @@ class Revalidator:
             listed: list[Version] = self._read(lambda: list(lister.collection_versions(ref)))
             return listed
         # Only a whole-project listing is available: share one between the collection checks
-        # running at the same moment instead of listing the project once per collection.
-        with self._listing_lock:
-            stamp, listing = self._listing
-            if fresh or listing is None or time.monotonic() - stamp > LISTING_REUSE_S:
-                started = time.monotonic()
-                listing = self._read(lambda: list(self.repo.versions(ref.scope)))
-                self._listing = (started, listing)
+        # running at the same moment (and the reference check) instead of listing the project
+        # once per collection.
+        listing = self._scope_listing(ref.scope, max_age=0.0 if fresh else LISTING_REUSE_S)
         return [v for v in listing if v.collection == ref.name]
+
+    def _scope_listing(self, scope: Scope, *, max_age: float | None) -> list[Version]:
+        """The scope's surviving versions, listed at most ``max_age`` seconds ago (``None``: listed
+        at any time during this run; ``0``: listed now). One listing serves every caller."""
+        with self._listing_lock:
+            stamp, listed_scope, listing = self._listing
+            if (
+                listing is None
+                or listed_scope != scope
+                or (max_age is not None and (max_age <= 0 or time.monotonic() - stamp > max_age))
+            ):
+                started = time.monotonic()
+                listing = self._read(lambda: list(self.repo.versions(scope)))
+                self._listing = (started, scope, listing)
+            return listing
 
     def new_referrers(self) -> dict[str, tuple[str, ...]]:
         """Target id -> qualified names of versions the plan never saw that reference it.
@@ -260,8 +272,9 @@ class Revalidator:
             planned: set[str] = {vid for ids in self.kept.values() for vid in ids}
             for ids in self._targets.values():
                 planned.update(ids)
-            scope = Scope.parse(self._scope)
-            listing: list[Version] = self._read(lambda: list(self.repo.versions(scope)))
+            # Any listing made during this run will do (one a collection check made, typically):
+            # what matters is that it postdates the plan.
+            listing = self._scope_listing(Scope.parse(self._scope), max_age=None)
             by_client = {v.client_id: v.id for v in listing if v.client_id}
             found: dict[str, set[str]] = {}
             for v in listing:

@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         planned = time.perf_counter()
         result = ag.apply(the_plan, repo)
         finished = time.perf_counter()
-        reqs = [r for r in server.requests[since:]]
+        # wandb-core's own telemetry (an OpenTelemetry export about once a minute) is no API request.
+        reqs = [r for r in server.requests[since:] if r.operation != "telemetry"]
         api = [r for r in reqs if not r.operation.startswith("GET")]
         gets = [r for r in reqs if r.operation.startswith("GET")]
         ops = Counter(r.operation for r in reqs)
@@ -147,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     ratio = wall / bound
     share = 100.0 * throttled / len(reqs) if reqs else 0.0
     loop_total = loop_seconds / max(1, loop_deleted) * deleted
-    print(f"plan {planned - started:.1f} s + apply {finished - planned:.1f} s = {wall:.1f} s")
+    plan_bound = (pages + -(-n // 50)) / args.limit + len(gets) * args.latency / pool
+    apply_bound = deleted / args.limit
+    print(
+        f"plan {planned - started:.1f} s (bound {plan_bound:.1f} s) + apply {finished - planned:.1f} s "
+        f"(bound {apply_bound:.1f} s) = {wall:.1f} s"
+    )
     print(result.summary().splitlines()[0])
     print("requests by operation: " + ", ".join(f"{k} {v}" for k, v in ops.most_common()))
     print(

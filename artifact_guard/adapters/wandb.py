@@ -174,6 +174,7 @@ query ArtifactGuardProjectVersions(
       pageInfo { hasNextPage endCursor }
       edges { node {
         __typename
+        id
         name
         defaultArtifactType { name }
         artifacts(first: $versionsPerPage) {
@@ -706,6 +707,10 @@ class WandbRepository:
         self._details: dict[str, _Details] = {}
         # collection -> ids seen in it (an ordered set): siblings are found without scanning every version
         self._members: dict[CollectionRef, dict[str, None]] = {}
+        # A source collection's id by name, as the last listing saw it: deleting it whole then needs
+        # no look-up. An id never changes; a collection deleted and re-created under the same name
+        # gets a new one, so a stale id can only miss (NotFound), never hit the new collection.
+        self._collection_ids: dict[CollectionRef, str] = {}
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
         self._inflight: dict[str, threading.Event] = {}
         # PENDING manifests fetched ahead (prefetch_manifests), for their next reader only, and versions
@@ -1040,6 +1045,10 @@ class WandbRepository:
                 node = _get(edge, "node", what=doing)
                 if node.get("__typename") != "ArtifactSequence":
                     continue  # registry portfolios hold links, not versions
+                if isinstance(node.get("id"), str):
+                    ref = CollectionRef(sc.entity, sc.project, _get(node, "name", what=doing))
+                    with self._lock:
+                        self._collection_ids[ref] = node["id"]
                 arts = node.get("artifacts") or {}
                 parsed = [_parse_version(_get(e, "node", what=doing), now) for e in arts.get("edges") or []]
                 more = _opt(arts, "pageInfo", "endCursor") if _opt(arts, "pageInfo", "hasNextPage") else None
@@ -1266,20 +1275,27 @@ class WandbRepository:
         )
 
         doing = f"delete artifact collection {collection}"
-        nodes = self._find_collection(collection, doing)
-        if not nodes:
-            raise NotFoundError(f"artifact collection {collection} not found at {self.base_url}")
-        node = nodes[0]
-        document = (
-            DELETE_ARTIFACT_PORTFOLIO_GQL
-            if node.get("__typename") == "ArtifactPortfolio"
-            else DELETE_ARTIFACT_SEQUENCE_GQL
-        )
+        with self._lock:
+            listed = self._collection_ids.get(collection)
+        if listed is not None:
+            document, collection_id = DELETE_ARTIFACT_SEQUENCE_GQL, listed
+        else:
+            nodes = self._find_collection(collection, doing)
+            if not nodes:
+                raise NotFoundError(f"artifact collection {collection} not found at {self.base_url}")
+            node = nodes[0]
+            document = (
+                DELETE_ARTIFACT_PORTFOLIO_GQL
+                if node.get("__typename") == "ArtifactPortfolio"
+                else DELETE_ARTIFACT_SEQUENCE_GQL
+            )
+            collection_id = _get(node, "id", what=doing)
         try:
-            self._gql(document, {"id": _get(node, "id", what=doing)}, doing)
+            self._gql(document, {"id": collection_id}, doing)
         finally:
             with self._lock:
                 gone = list(self._members.get(collection, {}))
+                self._collection_ids.pop(collection, None)
             self._forget(gone)
 
     def _find_collection(self, collection: CollectionRef, doing: str) -> list[Any]:

@@ -61,7 +61,14 @@ def _error_status(body: dict[str, Any]) -> int:
     return _STATUS_OF_CODE.get(str(code), 500)
 
 
-_TELEMETRY_PATHS = ("/telemetry", "/analytics", "/api/telemetry", "/sentry")
+_TELEMETRY_PATHS = (
+    "/telemetry",
+    "/analytics",
+    "/api/telemetry",
+    "/sentry",
+    "/sdk/otel/v1/metrics",  # wandb-core exports its own metrics every minute or so
+    "/sdk/otel/v1/logs",
+)
 _MANIFEST_PREFIX = "/artifactsV2/manifests/"
 _MAX_BODY = 32 * 1024 * 1024
 

@@ -300,3 +300,48 @@ def test_a_bad_rate_ceiling_is_one_line_and_exit_2(cli: Any, tmp_path: Path, bad
     result = cli("apply", str(tmp_path / "p.json"), "--seed", "demo", "--yes", "--max-rate", bad)
     assert result.exit_code == 2
     assert "--max-rate" in result.output
+
+
+# ------------------------------------------------------------ the fast reader agrees with the standard one
+
+
+def _with_params(plan: ag.Plan, extras: list[Any]) -> ag.Plan:
+    """The plan, its first deletions' selection reasons carrying one more parameter each."""
+    import dataclasses
+
+    from artifact_guard._rules import Reason
+
+    decisions = list(plan.decisions)
+    where = [i for i, d in enumerate(decisions) if d.action is ag.Action.DELETE][: len(extras)]
+    for i, extra in zip(where, extras, strict=True):
+        d = decisions[i]
+        reasons = tuple(
+            Reason(r.rule, tuple(sorted((*r.params, ("extra", extra))))) if r.rule == "policy:selected" else r
+            for r in d.reasons
+        )
+        decisions[i] = dataclasses.replace(d, reasons=reasons)
+    return dataclasses.replace(plan, decisions=tuple(decisions))
+
+
+def test_reason_parameters_a_fast_decoder_would_change_read_back_exactly(
+    demo_plan: ag.Plan, tmp_path: Path
+) -> None:
+    # orjson reads an integer beyond 64 bits as a float, and re-encodes NaN as null: the reader must
+    # give back the int, and never confuse NaN with null (or one reason list with another).
+    extras = [2**70, -(2**64), 2**64 - 1, float("nan"), None, (2**80, {"k": None}), {"k": float("nan")}]
+    plan = _with_params(demo_plan, extras)
+    back = load_plan(dump_plan(plan, tmp_path / "plan.json"))
+    got = [dict(r.params).get("extra", "absent") for d in back.decisions for r in d.reasons]
+    want = [dict(r.params).get("extra", "absent") for d in plan.decisions for r in d.reasons]
+    assert repr(got) == repr(want)
+    assert [type(x) for x in got] == [type(x) for x in want]
+
+
+def test_equal_reason_lists_are_held_once(demo_plan: ag.Plan, tmp_path: Path) -> None:
+    back = load_plan(dump_plan(demo_plan, tmp_path / "plan.json"))
+    by_value: dict[Any, list[tuple[Any, ...]]] = {}
+    for d in back.decisions:
+        by_value.setdefault((d.action, d.reasons), []).append(d.reasons)
+    repeated = [held for held in by_value.values() if len(held) > 1]
+    assert repeated, "the demo plan repeats reason lists"
+    assert all(all(h is held[0] for h in held) for held in repeated)

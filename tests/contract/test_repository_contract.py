@@ -486,6 +486,8 @@ def test_a_listing_carries_the_server_features_so_deletes_need_no_extra_request(
         repo.delete_collection(CollectionRef("team", "proj", "data"))
         operations = [r.operation for r in server.requests]
         errors = [r.errors for r in server.requests if r.errors]
-    # the listing said the server cannot filter: the delete found the collection without `filters`
-    assert "ServerFeaturesQuery" not in operations and "ArtifactGuardCollections" in operations
+    # the listing carried the features and the collection's id: the delete asks nothing before it
+    assert "ServerFeaturesQuery" not in operations
+    assert operations[-1] == "DeleteArtifactSequence"
+    assert not {"ArtifactGuardCollections", "ArtifactGuardCollection"} & set(operations)
     assert errors == []

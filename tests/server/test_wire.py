@@ -213,6 +213,15 @@ def test_telemetry_is_accepted_and_ignored(fresh: FakeWandbServer) -> None:
     assert http(fresh, "/telemetry", {"event": "x"}, key=None)[0] == 200
 
 
+def test_wandb_cores_own_metrics_export_is_accepted_as_telemetry(fresh: FakeWandbServer) -> None:
+    # wandb-core posts OpenTelemetry metrics and logs to the base URL about once a minute: a long test
+    # session sees them between its API requests, which count them apart.
+    fresh.clear_requests()
+    for path in ("/sdk/otel/v1/metrics", "/sdk/otel/v1/logs"):
+        assert http(fresh, path, {"resourceMetrics": []}, key=None)[0] == 200
+    assert [r.operation for r in fresh.requests] == ["telemetry", "telemetry"]
+
+
 # ---------------------------------------------------------------------- pagination
 
 
