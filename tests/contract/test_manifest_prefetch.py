@@ -171,3 +171,32 @@ def test_a_failed_download_mid_prefetch_raises_its_error_and_leaves_nothing_half
     started = time.monotonic()
     assert all(repo.manifest(v) == fake_server.fake.manifest(v) for v in ids)
     assert time.monotonic() - started < 30
+
+
+def test_a_prefetch_holds_a_bounded_window_whatever_the_number_of_versions(
+    fake_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import artifact_guard.adapters.wandb as adapter
+
+    # given a small window and queue, so that the demo's 290 versions span several of each
+    monkeypatch.setattr(adapter, "_PREFETCH_WINDOW", 60)
+    monkeypatch.setattr(adapter, "_MAX_QUEUED", 40)
+    repo, ids = _listed(fake_server, max_workers=4)
+    real = repo._download_json
+    most = 0
+
+    def download(url: str, doing: str) -> Any:
+        nonlocal most
+        with repo._lock:
+            most = max(most, len(repo._inflight))  # versions claimed, not yet stored
+        return real(url, doing)
+
+    repo._download_json = download  # type: ignore[method-assign]
+
+    # when every manifest is fetched ahead
+    repo.prefetch_manifests(ids)
+
+    # then no more than a window, the queue and the pool were ever claimed at once, and all arrived
+    assert 0 < most <= 60 + 40 + 4 < len(ids)
+    assert len(_ops(fake_server, "GET manifest")) == len(ids)
+    assert all(repo.manifest(v) == fake_server.fake.manifest(v) for v in ids)
