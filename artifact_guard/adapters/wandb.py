@@ -724,8 +724,9 @@ class WandbRepository:
         """Registry entity -> (its protected aliases, when read): see :meth:`_protect`."""
         self._sessions = threading.local()
         self.progress: Callable[[str, int], None] | None = None
-        """Told ``("versions", n)`` as a listing grows and ``("manifests", n)`` as downloads finish
-        (running totals; called from worker threads), for a progress display."""
+        """Told ``("versions", n)`` as a listing grows and ``("manifests", n)`` as manifests arrive
+        (each download, and each batch read from the cache; running totals; called from worker
+        threads), for a progress display."""
         self._counts = {"versions": 0, "manifests": 0}
         self.base_url = ""
         self._api = self._connect(api_key, base_url)
