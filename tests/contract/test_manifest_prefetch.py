@@ -9,6 +9,7 @@ behave as a plain :meth:`manifest` read does.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -200,3 +201,28 @@ def test_a_prefetch_holds_a_bounded_window_whatever_the_number_of_versions(
     assert 0 < most <= 60 + 40 + 4 < len(ids)
     assert len(_ops(fake_server, "GET manifest")) == len(ids)
     assert all(repo.manifest(v) == fake_server.fake.manifest(v) for v in ids)
+
+
+def test_a_prefetch_from_the_workspace_cache_asks_only_for_pending_ones_and_reports_them_all(
+    fake_server: Any, tmp_path: Path
+) -> None:
+    # given a workspace cache filled by an earlier prefetch
+    cache = tmp_path / "workspace.sqlite3"
+    first, ids = _listed(fake_server, cache=cache)
+    first.prefetch_manifests(ids)
+    pending = [v for v in ids if fake_server.fake.version(v).state.value == "PENDING"]
+    assert pending
+
+    # when a new repository (a new process) fetches them ahead again
+    again = wandb_repository(fake_server, page_size=100, cache=cache)
+    list(again.versions(Scope.parse(DEMO_PROJECT)))
+    settled(fake_server)
+    fake_server.clear_requests()
+    told: list[int] = []
+    again.progress = lambda what, total: told.append(total) if what == "manifests" else None
+    again.prefetch_manifests(ids)
+
+    # then only the PENDING ones are asked for, and progress counts the cached ones as read
+    assert sorted(r.variables["id"] for r in _ops(fake_server, "GET manifest")) == sorted(pending)
+    assert len(_ops(fake_server, "ArtifactGuardManifestUrls")) == -(-len(pending) // 50)
+    assert max(told) == len(ids)
