@@ -154,6 +154,28 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _has_float(value: Any) -> bool:
+    if type(value) is float:
+        return True
+    if type(value) is list:
+        return any(map(_has_float, value))
+    if type(value) is dict:
+        return any(map(_has_float, value.values()))
+    return False
+
+
+def _canonical_bytes(value: Any) -> bytes:
+    """``_canonical(value)`` as UTF-8, by orjson (~5x faster) where its text is the same: it sorts
+    keys and escapes strings alike, and refuses what it cannot write alike (integers beyond 64 bits,
+    invalid strings); only floats are written differently (``1e16`` for Python's ``1e+16``)."""
+    if not _has_float(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass
+    return _canonical(value).encode()
+
+
 def _header_json(plan: Plan) -> dict[str, Any]:
     """Every top-level key but ``decisions`` and ``checksum``, in the documented order."""
     deleted = sum(c.deleted for c in plan.collections)
@@ -230,7 +252,7 @@ def dump_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
 
     def lines() -> Iterator[bytes]:
         for d in plan.decisions:
-            line = _canonical(_decision_json(d)).encode()
+            line = _canonical_bytes(_decision_json(d))
             check.decision(line)
             yield line
 

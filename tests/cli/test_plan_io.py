@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import artifact_guard as ag
@@ -345,3 +345,24 @@ def test_equal_reason_lists_are_held_once(demo_plan: ag.Plan, tmp_path: Path) ->
     repeated = [held for held in by_value.values() if len(held) > 1]
     assert repeated, "the demo plan repeats reason lists"
     assert all(all(h is held[0] for h in held) for held in repeated)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON)
+@example({"ttl_seconds": 1e-07, "params": [float("nan"), 2**64]})  # where orjson's text differs
+def test_the_fast_writer_writes_the_canonical_text_exactly(value: Any) -> None:
+    from artifact_guard._plan_io import _canonical, _canonical_bytes
+
+    try:
+        expected = _canonical(value).encode()
+    except UnicodeEncodeError:  # a lone surrogate: neither writer can write it
+        with pytest.raises(UnicodeEncodeError):
+            _canonical_bytes(value)
+        return
+    assert _canonical_bytes(value) == expected
