@@ -91,6 +91,15 @@ class ReadOnlyRepository:
     def manifest(self, version_id: str) -> tuple[ManifestEntry, ...]:
         return self._inner.manifest(version_id)
 
+    def prefetch_manifests(self, version_ids: Iterable[str]) -> None:
+        """The optional batched read, passed through when the inner repository offers it; else nothing.
+
+        A read, so a dry run may send it: it fetches ahead what :meth:`manifest` is about to be asked.
+        """
+        prefetch = getattr(self._inner, "prefetch_manifests", None)
+        if callable(prefetch):
+            prefetch(version_ids)
+
     def lineage(self, version_id: str) -> Lineage:
         return self._inner.lineage(version_id)
 

@@ -208,6 +208,13 @@ def _progress() -> bool:
     return _verbosity >= 0
 
 
+def _traced_arg(value: Any) -> str:
+    """An argument as --verbose shows it: a batch of ids (a plan prefetches every manifest) in brief."""
+    if isinstance(value, list | tuple) and len(value) > 3:
+        return "[" + ", ".join(map(repr, value[:3])) + f", ... {len(value):,} in all]"
+    return str(value)
+
+
 class _Traced:
     """--verbose: the repository, saying each operation on stderr as it is sent."""
 
@@ -227,7 +234,7 @@ class _Traced:
             return attr
 
         def traced(*args: Any, **kwargs: Any) -> Any:
-            shown = ", ".join([*(str(a) for a in args), *(f"{k}={v}" for k, v in kwargs.items())])
+            shown = ", ".join([*(_traced_arg(a) for a in args), *(f"{k}={v}" for k, v in kwargs.items())])
             typer.echo(f"-> {name}({shown})", err=True)
             return attr(*args, **kwargs)
 

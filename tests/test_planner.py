@@ -688,3 +688,57 @@ def test_a_collection_whose_every_version_expires_is_never_emptied_by_the_plan()
     assert decisions_by_name(plan) == {"a:v2": Action.KEEP, "a:v1": Action.DELETE, "a:v0": Action.DELETE}
     assert rules_of(plan, "a:v2") == ["policy:selected", "last-version"]
     assert ag.apply(plan, fake.repository()).ok
+
+
+# ---------------------------------------------------------------- reading manifests
+
+
+class _Prefetching(FakeRepository):
+    """The fake with the optional batched read, noting the order of prefetches and manifest reads."""
+
+    def __init__(self, fake: FakeWandb) -> None:
+        super().__init__(fake)
+        self.calls: list[tuple[str, object]] = []
+
+    def prefetch_manifests(self, version_ids: object) -> None:
+        self.calls.append(("prefetch", list(version_ids)))  # type: ignore[call-overload]
+
+    def manifest(self, version_id: str) -> tuple[ag.ManifestEntry, ...]:
+        self.calls.append(("manifest", version_id))
+        return super().manifest(version_id)
+
+
+@pytest.mark.parametrize("allow_referenced", [False, True])
+def test_the_planner_tells_the_repository_every_manifest_it_will_read_before_reading_one(
+    allow_referenced: bool,
+) -> None:
+    # given a project of several collections, through a repository that can fetch ahead
+    fake = project({"a": 4, "b": 3, "c": 1})
+    repo = _Prefetching(fake)
+
+    # when a plan deletes something
+    plan = ag.plan(repo, P, Policy(keep_last=1, allow_referenced=allow_referenced), now=NOW)
+    assert plan.deletions
+
+    # then one prefetch named, up front, every version whose manifest it then read (not one per collection)
+    assert repo.calls[0][0] == "prefetch"
+    assert sum(kind == "prefetch" for kind, _ in repo.calls) == 1
+    read = {vid for kind, vid in repo.calls if kind == "manifest"}
+    assert read and read <= set(repo.calls[0][1])  # type: ignore[arg-type]
+
+
+def test_a_plan_that_deletes_nothing_reads_and_prefetches_no_manifest() -> None:
+    repo = _Prefetching(project({"a": 2, "b": 1}))
+    plan = ag.plan(repo, P, Policy(keep_last=5), now=NOW)
+    assert not plan.deletions
+    assert repo.calls == []
+
+
+def test_a_read_only_wrapper_passes_the_prefetch_through_and_a_repository_without_one_still_plans() -> None:
+    fake = project({"a": 3})
+    repo = _Prefetching(fake)
+    ag.ReadOnlyRepository(repo).prefetch_manifests(["x"])
+    assert repo.calls == [("prefetch", ["x"])]
+    ag.ReadOnlyRepository(fake.repository()).prefetch_manifests(["x"])  # no such read: nothing happens
+    assert ag.plan(ag.ReadOnlyRepository(repo), P, Policy(keep_last=1), now=NOW).deletions
+    assert repo.calls[1][0] == "prefetch"

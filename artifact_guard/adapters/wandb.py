@@ -30,7 +30,10 @@ that one paginated listing answers everything a plan needs:
 - Manifests are fetched through ``ArtifactGuardManifestUrls`` (up to 50
   versions per request, each as an aliased ``artifact(id:)`` field) and a
   plain GET of each manifest's URL, concurrently on a bounded pool. A GET
-  never carries the API key (the URLs are pre-signed).
+  never carries the API key (the URLs are pre-signed). A caller that names
+  many versions up front (:meth:`WandbRepository.prefetch_manifests`: the
+  planner, the executor) gets one pipeline across collections: the look-ups
+  go one after another while the downloads of earlier ones run.
 
 Writes use the SDK's own generated mutation documents.
 
@@ -62,13 +65,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,6 +117,13 @@ DEFAULT_TIMEOUT = 19.0
 
 _MANIFEST_BATCH = 50
 _PREFETCH_LIMIT = 1000
+"""Siblings fetched with a version read on its own (no prefetch): the rest of its collection, up to this."""
+_PREFETCH_WINDOW = 1000
+"""Versions one manifest fetch claims and reads from the cache at a time."""
+_MAX_QUEUED = 2000
+"""Downloads waiting for the pool at most: beyond it, the look-ups wait for storage."""
+_CACHE_BATCH = 1000
+"""Manifests written to the cache per transaction."""
 _GET_ATTEMPTS = 4
 _GET_BACKOFF = 0.2
 """Seconds before the first retry of a failed manifest download; doubles each time."""
@@ -702,6 +713,10 @@ class WandbRepository:
         self._collection_ids: dict[CollectionRef, str] = {}
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
         self._inflight: dict[str, threading.Event] = {}
+        # PENDING manifests fetched ahead (prefetch_manifests), for their next reader only, and versions
+        # a look-up found gone: both until the next listing.
+        self._handoff: dict[str, tuple[ManifestEntry, ...]] = {}
+        self._missing: set[str] = set()
         self._protected: dict[str, tuple[frozenset[str], float]] = {}
         self._server_features: frozenset[str] | None = None
         """What the server reports enabled: read once (a listing carries it, else ServerFeaturesQuery)."""
@@ -709,8 +724,9 @@ class WandbRepository:
         """Registry entity -> (its protected aliases, when read): see :meth:`_protect`."""
         self._sessions = threading.local()
         self.progress: Callable[[str, int], None] | None = None
-        """Told ``("versions", n)`` as a listing grows and ``("manifests", n)`` as downloads finish
-        (running totals; called from worker threads), for a progress display."""
+        """Told ``("versions", n)`` as a listing grows and ``("manifests", n)`` as manifests arrive
+        (each download, and each batch read from the cache; running totals; called from worker
+        threads), for a progress display."""
         self._counts = {"versions": 0, "manifests": 0}
         self.base_url = ""
         self._api = self._connect(api_key, base_url)
@@ -1004,6 +1020,8 @@ class WandbRepository:
         cursor: str | None = None
         with self._lock:
             self._protected.clear()  # a listing starts a plan: read every registry's protection afresh
+            self._handoff.clear()
+            self._missing.clear()
         while True:
             now = time.monotonic()
             data = self._gql(
@@ -1134,15 +1152,26 @@ class WandbRepository:
 
     @_mapped("read an artifact manifest")
     def manifest(self, version_id: str) -> tuple[ManifestEntry, ...]:
-        """The files of one version; fetched once (cached), together with its collection's other versions."""
+        """The files of one version: from memory when fetched before (a COMMITTED one is kept for good,
+        a PENDING one fetched ahead by :meth:`prefetch_manifests` is handed out once), else fetched
+        with its collection's other versions."""
+        entries = self._take(version_id)
+        if entries is not None:
+            return entries
+        with self._lock:
+            gone = version_id in self._missing
+            self._missing.discard(version_id)  # told once: a later read asks W&B again
+        if not gone:
+            found = self._fetch_manifests([version_id, *self._siblings(version_id)], want=(version_id,))
+            entries = found.get(version_id)
+        if entries is None:
+            raise NotFoundError(f"artifact version {version_id!r} has no manifest at {self.base_url}")
+        return entries
+
+    def _take(self, version_id: str) -> tuple[ManifestEntry, ...] | None:
         with self._lock:
             known = self._manifests.get(version_id)
-        if known is not None:
-            return known
-        found = self._fetch_manifests([version_id, *self._siblings(version_id)]).get(version_id)
-        if found is None:
-            raise NotFoundError(f"artifact version {version_id!r} has no manifest at {self.base_url}")
-        return found
+            return known if known is not None else self._handoff.pop(version_id, None)
 
     def _siblings(self, version_id: str) -> list[str]:
         """Versions the planner reads together with ``version_id``: the rest of its collection."""
@@ -1150,106 +1179,57 @@ class WandbRepository:
             d = self._details.get(version_id)
             if d is None:
                 return []
+            skip = (self._manifests, self._inflight, self._handoff, self._missing)
             return [
                 vid
                 for vid in self._members.get(d.version.collection_ref, {})
-                if vid in self._details and vid not in self._manifests and vid not in self._inflight
+                if vid in self._details and not any(vid in known for known in skip)
             ][:_PREFETCH_LIMIT]
 
     @_mapped("read artifact manifests")
     def prefetch_manifests(self, version_ids: Iterable[str]) -> None:
-        """Fetch the manifests of many versions at once: cache first, then batched, concurrent requests."""
-        self._fetch_manifests(version_ids)
+        """Fetch the manifests of many versions ahead of :meth:`manifest`, which then answers from memory.
 
-    def _fetch_manifests(self, version_ids: Iterable[str]) -> dict[str, tuple[ManifestEntry, ...]]:
-        """Manifests of ``version_ids`` that exist (missing ones are absent).
-
-        Threads asking at once share the work: a version another thread is
-        already fetching is waited for, not fetched twice.
+        One pipeline for any number of versions, whatever collections they are in: the cache first,
+        then URL look-ups of 50 versions per request, one after another (the API is rate-limited),
+        while the downloads run on the pool (storage is not). Memory stays bounded by the pipeline's
+        window, not the number of versions (beyond the manifests themselves). A COMMITTED manifest is
+        kept (memory and cache); a PENDING one (still uploading, so never cached) is handed to the
+        next :meth:`manifest` read of it, once, until the next listing. A version W&B no longer knows
+        is not an error here: :meth:`manifest` names it. A failed look-up or download raises the
+        artifact-guard error, as :meth:`manifest` would.
         """
-        out: dict[str, tuple[ManifestEntry, ...]] = {}
-        mine: list[str] = []
-        theirs: list[tuple[str, threading.Event]] = []
-        with self._lock:
-            for vid in dict.fromkeys(version_ids):
-                if vid in self._manifests:
-                    out[vid] = self._manifests[vid]
-                elif vid in self._inflight:
-                    theirs.append((vid, self._inflight[vid]))
-                else:
-                    self._inflight[vid] = threading.Event()
-                    mine.append(vid)
+        self._fetch_manifests(version_ids, want=())
+
+    def _fetch_manifests(
+        self, version_ids: Iterable[str], *, want: Collection[str], share: bool = True
+    ) -> dict[str, tuple[ManifestEntry, ...]]:
+        """Fetch ``version_ids``; return the manifests of those in ``want`` that exist.
+
+        Threads asking at once share the work: a version another thread is already fetching is
+        not fetched twice: if it is wanted, it is waited for, else left to that thread. Without
+        ``share`` (a second try after such a wait came back empty), everything is fetched here.
+        """
+        run = _ManifestRun(self, want, claim=share)
         try:
-            if mine:
-                out.update(self._download_manifests(mine))
+            ids = iter(version_ids)
+            while chunk := list(itertools.islice(ids, _PREFETCH_WINDOW)):
+                run.feed(chunk)
+            run.finish()
         finally:
-            with self._lock:
-                for vid in mine:
-                    self._inflight.pop(vid).set()
+            run.close()
+        found = run.found
         late = []
-        for vid, done in theirs:
+        for vid, done in run.waiting:
             done.wait(timeout=4 * self._timeout)
-            with self._lock:
-                found = self._manifests.get(vid)
-            if found is not None:
-                out[vid] = found
+            entries = self._take(vid)
+            if entries is not None:
+                found[vid] = entries
             else:
-                late.append(vid)  # PENDING (never kept), or the other thread failed
+                late.append(vid)  # PENDING (never kept for another reader), or the other thread failed
         if late:
-            out.update(self._download_manifests(late))
-        return out
-
-    def _download_manifests(self, wanted: list[str]) -> dict[str, tuple[ManifestEntry, ...]]:
-        """Cache, then batched URL lookups and concurrent GETs.
-
-        Kept in memory and in the cache only when COMMITTED: a PENDING
-        version is still uploading and its manifest may still grow.
-        """
-        out: dict[str, tuple[ManifestEntry, ...]] = {}
-        if self._cache is not None:
-            cached = self._cache.manifests(wanted)
-            with self._lock:
-                self._manifests.update(cached)
-            out.update(cached)
-            wanted = [vid for vid in wanted if vid not in cached]
-        if not wanted:
-            return out
-
-        def fetch(job: tuple[str, str, str]) -> tuple[str, str, tuple[ManifestEntry, ...]]:
-            vid, state, url = job
-            entries = _parse_manifest(self._download_json(url, f"download the manifest of {vid}"), vid)
-            self._tell("manifests", 1)
-            return vid, state, entries
-
-        # The downloads of one batch of URLs start while the next batch is looked up: storage and
-        # the API are different servers, and only the API is rate-limited.
-        pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="ag-manifest")
-        futures = []
-        try:
-            for start in range(0, len(wanted), _MANIFEST_BATCH):
-                chunk = wanted[start : start + _MANIFEST_BATCH]
-                doing = f"find the manifests of {len(chunk)} artifact version(s)"
-                data = self._gql(
-                    _manifest_urls_document(len(chunk)), {f"i{i}": vid for i, vid in enumerate(chunk)}, doing
-                )
-                for i, vid in enumerate(chunk):
-                    node = data.get(f"a{i}")
-                    url = _opt(node, "currentManifest", "file", "directUrl")
-                    if node is None or not isinstance(url, str):
-                        continue  # unknown here; manifest() names the one that was asked for
-                    futures.append(pool.submit(fetch, (vid, str(node.get("state") or ""), url)))
-            results = [f.result() for f in futures]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if not results:
-            return out
-        final = {vid: entries for vid, state, entries in results if state == VersionState.COMMITTED.value}
-        with self._lock:
-            self._manifests.update(final)
-        if self._cache is not None:
-            self._cache.put_manifests(final, now=datetime.now(UTC))
-        out.update((vid, entries) for vid, _, entries in results)
-        return out
+            found.update(self._fetch_manifests(late, want=late, share=False))
+        return found
 
     # ------------------------------------------------------------------ writes
 
@@ -1398,3 +1378,145 @@ class WandbRepository:
     def cache(self) -> MetadataCache | None:
         """The metadata cache in use, if any."""
         return self._cache
+
+
+class _ManifestRun:
+    """One fetch of many manifests, pipelined.
+
+    URL look-ups run on the calling thread, 50 versions per request and one after another (the API
+    is rate-limited); each download starts on the pool as soon as its URL is known (storage is not
+    rate-limited), so the look-ups of the next versions overlap the downloads of the previous ones,
+    across collections. A finished download is stored and its claim released at once (a thread
+    waiting for one version waits for that one only). At most ``_MAX_QUEUED`` downloads wait for the
+    pool and ``_CACHE_BATCH`` for the cache: memory stays flat whatever the number of versions.
+    """
+
+    def __init__(self, repo: WandbRepository, want: Collection[str], *, claim: bool) -> None:
+        self._repo = repo
+        self._want = frozenset(want)
+        self._claim = claim
+        self.found: dict[str, tuple[ManifestEntry, ...]] = {}
+        """Manifests of wanted versions, PENDING ones included."""
+        self.waiting: list[tuple[str, threading.Event]] = []
+        """Wanted versions another thread was already fetching."""
+        self._claims: dict[str, threading.Event] = {}
+        self._queued: set[Future[tuple[str, str, tuple[ManifestEntry, ...]]]] = set()
+        self._to_cache: dict[str, tuple[ManifestEntry, ...]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=repo._max_workers, thread_name_prefix="ag-manifest")
+
+    def feed(self, version_ids: list[str]) -> None:
+        """Claim, read from the cache, look up and start downloading these versions."""
+        repo, want = self._repo, self._want
+        mine: list[str] = []
+        with repo._lock:
+            for vid in dict.fromkeys(version_ids):
+                known = repo._manifests.get(vid)
+                if known is None and vid in want:
+                    known = repo._handoff.pop(vid, None)
+                if known is not None:
+                    if vid in want:
+                        self.found[vid] = known
+                    continue
+                if vid not in want and (vid in repo._handoff or vid in repo._missing):
+                    continue  # fetched ahead already, since the last listing
+                theirs = repo._inflight.get(vid)
+                if theirs is not None and vid not in self._claims:
+                    if not self._claim:
+                        mine.append(vid)  # the other thread failed us once: fetch it ourselves
+                    elif vid in want:
+                        self.waiting.append((vid, theirs))
+                    continue
+                if vid in self._claims:
+                    continue  # given twice
+                if self._claim:
+                    repo._inflight[vid] = self._claims[vid] = threading.Event()
+                mine.append(vid)
+        cache = repo._cache
+        if cache is not None and mine:
+            cached = cache.manifests(mine)
+            if cached:
+                with repo._lock:
+                    repo._manifests.update(cached)
+                    for vid in cached:
+                        self._release(vid)
+                self.found.update((vid, e) for vid, e in cached.items() if vid in want)
+                repo._tell("manifests", len(cached))
+                mine = [vid for vid in mine if vid not in cached]
+        for start in range(0, len(mine), _MANIFEST_BATCH):
+            chunk = mine[start : start + _MANIFEST_BATCH]
+            doing = f"find the manifests of {len(chunk)} artifact version(s)"
+            data = repo._gql(
+                _manifest_urls_document(len(chunk)), {f"i{i}": vid for i, vid in enumerate(chunk)}, doing
+            )
+            for i, vid in enumerate(chunk):
+                node = data.get(f"a{i}")
+                url = _opt(node, "currentManifest", "file", "directUrl")
+                if node is None or not isinstance(url, str):
+                    # Unknown here (deleted since the listing): manifest() names it when asked.
+                    with repo._lock:
+                        if vid not in want:
+                            repo._missing.add(vid)
+                        self._release(vid)
+                    continue
+                state = str(node.get("state") or "")
+                self._queued.add(self._pool.submit(self._download, vid, state, url))
+            self._collect(until=_MAX_QUEUED)
+
+    def finish(self) -> None:
+        """Wait for every download (raising the first failure) and write the cache."""
+        self._collect(until=0)
+        self._flush()
+
+    def close(self) -> None:
+        """Cancel what has not started, wait for what has, and release every claim still held."""
+        try:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            with self._repo._lock:
+                for vid in list(self._claims):
+                    self._release(vid)
+
+    def _download(self, vid: str, state: str, url: str) -> tuple[str, str, tuple[ManifestEntry, ...]]:
+        """On a pool thread: GET one manifest, keep it, release its claim."""
+        repo = self._repo
+        entries = _parse_manifest(repo._download_json(url, f"download the manifest of {vid}"), vid)
+        with repo._lock:
+            if state == VersionState.COMMITTED.value:
+                repo._manifests[vid] = entries
+            elif vid not in self._want:
+                repo._handoff[vid] = entries  # may still change: for the next reader only
+            self._release(vid)
+        repo._tell("manifests", 1)
+        return vid, state, entries
+
+    def _release(self, vid: str) -> None:
+        """Give up this run's claim on ``vid`` (the caller holds the repository's lock)."""
+        mine = self._claims.pop(vid, None)
+        if mine is not None:
+            if self._repo._inflight.get(vid) is mine:
+                del self._repo._inflight[vid]
+            mine.set()
+
+    def _collect(self, *, until: int) -> None:
+        """Take finished downloads, raising the first failure, until at most ``until`` are queued."""
+        while self._queued:
+            done = {f for f in self._queued if f.done()}
+            if not done:
+                if len(self._queued) <= until:
+                    return
+                done, _ = wait(self._queued, return_when=FIRST_COMPLETED)
+            self._queued -= done
+            for f in done:
+                vid, state, entries = f.result()
+                if state == VersionState.COMMITTED.value:
+                    self._to_cache[vid] = entries
+                if vid in self._want:
+                    self.found[vid] = entries
+            if len(self._to_cache) >= _CACHE_BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        cache = self._repo._cache
+        if cache is not None and self._to_cache:
+            cache.put_manifests(self._to_cache, now=datetime.now(UTC))
+        self._to_cache = {}

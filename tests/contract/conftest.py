@@ -16,6 +16,7 @@ that make ``wandb.Api()`` fail run in subprocesses instead (see
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,3 +80,17 @@ def world(request: pytest.FixtureRequest) -> World:
     server = request.getfixturevalue("fake_server")
     server.reset()
     return World("wandb", server.fake, wandb_repository(server), server)
+
+
+def settled(fake_server: Any) -> list[Any]:
+    """The requests to W&B's API and storage once no entry has arrived for 0.3 s (the server logs a
+    request after answering it); not wandb-core's own telemetry, sent once a minute or so."""
+    deadline = time.monotonic() + 10
+    seen = len(fake_server.requests)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = len(fake_server.requests)
+        if now == seen:
+            break
+        seen = now
+    return [r for r in fake_server.requests if r.operation != "telemetry"]
