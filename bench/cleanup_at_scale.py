@@ -5,7 +5,8 @@ collections (default 1,000), as in the demo: every version shares one file with
 the rest of its collection and holds one of its own; some carry aliases
 (``best``, ``production``), some were consumed by evaluation runs, and one per
 collection is linked into the registry. The fake W&B server adds ``--latency``
-(30 ms) to every request and limits each project to ``--limit`` requests/s.
+(30 ms) to every request, API and storage (manifest downloads), and limits each
+project to ``--limit`` API requests/s.
 
 ``artifact_guard.plan`` then ``artifact_guard.apply`` run through
 ``WandbRepository`` and the real wandb SDK (wandb-core) with every option at
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     with FakeWandbServer(fake) as server:
         os.environ.update(server.env())
         server.faults.add("*", latency=args.latency)
+        server.faults.add("GET manifest", latency=args.latency)  # storage is as far away as the API
         server.faults.rate_limit(args.limit, args.burst)
         from artifact_guard.adapters.wandb import WandbRepository
 

@@ -169,6 +169,12 @@ class Faults:
                 "rate_limit": None if limit is None else {"rate": limit.rate, "burst": limit.burst},
             }
 
+    def storage_latency(self, operation: str) -> float:
+        """Seconds to add to a storage request (``"GET manifest"``): only rules naming it exactly
+        apply (``"*"`` means every API operation), and storage is never rate-limited."""
+        with self._lock:
+            return sum(r.latency for r in self._rules if r.operation == operation)
+
     def decide(self, operation: str, project: str | None) -> FaultDecision:
         """Consume the schedule for one request of ``operation`` on ``project``."""
         with self._lock:

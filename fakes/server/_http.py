@@ -373,6 +373,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _manifest(self, started: float, path: str) -> None:
         state = self.server.state
         vid = path[len(_MANIFEST_PREFIX) :].split("/", 1)[0]
+        latency = state.faults.storage_latency("GET manifest")
+        if latency:
+            time.sleep(latency)
         try:
             body = manifest_json(state.ctx.fake, vid)
             status = 200

@@ -305,6 +305,22 @@ def test_fault_latency_delays_the_answer(fresh: FakeWandbServer) -> None:
     assert time.perf_counter() - started >= 0.2
 
 
+def test_storage_latency_applies_to_manifest_downloads_named_exactly(fresh: FakeWandbServer) -> None:
+    # Storage is slow too, but "*" means the API's operations: a storage delay is asked for by name.
+    run = fresh.fake.create_run("team/proj", "r1")
+    v = fresh.fake.log_artifact(run, "data", "dataset", {"a.txt": b"hello"})
+    path = f"/artifactsV2/manifests/{v.id}/manifest.json"
+    fresh.faults.add("*", latency=0.3)
+    started = time.perf_counter()
+    assert http(fresh, path, method="GET", key=None)[0] == 200
+    assert time.perf_counter() - started < 0.3
+    fresh.faults.clear()
+    fresh.faults.add("GET manifest", latency=0.2)
+    started = time.perf_counter()
+    assert http(fresh, path, method="GET", key=None)[0] == 200
+    assert time.perf_counter() - started >= 0.2
+
+
 def test_faults_can_be_set_over_http_and_bad_ones_are_refused(fresh: FakeWandbServer) -> None:
     status, body, _ = http(
         fresh, "/_fake/faults", {"rules": [{"operation": "Viewer", "status": 500, "times": 1}]}
