@@ -217,7 +217,7 @@ class AdaptivePacer(RateLimiter):
         if now - self._last_cut < self._cooldown or self._rate is None:
             return False
         self._last_cut = now
-        self._throttle_point = self._rate * 0.95  # it drained the bucket: the limit is a little lower
+        self._throttle_point = self._rate
         self._rate = max(self._floor, self._rate * factor)
         return True
 
@@ -238,13 +238,8 @@ class AdaptivePacer(RateLimiter):
                 step = 3 * self._start
             elif self._rate < 0.9 * tp:
                 step = max(1.0, tp * 0.1)  # back up to near where it was throttled, briskly
-            elif self._rate < tp:
-                step = max(0.5, tp * 0.02)  # then on to it, gently
             else:
-                # Above the last throttle point: probe slowly. Each throttling costs a stall (the calls
-                # caught in it wait out Retry-After), so finding the limit again soon costs more than
-                # cruising a little below it.
-                step = max(0.1, tp * 0.004)
+                step = max(0.5, tp * 0.02)  # then probe above it gently
 
             # ``step`` operations/s more per second's worth of successes at the current rate.
             self._rate = min(self.ceiling, self._rate + step / self._rate)
