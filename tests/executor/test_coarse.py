@@ -33,6 +33,10 @@ def test_emptying_collections_uses_one_call_each_and_reports_calls_saved() -> No
     assert sorted(result.collections_deleted) == [f"{PROJECT}/ckpt", f"{PROJECT}/data"]
     assert result.write_calls == 2
     assert result.calls_saved == 25 - 2
+    # The collection checks and the reference check (versions logged since the plan) share one
+    # listing of the project: a repository that can only list the whole project is asked once,
+    # plus the preflight's probe (its first item only).
+    assert sum(n for (method, _), n in repo.calls.items() if method == "versions") == 2
     assert sorted(result.done) == sorted(d.version.id for d in plan.deletions)
     assert fake.versions(scope=PROJECT) == []
 
@@ -141,18 +145,3 @@ def test_a_refused_collection_delete_falls_back_to_re_validated_versions() -> No
 
     assert result.ok and sorted(result.done) == sorted(d.version.id for d in plan.deletions)
     assert [m for m, _ in repo.writes] == ["delete_version"] * 3
-
-
-def test_emptying_collections_lists_the_project_once_for_both_checks() -> None:
-    # The collection checks and the reference check (versions logged since the plan) share one
-    # listing of the project: a repository that can only list the whole project is asked once.
-    fake = seed(collections={"ckpt": 20, "data": 5})
-    plan = _plan(fake)
-    repo = FaultyRepository(fake.repository())
-
-    result = ag.apply(plan, repo)
-
-    assert result.ok
-    assert sorted(result.collections_deleted) == [f"{PROJECT}/ckpt", f"{PROJECT}/data"]
-    # One listing for the checks, plus the preflight's probe (its first item only).
-    assert sum(n for (method, _), n in repo.calls.items() if method == "versions") == 2
