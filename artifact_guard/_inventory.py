@@ -122,7 +122,9 @@ def inventory(
     sizes: dict[str, int] = {}
     holders: dict[str, set[str]] = {}  # digest -> collections referencing it
     per: dict[str, dict[str, Any]] = {}
-    for v in repo.versions(sc):
+    listed = list(repo.versions(sc))
+    repo.prefetch_manifests([v.id for v in listed])  # one pipeline across collections, where it can
+    for v in listed:
         info = per.get(v.collection)
         if info is None:
             info = per[v.collection] = {

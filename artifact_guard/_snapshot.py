@@ -53,6 +53,7 @@ def capture(
     repo = repository if isinstance(repository, ReadOnlyRepository) else ReadOnlyRepository(repository)
     sc = Scope.parse(scope) if isinstance(scope, str) else scope
     versions = tuple(sorted(repo.versions(sc), key=lambda v: (v.collection, v.index)))
+    repo.prefetch_manifests([v.id for v in versions])  # one pipeline across collections, where it can
     manifests = {v.id: repo.manifest(v.id) for v in versions}
     lineage = {v.id: repo.lineage(v.id) for v in versions}
     links = {v.id: repo.links(v.id) for v in versions}

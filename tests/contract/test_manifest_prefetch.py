@@ -226,3 +226,24 @@ def test_a_prefetch_from_the_workspace_cache_asks_only_for_pending_ones_and_repo
     assert sorted(r.variables["id"] for r in _ops(fake_server, "GET manifest")) == sorted(pending)
     assert len(_ops(fake_server, "ArtifactGuardManifestUrls")) == -(-len(pending) // 50)
     assert max(told) == len(ids)
+
+
+@pytest.mark.parametrize("read", ["capture", "inventory"])
+def test_a_snapshot_and_an_inventory_fetch_their_manifests_in_one_pipeline(
+    fake_server: Any, read: str
+) -> None:
+    # given the demo project (several collections, none a multiple of 50 versions)
+    from artifact_guard._inventory import inventory
+    from artifact_guard._snapshot import capture
+
+    fake_server.reset()
+    seed_demo(fake_server.fake)
+    repo = wandb_repository(fake_server, page_size=100)
+    count = len(fake_server.fake.versions(scope=DEMO_PROJECT))
+
+    # when the whole project is read
+    {"capture": capture, "inventory": inventory}[read](repo, DEMO_PROJECT)
+
+    # then the manifest look-ups are full batches across collections, each manifest downloaded once
+    assert len(_ops(fake_server, "ArtifactGuardManifestUrls")) == -(-count // 50)
+    assert len(_ops(fake_server, "GET manifest")) == count
