@@ -591,17 +591,7 @@ class FakeWandb:
                 # and would make stored bytes and planned bytes disagree.
                 raise ValueError(f"digest {e.digest!r} is stored with size {held}, not {e.size} ({e.path!r})")
         now = created_at or self.now()
-        key = (entity, project, name)
-        coll = self._collections.get(key)
-        if coll is None:
-            coll = _Collection(
-                CollectionRef(entity, project, name), type, now, id=self._next("ArtifactSequence")
-            )
-            self._add_collection(coll)
-        elif coll.ref.kind is not CollectionKind.SEQUENCE:
-            raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
-        elif coll.type != type:
-            raise ConflictError(f"artifact collection {coll.ref} has type {coll.type!r}, not {type!r}")
+        coll = self._sequence(entity, project, name, type, now)
 
         vid = self._next("Artifact")
         digest = md5_b64("\n".join(f"{e.path} {e.digest}" for e in entries).encode())
@@ -1890,6 +1880,28 @@ class FakeWandb:
                 self._client_ids[client_id] = v.id
             return v
 
+    def _sequence(
+        self,
+        entity: str,
+        project: str,
+        name: str,
+        type: str,  # noqa: A002 - W&B's own name
+        now: datetime,
+    ) -> _Collection:
+        """The source collection a version is logged to, made on first use; a registry collection of
+        that name, or one of another type, is refused."""
+        coll = self._collections.get((entity, project, name))
+        if coll is None:
+            coll = _Collection(
+                CollectionRef(entity, project, name), type, now, id=self._next("ArtifactSequence")
+            )
+            self._add_collection(coll)
+        elif coll.ref.kind is not CollectionKind.SEQUENCE:
+            raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
+        elif coll.type != type:
+            raise ConflictError(f"artifact collection {coll.ref} has type {coll.type!r}, not {type!r}")
+        return coll
+
     def _pending_without_run(
         self,
         entity: str,
@@ -1903,14 +1915,7 @@ class FakeWandb:
         if ":" in name or "/" in name or not name:
             raise ValueError(f"invalid artifact name {name!r}")
         now = self.now()
-        coll = self._collections.get((entity, project, name))
-        if coll is None:
-            coll = _Collection(
-                CollectionRef(entity, project, name), type, now, id=self._next("ArtifactSequence")
-            )
-            self._add_collection(coll)
-        elif coll.ref.kind is not CollectionKind.SEQUENCE:
-            raise ConflictError(f"{coll.ref} is a registry collection; link to it instead")
+        coll = self._sequence(entity, project, name, type, now)
         v = Version(
             id=self._next("Artifact"),
             entity=entity,
